@@ -1,0 +1,1 @@
+"""Sessions: a real-time study app written in pure Python with Reflex."""

@@ -1,0 +1,136 @@
+"""The page frame: navigation, the hydration marker, glass panels and form helpers."""
+
+from __future__ import annotations
+
+import reflex as rx
+
+from sessions_app import routes
+from sessions_app.state.auth import AuthState
+
+GLASS = {
+    "background": "rgba(255, 255, 255, 0.04)",
+    "backdrop_filter": "blur(14px)",
+    "border": "1px solid rgba(255, 255, 255, 0.08)",
+    "border_radius": "16px",
+    "box_shadow": "0 8px 32px rgba(0, 0, 0, 0.35)",
+}
+
+
+def panel(*children, **props) -> rx.Component:
+    """A glass panel."""
+    style = {**GLASS, "padding": "1.25rem", "width": "100%"}
+    style.update(props.pop("style", {}))
+    return rx.box(*children, style=style, **props)
+
+
+def hydration_marker() -> rx.Component:
+    """``#hydrated`` exists once Reflex state has hydrated (end-to-end tests wait for it)."""
+    return rx.cond(rx.State.is_hydrated, rx.box(id="hydrated", display="none"))
+
+
+def avatar(name, url, size: str = "2") -> rx.Component:
+    """A user's avatar with initials as the fallback."""
+    return rx.avatar(src=url, fallback=name.to(str)[:2], size=size, radius="full")
+
+
+def level_chip(level) -> rx.Component:
+    """A small 'Lv 3' badge."""
+    return rx.badge(rx.text("Lv ", level), variant="soft", radius="full")
+
+
+def user_menu() -> rx.Component:
+    """The logged-in user's name, level, and links to profile/settings/logout."""
+    return rx.hstack(
+        rx.link(
+            rx.hstack(
+                avatar(AuthState.display_name, AuthState.avatar_url, size="2"),
+                rx.vstack(
+                    rx.text(AuthState.display_name, id="user-menu", weight="medium", size="2",
+                            max_width="12rem", truncate=True),
+                    rx.hstack(
+                        rx.text("Lv ", AuthState.level, size="1", color_scheme="gray", id="nav-level"),
+                        rx.progress(value=(AuthState.level_progress * 100).to(int), width="4rem", size="1"),
+                        align="center", spacing="2",
+                    ),
+                    spacing="0",
+                ),
+                align="center", spacing="2",
+            ),
+            href=routes.PROFILE, underline="none", color="inherit",
+        ),
+        rx.menu.root(
+            rx.menu.trigger(rx.icon_button(rx.icon("chevron-down", size=16), variant="ghost", aria_label="Account menu")),
+            rx.menu.content(
+                rx.menu.item("Profile", on_click=rx.redirect(routes.PROFILE)),
+                rx.menu.item("Settings", on_click=rx.redirect(routes.SETTINGS)),
+            ),
+        ),
+        rx.button(rx.icon("log-out", size=16), rx.text("Log out", display=["none", "none", "inline"]),
+                  id="logout", variant="ghost", color_scheme="gray", on_click=AuthState.log_out),
+        align="center", spacing="2",
+    )
+
+
+def navbar() -> rx.Component:
+    """The top navigation; collapses gracefully on a phone."""
+    link = lambda text, href: rx.link(text, href=href, color="inherit", underline="none", weight="medium", size="2")  # noqa: E731
+    return rx.hstack(
+        rx.link(
+            rx.hstack(rx.icon("timer", color=rx.color("accent", 10)), rx.heading("Sessions", size="5"),
+                      align="center", spacing="2"),
+            href=routes.HOME, underline="none", color="inherit",
+        ),
+        rx.cond(
+            AuthState.logged_in,
+            rx.hstack(link("Lobby", routes.LOBBY), link("Sessions", routes.SESSIONS),
+                      spacing="4", display=["none", "flex"]),
+        ),
+        rx.spacer(),
+        rx.cond(
+            AuthState.logged_in,
+            user_menu(),
+            rx.hstack(
+                rx.link(rx.button("Log in", variant="ghost"), href=routes.LOGIN),
+                rx.link(rx.button("Sign up"), href=routes.SIGNUP),
+                spacing="2",
+            ),
+        ),
+        width="100%", align="center", padding_x=["1rem", "1.5rem"], padding_y="0.75rem",
+        position="sticky", top="0", z_index="10",
+        style={"backdrop_filter": "blur(12px)", "background": "rgba(10, 10, 18, 0.6)",
+               "border_bottom": "1px solid rgba(255,255,255,0.06)"},
+    )
+
+
+def page(*children, max_width: str = "72rem") -> rx.Component:
+    """The frame every page uses."""
+    return rx.box(
+        hydration_marker(),
+        navbar(),
+        rx.box(
+            rx.vstack(*children, spacing="5", width="100%"),
+            max_width=max_width, margin_x="auto", padding=["1rem", "1.5rem"], width="100%",
+        ),
+        min_height="100vh",
+        style={"background": "radial-gradient(1200px 600px at 10% -10%, rgba(124,58,237,0.18), transparent),"
+                             "radial-gradient(900px 500px at 110% 10%, rgba(45,212,191,0.10), transparent),"
+                             "#0b0b12"},
+    )
+
+
+def form_error(message) -> rx.Component:
+    """``#form-error``: a clear message when something was refused."""
+    return rx.cond(
+        message != "",
+        rx.callout(message, icon="triangle-alert", color_scheme="red", id="form-error", role="alert", width="100%"),
+    )
+
+
+def field(label: str, control: rx.Component, hint: str = "") -> rx.Component:
+    """A labelled form control."""
+    return rx.vstack(
+        rx.text(label, as_="label", size="2", weight="medium"),
+        control,
+        rx.cond(hint != "", rx.text(hint, size="1", color_scheme="gray")),
+        spacing="1", width="100%",
+    )

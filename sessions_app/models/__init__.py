@@ -1,0 +1,21 @@
+"""Every SQLModel table, imported here so ``SQLModel.metadata`` (and Alembic) sees them all."""
+
+from sessions_app.models.activity import ChatMessage, FocusCredit, Task
+from sessions_app.models.base import UTCDateTime, utcnow
+from sessions_app.models.room import Room, RoomMember
+from sessions_app.models.user import AuthSession, LoginTicket, OAuthAccount, OAuthState, User
+
+__all__ = [
+    "AuthSession",
+    "ChatMessage",
+    "FocusCredit",
+    "LoginTicket",
+    "OAuthAccount",
+    "OAuthState",
+    "Room",
+    "RoomMember",
+    "Task",
+    "UTCDateTime",
+    "User",
+    "utcnow",
+]

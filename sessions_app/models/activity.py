@@ -1,0 +1,58 @@
+"""What students write and earn: chat messages, tasks and EXP credits."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import Index, UniqueConstraint
+from sqlmodel import Field, SQLModel
+
+from sessions_app.models.base import UTCDateTime, utcnow
+from sessions_app.models.room import room_fk
+from sessions_app.models.user import user_fk
+
+
+class ChatMessage(SQLModel, table=True):
+    """A plain-text message in a channel (``lobby``, ``room:<id>``, ``session:<id>``).
+
+    Ids increase, so ``id > last_seen`` is exactly what a reconnecting client missed.
+    """
+
+    __tablename__ = "chat_messages"
+    __table_args__ = (Index("ix_chat_messages_channel_id", "channel", "id"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    channel: str = Field(max_length=32)
+    user_id: int = Field(sa_column=user_fk(index=False))
+    body: str = Field(max_length=2000)
+    created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
+
+
+class Task(SQLModel, table=True):
+    """A personal task (``room_id`` null) or a room objective for the current block."""
+
+    __tablename__ = "tasks"
+
+    id: int | None = Field(default=None, primary_key=True)
+    user_id: int = Field(sa_column=user_fk())
+    room_id: int | None = Field(default=None, sa_column=room_fk(nullable=True))
+    text: str = Field(max_length=200)
+    done: bool = False
+    created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
+
+
+class FocusCredit(SQLModel, table=True):
+    """EXP and present minutes credited for one focus block; at most one per (user, block)."""
+
+    __tablename__ = "focus_credits"
+    __table_args__ = (UniqueConstraint("user_id", "room_id", "phase_seq", name="uq_credit_block"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    user_id: int = Field(sa_column=user_fk())
+    room_id: int = Field(sa_column=room_fk())
+    phase_seq: int
+    minutes_present: float
+    exp: int
+    # The day of the block's end in the student's time zone (ISO date), for streaks/heatmap.
+    local_day: str = Field(max_length=10, index=True)
+    credited_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)

@@ -1,0 +1,14 @@
+"""Opaque random tokens and their stored form (SHA-256)."""
+
+import hashlib
+import secrets
+
+
+def new_token() -> str:
+    """A URL-safe random token with 256 bits of entropy."""
+    return secrets.token_urlsafe(32)
+
+
+def hash_token(token: str) -> str:
+    """The hex SHA-256 of a token: what the database keeps instead of the token."""
+    return hashlib.sha256(token.encode()).hexdigest()

@@ -1,0 +1,41 @@
+"""The Reflex app: theme, pages, extra HTTP routes and lifespan tasks."""
+
+from __future__ import annotations
+
+from urllib.parse import urlencode
+
+import reflex as rx
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import RedirectResponse
+from starlette.routing import Route
+
+from sessions_app import oauth, routes
+from sessions_app.db import session_scope
+from sessions_app.pages import account, auth, landing, lobby
+from sessions_app.services.errors import ServiceError
+from sessions_app.settings import get_settings
+
+
+async def oauth_callback(request: Request) -> RedirectResponse:
+    """The provider sends the browser here; finish the login and hand over a one-time ticket."""
+    provider = request.path_params["provider"]
+    public = get_settings().public_url.rstrip("/")
+    try:
+        with session_scope() as db:
+            ticket = await oauth.finish(db, provider=provider, code=request.query_params.get("code", ""),
+                                        state=request.query_params.get("state", ""))
+    except ServiceError as err:
+        return RedirectResponse(f"{public}{routes.AUTH_COMPLETE}?{urlencode({'error': err.message})}", 303)
+    return RedirectResponse(f"{public}{routes.AUTH_COMPLETE}?{urlencode({'ticket': ticket})}", 303)
+
+
+api = Starlette(routes=[Route("/auth/{provider}/callback", oauth_callback)])
+
+app = rx.App(
+    head_components=[rx.el.meta(name="color-scheme", content="dark")],
+    api_transformer=api,
+)
+
+for spec in [landing.PAGE, lobby.PAGE, *auth.PAGES, *account.PAGES]:
+    app.add_page(**spec)

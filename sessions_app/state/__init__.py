@@ -1,0 +1,1 @@
+"""Thin Reflex state adapters: find the caller server-side, call one service, update vars."""

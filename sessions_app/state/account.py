@@ -1,0 +1,108 @@
+"""Profile and settings: rename, time zone, export, delete account."""
+
+from __future__ import annotations
+
+import json
+
+import reflex as rx
+
+from sessions_app import routes
+from sessions_app.db import session_scope
+from sessions_app.services import accounts
+from sessions_app.services.errors import ServiceError
+from sessions_app.state.auth import AuthState
+
+
+class AccountState(rx.State):
+    """The profile/settings forms of the logged-in user."""
+
+    name_draft: str = ""
+    timezone_draft: str = ""
+    message: str = ""
+    error: str = ""
+    confirm_open: bool = False
+
+    @rx.event
+    async def load(self):
+        """on_load of /profile and /settings."""
+        auth = await self.get_state(AuthState)
+        self.message = self.error = ""
+        self.confirm_open = False
+        if auth.current_user_id() is None:
+            return rx.redirect(routes.login_then(self.router.url.path))
+        self.name_draft = auth.display_name
+        self.timezone_draft = auth.timezone
+
+    @rx.event
+    def set_name_draft(self, value: str):
+        """Typing in the display-name box."""
+        self.name_draft = str(value)[:200]
+
+    @rx.event
+    def set_timezone_draft(self, value: str):
+        """Choosing a time zone."""
+        self.timezone_draft = str(value)[:64]
+
+    @rx.event
+    async def save_name(self):
+        """Save the display name."""
+        auth = await self.get_state(AuthState)
+        uid = auth.current_user_id()
+        if uid is None:
+            return rx.redirect(routes.LOGIN)
+        self.message = self.error = ""
+        try:
+            with session_scope() as db:
+                auth._apply(accounts.rename(db, user_id=uid, name=self.name_draft))
+        except ServiceError as err:
+            self.error = err.message
+            return
+        self.name_draft = auth.display_name
+        self.message = "Saved."
+
+    @rx.event
+    async def save_timezone(self):
+        """Save the time zone."""
+        auth = await self.get_state(AuthState)
+        uid = auth.current_user_id()
+        if uid is None:
+            return rx.redirect(routes.LOGIN)
+        self.message = self.error = ""
+        try:
+            with session_scope() as db:
+                auth._apply(accounts.set_timezone(db, user_id=uid, timezone=self.timezone_draft))
+        except ServiceError as err:
+            self.error = err.message
+            return
+        self.message = "Time zone saved."
+
+    @rx.event
+    async def export(self):
+        """Download everything the user owns as JSON."""
+        auth = await self.get_state(AuthState)
+        uid = auth.current_user_id()
+        if uid is None:
+            return rx.redirect(routes.LOGIN)
+        with session_scope() as db:
+            data = accounts.export_data(db, user_id=uid)
+        return rx.download(data=json.dumps(data, indent=2), filename="sessions-export.json",
+                           mime_type="application/json")
+
+    @rx.event
+    def open_confirm(self, value: bool = True):
+        """Show or hide the deletion confirmation."""
+        self.confirm_open = bool(value)
+
+    @rx.event
+    async def delete_account(self):
+        """Delete the account and everything it owns, then log out everywhere."""
+        auth = await self.get_state(AuthState)
+        uid = auth.current_user_id()
+        if uid is None:
+            return rx.redirect(routes.LOGIN)
+        with session_scope() as db:
+            accounts.delete_account(db, user_id=uid)
+        auth.auth_token = ""
+        auth._clear()
+        self.confirm_open = False
+        return [rx.remove_cookie("sessions_token", {"path": "/"}), rx.redirect(routes.HOME)]

@@ -1,0 +1,201 @@
+"""Who is logged in: the login cookie, the current user's own view, login/sign-up/logout.
+
+The login is an opaque random token in the ``sessions_token`` cookie; the server keeps only
+its hash. Every handler that needs the user resolves it again from the token on the server
+(``current_user_id``), so a revoked login stops working at once.
+"""
+
+from __future__ import annotations
+
+import reflex as rx
+
+from sessions_app import oauth, routes
+from sessions_app.db import session_scope
+from sessions_app.services import accounts
+from sessions_app.services.errors import ServiceError
+
+COOKIE_DAYS = 30
+
+
+class AuthState(rx.State):
+    """The logged-in user's own view. Holds nothing that is not theirs to see."""
+
+    auth_token: str = rx.Cookie("", name="sessions_token", same_site="lax", max_age=COOKIE_DAYS * 86400, path="/")
+    user_id: int = 0
+    display_name: str = ""
+    avatar_url: str = ""
+    email: str = ""
+    timezone: str = "UTC"
+    level: int = 0
+    exp_total: int = 0
+    level_progress: float = 0.0
+    exp_to_next: int = 0
+    form_error: str = ""
+    busy: bool = False
+    _browser_tz: str = "UTC"
+
+    @rx.var
+    def logged_in(self) -> bool:
+        """Whether a user is logged in on this tab."""
+        return self.user_id > 0
+
+    @rx.var
+    def oauth_providers(self) -> list[str]:
+        """The OAuth providers configured on this server."""
+        return oauth.configured()
+
+    @rx.var
+    def initials(self) -> str:
+        """Up to two initials for the avatar fallback."""
+        parts = self.display_name.split()
+        return "".join(p[0] for p in parts[:2]).upper() or "?"
+
+    def _apply(self, user) -> None:
+        view = accounts.me(user)
+        self.user_id = view.id
+        self.display_name = view.display_name
+        self.avatar_url = view.avatar_url
+        self.email = view.email
+        self.timezone = view.timezone
+        self.level = view.level
+        self.exp_total = view.exp_total
+        self.level_progress = view.level_progress
+        self.exp_to_next = view.exp_to_next
+
+    def _clear(self) -> None:
+        self.user_id = 0
+        self.display_name = self.avatar_url = self.email = ""
+        self.level = self.exp_total = self.exp_to_next = 0
+        self.level_progress = 0.0
+
+    def current_user_id(self) -> int | None:
+        """Resolve the caller from the login cookie on the server (None if not logged in)."""
+        with session_scope() as db:
+            user = accounts.user_for_token(db, self.auth_token)
+            if user is None:
+                if self.user_id:
+                    self._clear()
+                return None
+            self._apply(user)
+            return user.id
+
+    def refresh(self) -> None:
+        """Reload the user's own view (after EXP or a name change)."""
+        self.current_user_id()
+
+    @rx.event
+    def require_login(self):
+        """on_load of pages that need a login: send strangers to /login and back afterwards."""
+        self.form_error = ""
+        if self.current_user_id() is None:
+            return rx.redirect(routes.login_then(self.router.url.path or routes.LOBBY))
+
+    @rx.event
+    def load_optional(self):
+        """on_load of public pages: show the user if logged in, require nothing."""
+        self.form_error = ""
+        self.current_user_id()
+
+    @rx.event
+    def load_auth_page(self):
+        """on_load of /login and /signup: logged-in users go on; read the browser's zone."""
+        self.form_error = ""
+        self.busy = False
+        if self.current_user_id() is not None:
+            return rx.redirect(self._next())
+        return rx.call_script("Intl.DateTimeFormat().resolvedOptions().timeZone",
+                              callback=AuthState.set_browser_timezone)
+
+    @rx.event
+    def set_browser_timezone(self, tz: str):
+        """Remember the browser's time zone for a new account (validated on use)."""
+        if isinstance(tz, str) and len(tz) <= 64:
+            self._browser_tz = tz
+
+    def _next(self) -> str:
+        return accounts.safe_next(self.router.url.query_parameters.get("next", routes.LOBBY))
+
+    def _client_key(self) -> str:
+        return self.router.session.client_ip or "unknown"
+
+    @rx.event
+    def sign_up(self, form: dict):
+        """Create an account and log in."""
+        self.form_error = ""
+        try:
+            with session_scope() as db:
+                user = accounts.sign_up(db, name=form.get("name"), email=form.get("email"),
+                                        password=form.get("password"), timezone=self._browser_tz)
+                self.auth_token = accounts.start_session(db, user_id=user.id)
+                self._apply(user)
+        except ServiceError as err:
+            self.form_error = err.message
+            return
+        return rx.redirect(self._next())
+
+    @rx.event
+    def log_in(self, form: dict):
+        """Log in with email and password."""
+        self.form_error = ""
+        try:
+            with session_scope() as db:
+                user = accounts.authenticate(db, email=form.get("email"), password=form.get("password"),
+                                             client=self._client_key())
+                self.auth_token = accounts.start_session(db, user_id=user.id)
+                self._apply(user)
+        except ServiceError as err:
+            self.form_error = err.message
+            return
+        return rx.redirect(self._next())
+
+    @rx.event
+    async def oauth_start(self, provider: str):
+        """Send the browser to a provider's login page (state + PKCE stored server-side)."""
+        self.form_error = ""
+        try:
+            with session_scope() as db:
+                url = await oauth.begin(db, provider=str(provider), next_path=self._next())
+        except ServiceError as err:
+            self.form_error = err.message
+            return
+        return rx.redirect(url, is_external=False)
+
+    @rx.event
+    def complete_oauth(self):
+        """on_load of /auth/complete: exchange the one-time ticket for a login."""
+        params = self.router.url.query_parameters
+        if params.get("error"):
+            self.form_error = str(params.get("error"))[:200]
+            return rx.redirect(routes.LOGIN)
+        with session_scope() as db:
+            result = accounts.redeem_login_ticket(db, ticket=params.get("ticket", ""))
+            if result is None:
+                self.form_error = "This login link expired or was already used. Log in again."
+                return rx.redirect(routes.LOGIN)
+            token, next_path = result
+            self.auth_token = token
+        self.current_user_id()
+        return [rx.redirect(next_path),
+                rx.call_script("Intl.DateTimeFormat().resolvedOptions().timeZone",
+                               callback=AuthState.adopt_browser_timezone)]
+
+    @rx.event
+    def adopt_browser_timezone(self, tz: str):
+        """After a first OAuth login, use the browser's zone if the account has none yet."""
+        uid = self.current_user_id()
+        if uid is None or self.timezone != "UTC":
+            return
+        try:
+            with session_scope() as db:
+                self._apply(accounts.set_timezone(db, user_id=uid, timezone=tz))
+        except ServiceError:
+            pass
+
+    @rx.event
+    async def log_out(self):
+        """Revoke this login and forget it in the browser."""
+        with session_scope() as db:
+            accounts.end_session(db, token=self.auth_token)
+        self.auth_token = ""
+        self._clear()
+        return [rx.remove_cookie("sessions_token", {"path": "/"}), rx.redirect(routes.HOME)]
