@@ -33,6 +33,15 @@ def make_engine(url: str) -> Engine:
             cur.execute("PRAGMA journal_mode=WAL")
             cur.execute("PRAGMA busy_timeout=30000")
             cur.close()
+            # Let SQLAlchemy, not the sqlite3 driver, open transactions: otherwise the driver
+            # sends no BEGIN before a SAVEPOINT and a savepoint's release commits on its own.
+            dbapi_conn.isolation_level = None
+
+        @event.listens_for(engine, "begin")
+        def _sqlite_begin(conn):  # pragma: no cover - trivial
+            # IMMEDIATE: take the write lock up front, so concurrent read-then-write
+            # transactions wait on busy_timeout instead of failing on the lock upgrade.
+            conn.exec_driver_sql("BEGIN IMMEDIATE")
 
         return engine
     return create_engine(url, pool_pre_ping=True, pool_size=10, max_overflow=20)

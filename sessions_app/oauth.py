@@ -1,16 +1,20 @@
 """GitHub and Google login through Authlib (authorization code + ``state`` + PKCE S256).
 
 ``begin`` stores a single-use ``OAuthState`` row (state, PKCE verifier, return path) and
-returns the provider's authorization URL. ``finish`` runs in the backend callback route: it
+returns the provider's authorization URL with the ``state``, which the browser tab keeps
+(server-side, in its Reflex state). ``finish`` runs in the backend callback route: it
 deletes the state row (a missing, wrong or replayed state is refused), exchanges the code
 with the verifier, reads the profile (Google by OpenID Connect discovery + userinfo, GitHub
-via its user API), finds or creates the user and returns a one-time login ticket. Every
-endpoint URL is configurable so tests point them at a local provider.
+via its user API), finds or creates the user and returns a one-time login ticket bound to
+that ``state``: only the tab that started the login can redeem it, so a callback URL sent to
+someone else logs nobody in (login CSRF). Every endpoint URL is configurable so tests point
+them at a local provider.
 """
 
 from __future__ import annotations
 
 import secrets
+import unicodedata
 from dataclasses import dataclass
 from datetime import timedelta
 
@@ -26,6 +30,16 @@ from sessions_app.settings import Settings, get_settings
 
 STATE_TTL = timedelta(minutes=10)
 PROVIDERS = ("github", "google")
+
+# Everything ``finish`` can refuse with. The callback passes the message to the browser in
+# the URL; the page shows only these (a crafted link cannot put its own text on the page).
+ERR_UNAVAILABLE = "That login provider is not available."
+ERR_STATE = "This login link is invalid or was already used. Start the login again."
+ERR_EXPIRED = "This login took too long. Start the login again."
+ERR_DENIED = "The provider did not approve the login. Try again."
+ERR_UNREACHABLE = "The login provider could not be reached or refused the login. Try again."
+ERR_REFUSED = "The login provider refused the login. Try again."
+MESSAGES = frozenset({ERR_UNAVAILABLE, ERR_STATE, ERR_EXPIRED, ERR_DENIED, ERR_UNREACHABLE, ERR_REFUSED})
 
 
 @dataclass(frozen=True)
@@ -66,10 +80,13 @@ async def _google_metadata() -> dict:
         return resp.json()
 
 
-async def begin(db: Session, *, provider: str, next_path: str) -> str:
-    """Start a login with ``provider``; returns the URL to send the browser to."""
+async def begin(db: Session, *, provider: str, next_path: str) -> tuple[str, str]:
+    """Start a login with ``provider``; returns the URL to send the browser to and the ``state``.
+
+    The caller keeps the ``state`` for the tab and presents it when redeeming the ticket.
+    """
     if provider not in configured():
-        raise ServiceError("That login provider is not available.")
+        raise ServiceError(ERR_UNAVAILABLE)
     state = secrets.token_urlsafe(32)
     verifier = generate_token(64)
     if provider == "google":
@@ -80,7 +97,7 @@ async def begin(db: Session, *, provider: str, next_path: str) -> str:
         url, _ = client.create_authorization_url(authorize_url, state=state, code_verifier=verifier)
     db.add(OAuthState(state=state, provider=provider, code_verifier=verifier,
                       next_path=accounts.safe_next(next_path)))
-    return url
+    return url, state
 
 
 async def _fetch_profile(provider: str, *, code: str, verifier: str) -> Profile:
@@ -109,12 +126,28 @@ async def _fetch_profile(provider: str, *, code: str, verifier: str) -> Profile:
 def _consume_state(db: Session, *, provider: str, state: str) -> OAuthState:
     row = db.get(OAuthState, state) if state and len(state) <= 128 else None
     if row is None or row.provider != provider:
-        raise ServiceError("This login link is invalid or was already used. Start the login again.")
+        raise ServiceError(ERR_STATE)
     db.delete(row)
     db.commit()  # consumed even if the rest fails: a state never works twice
     if row.created_at + STATE_TTL < utcnow():
-        raise ServiceError("This login took too long. Start the login again.")
+        raise ServiceError(ERR_EXPIRED)
     return row
+
+
+def _display_name(name: object) -> str:
+    """A valid display name from whatever the provider sent (never refused: trimmed instead)."""
+    text = name if isinstance(name, str) else ""
+    text = "".join(c for c in unicodedata.normalize("NFC", text) if not unicodedata.category(c).startswith("C"))
+    text = " ".join(text.split())[: accounts.MAX_NAME].strip()
+    return text or "Student"
+
+
+def _avatar_url(url: object) -> str:
+    """The provider's picture URL if it is a plain http(s) URL that fits, else none."""
+    if isinstance(url, str) and url.startswith(("https://", "http://")) and len(url) <= 500 \
+            and not any(c.isspace() or c in "\"'<>" for c in url):
+        return url
+    return ""
 
 
 def user_for_profile(db: Session, *, provider: str, profile: Profile) -> User:
@@ -124,15 +157,14 @@ def user_for_profile(db: Session, *, provider: str, profile: Profile) -> User:
     if link is not None:
         return db.get(User, link.user_id)
     user = None
-    if profile.email:
-        user = db.exec(select(User).where(User.email == profile.email.lower())).first()
+    email = profile.email.strip().lower() if profile.email else None
+    if email and len(email) > 254:  # longer than any real address (and than the column)
+        email = None
+    if email:
+        user = db.exec(select(User).where(User.email == email)).first()
     if user is None:
-        try:
-            name = accounts.clean_display_name(profile.name)
-        except ServiceError:
-            name = (profile.name or "Student").strip()[: accounts.MAX_NAME] or "Student"
-        user = User(email=profile.email.lower() if profile.email else None, display_name=name,
-                    avatar_url=profile.avatar_url[:500])
+        user = User(email=email or None, display_name=_display_name(profile.name),
+                    avatar_url=_avatar_url(profile.avatar_url))
         db.add(user)
         db.flush()
     db.add(OAuthAccount(user_id=user.id, provider=provider, subject=profile.subject))
@@ -142,15 +174,15 @@ def user_for_profile(db: Session, *, provider: str, profile: Profile) -> User:
 async def finish(db: Session, *, provider: str, code: str, state: str) -> str:
     """Complete a login from the callback; returns a one-time login ticket."""
     if provider not in configured():
-        raise ServiceError("That login provider is not available.")
+        raise ServiceError(ERR_UNAVAILABLE)
     row = _consume_state(db, provider=provider, state=state)
     if not code:
-        raise ServiceError("The provider did not approve the login. Try again.")
+        raise ServiceError(ERR_DENIED)
     try:
         profile = await _fetch_profile(provider, code=code, verifier=row.code_verifier)
     except (httpx.HTTPError, KeyError, ValueError) as exc:
-        raise ServiceError("The login provider could not be reached or refused the login. Try again.") from exc
+        raise ServiceError(ERR_UNREACHABLE) from exc
     except Exception as exc:  # Authlib raises its own OAuthError family on a refused exchange
-        raise ServiceError("The login provider refused the login. Try again.") from exc
+        raise ServiceError(ERR_REFUSED) from exc
     user = user_for_profile(db, provider=provider, profile=profile)
-    return accounts.issue_login_ticket(db, user_id=user.id, next_path=row.next_path)
+    return accounts.issue_login_ticket(db, user_id=user.id, next_path=row.next_path, binding=row.state)

@@ -10,11 +10,12 @@ from starlette.requests import Request
 from starlette.responses import RedirectResponse
 from starlette.routing import Route
 
-from sessions_app import oauth, routes
+from sessions_app import oauth, realtime, routes
 from sessions_app.db import session_scope
-from sessions_app.pages import account, auth, landing, lobby
+from sessions_app.pages import account, auth, landing, lobby, rooms
 from sessions_app.services.errors import ServiceError
 from sessions_app.settings import get_settings
+from sessions_app.state import room as room_state
 
 
 async def oauth_callback(request: Request) -> RedirectResponse:
@@ -37,5 +38,19 @@ app = rx.App(
     api_transformer=api,
 )
 
-for spec in [landing.PAGE, lobby.PAGE, *auth.PAGES, *account.PAGES]:
-    app.add_page(**spec)
+
+
+def _register(spec: dict) -> None:
+    """Add a page; every page but a room's also ends this tab's stay in a room it left."""
+    on_load = spec.get("on_load") or []
+    on_load = on_load if isinstance(on_load, list) else [on_load]
+    if spec["route"] != routes.ROOM:
+        on_load = [room_state.RoomPageState.leave_if_away, *on_load]
+    app.add_page(**{**spec, "on_load": on_load})
+
+
+for spec in [landing.PAGE, lobby.PAGE, *auth.PAGES, *account.PAGES, *rooms.PAGES]:
+    _register(spec)
+
+realtime.init(app, grace_seconds=get_settings().presence_grace_seconds)
+room_state.install()

@@ -3,10 +3,17 @@
 from sessions_app.models.activity import ChatMessage, FocusCredit, Task
 from sessions_app.models.base import UTCDateTime, utcnow
 from sessions_app.models.room import Room, RoomMember
+from sessions_app.models.scheduled import (
+    CalendarFeed,
+    SessionNote,
+    SessionParticipant,
+    StudySession,
+)
 from sessions_app.models.user import AuthSession, LoginTicket, OAuthAccount, OAuthState, User
 
 __all__ = [
     "AuthSession",
+    "CalendarFeed",
     "ChatMessage",
     "FocusCredit",
     "LoginTicket",
@@ -14,6 +21,9 @@ __all__ = [
     "OAuthState",
     "Room",
     "RoomMember",
+    "SessionNote",
+    "SessionParticipant",
+    "StudySession",
     "Task",
     "UTCDateTime",
     "User",

@@ -6,6 +6,7 @@ from sessions_app import routes
 from sessions_app.components.layout import avatar, page, panel
 from sessions_app.state.account import AccountState
 from sessions_app.state.auth import AuthState
+from sessions_app.state.progression import ProgressionState
 
 COMMON_ZONES = ["UTC", "Europe/London", "Europe/Berlin", "Europe/Paris", "Europe/Madrid", "Europe/Warsaw",
                 "America/New_York", "America/Chicago", "America/Denver", "America/Los_Angeles",
@@ -127,6 +128,6 @@ def settings() -> rx.Component:
 
 
 PAGES = [
-    dict(route=routes.PROFILE, component=profile, title="Profile · Sessions", on_load=AccountState.load),
+    dict(route=routes.PROFILE, component=profile, title="Profile · Sessions", on_load=[AccountState.load, ProgressionState.load]),
     dict(route=routes.SETTINGS, component=settings, title="Settings · Sessions", on_load=AccountState.load),
 ]

@@ -10,6 +10,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
+from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, delete, select
 
 from sessions_app.models import (
@@ -43,6 +44,7 @@ _hasher = PasswordHasher()  # argon2id with the library's current recommended pa
 _DUMMY_HASH = _hasher.hash("not-a-real-password-used-for-timing")
 
 BAD_LOGIN = "That email and password do not match an account. Check them and try again."
+DUPLICATE_EMAIL = "An account with this email already exists. Log in instead."
 
 
 @dataclass(frozen=True)
@@ -152,14 +154,17 @@ def sign_up(db: Session, *, name: object, email: object, password: object, timez
     email = clean_email(email)
     password = check_password_strength(password, email=email)
     if db.exec(select(User.id).where(User.email == email)).first() is not None:
-        raise ServiceError("An account with this email already exists. Log in instead.", field="email")
+        raise ServiceError(DUPLICATE_EMAIL, field="email")
     try:
         tz = clean_timezone(timezone)
     except ServiceError:
         tz = "UTC"
     user = User(email=email, password_hash=_hasher.hash(password), display_name=name, timezone=tz)
     db.add(user)
-    db.flush()
+    try:
+        db.flush()
+    except IntegrityError:  # the same email signed up concurrently, between check and insert
+        raise ServiceError(DUPLICATE_EMAIL, field="email") from None
     return user
 
 
@@ -219,19 +224,28 @@ def end_session(db: Session, *, token: object) -> None:
         db.exec(delete(AuthSession).where(col(AuthSession.token_hash) == hash_token(token)))
 
 
-def issue_login_ticket(db: Session, *, user_id: int, next_path: str) -> str:
-    """A one-time ticket (60 s) that the browser exchanges for a login after OAuth."""
+def _ticket_hash(ticket: str, binding: str) -> str:
+    return hash_token(f"{ticket}:{binding}" if binding else ticket)
+
+
+def issue_login_ticket(db: Session, *, user_id: int, next_path: str, binding: str = "") -> str:
+    """A one-time ticket (60 s) that the browser exchanges for a login after OAuth.
+
+    With a ``binding`` (the OAuth ``state`` the browser tab started), only a redemption that
+    presents the same binding works: a callback URL opened in another browser (login CSRF)
+    logs nobody in.
+    """
     ticket = new_token()
-    db.add(LoginTicket(ticket_hash=hash_token(ticket), user_id=user_id, next_path=safe_next(next_path),
-                       expires_at=utcnow() + timedelta(seconds=60)))
+    db.add(LoginTicket(ticket_hash=_ticket_hash(ticket, binding), user_id=user_id,
+                       next_path=safe_next(next_path), expires_at=utcnow() + timedelta(seconds=60)))
     return ticket
 
 
-def redeem_login_ticket(db: Session, *, ticket: object) -> tuple[str, str] | None:
+def redeem_login_ticket(db: Session, *, ticket: object, binding: str = "") -> tuple[str, str] | None:
     """Exchange a ticket for ``(session token, next path)``; each ticket works once."""
-    if not isinstance(ticket, str) or not ticket or len(ticket) > 128:
+    if not isinstance(ticket, str) or not ticket or len(ticket) > 128 or not isinstance(binding, str):
         return None
-    row = db.get(LoginTicket, hash_token(ticket))
+    row = db.get(LoginTicket, _ticket_hash(ticket, binding))
     if row is None:
         return None
     db.delete(row)
@@ -242,7 +256,10 @@ def redeem_login_ticket(db: Session, *, ticket: object) -> tuple[str, str] | Non
 
 def safe_next(path: object) -> str:
     """A post-login destination limited to this app's own paths (no open redirects)."""
-    if isinstance(path, str) and path.startswith("/") and not path.startswith("//") and "\\" not in path and len(path) <= 500:
+    # Whitespace and control characters are refused too: browsers drop tabs and newlines
+    # from URLs, so "/\t/evil.com" would become "//evil.com".
+    if (isinstance(path, str) and path.startswith("/") and not path.startswith("//") and "\\" not in path
+            and len(path) <= 500 and not any(c.isspace() or unicodedata.category(c).startswith("C") for c in path)):
         return path
     return "/lobby"
 

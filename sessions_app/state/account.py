@@ -29,7 +29,7 @@ class AccountState(rx.State):
         self.message = self.error = ""
         self.confirm_open = False
         if auth.current_user_id() is None:
-            return rx.redirect(routes.login_then(self.router.url.path))
+            return rx.redirect(routes.login_then(auth.here()))
         self.name_draft = auth.display_name
         self.timezone_draft = auth.timezone
 
@@ -105,4 +105,4 @@ class AccountState(rx.State):
         auth.auth_token = ""
         auth._clear()
         self.confirm_open = False
-        return [rx.remove_cookie("sessions_token", {"path": "/"}), rx.redirect(routes.HOME)]
+        return rx.redirect(routes.HOME)  # clearing auth_token empties the cookie (see log_out)

@@ -3,6 +3,10 @@
 The login is an opaque random token in the ``sessions_token`` cookie; the server keeps only
 its hash. Every handler that needs the user resolves it again from the token on the server
 (``current_user_id``), so a revoked login stops working at once.
+
+An OAuth login is bound to the tab that started it: the tab keeps the ``state`` values it
+sent to providers (backend-only vars, never sent to the browser) and must present the right
+one to redeem the login ticket the callback hands over.
 """
 
 from __future__ import annotations
@@ -13,14 +17,21 @@ from sessions_app import oauth, routes
 from sessions_app.db import session_scope
 from sessions_app.services import accounts
 from sessions_app.services.errors import ServiceError
+from sessions_app.settings import get_settings
 
 COOKIE_DAYS = 30
+# OAuth logins a tab may have in flight at once (a student who clicks twice, or goes back).
+MAX_PENDING_OAUTH = 5
+OAUTH_FAILED = "The login did not complete. Start the login again."
+TICKET_REFUSED = ("This login link expired, was already used or was started in another browser. "
+                  "Start the login again.")
 
 
 class AuthState(rx.State):
     """The logged-in user's own view. Holds nothing that is not theirs to see."""
 
-    auth_token: str = rx.Cookie("", name="sessions_token", same_site="lax", max_age=COOKIE_DAYS * 86400, path="/")
+    auth_token: str = rx.Cookie("", name="sessions_token", same_site="lax", max_age=COOKIE_DAYS * 86400, path="/",
+                                secure=get_settings().public_url.startswith("https://"))
     user_id: int = 0
     display_name: str = ""
     avatar_url: str = ""
@@ -33,6 +44,11 @@ class AuthState(rx.State):
     form_error: str = ""
     busy: bool = False
     _browser_tz: str = "UTC"
+    # The OAuth ``state`` values this tab started, newest last (backend-only).
+    _oauth_states: list[str] = []
+    # A message for the next login page, set before redirecting there (its on_load clears
+    # ``form_error``, so the message travels here).
+    _flash: str = ""
 
     @rx.var
     def logged_in(self) -> bool:
@@ -88,7 +104,7 @@ class AuthState(rx.State):
         """on_load of pages that need a login: send strangers to /login and back afterwards."""
         self.form_error = ""
         if self.current_user_id() is None:
-            return rx.redirect(routes.login_then(self.router.url.path or routes.LOBBY))
+            return rx.redirect(routes.login_then(self.here()))
 
     @rx.event
     def load_optional(self):
@@ -99,7 +115,7 @@ class AuthState(rx.State):
     @rx.event
     def load_auth_page(self):
         """on_load of /login and /signup: logged-in users go on; read the browser's zone."""
-        self.form_error = ""
+        self.form_error, self._flash = self._flash, ""
         self.busy = False
         if self.current_user_id() is not None:
             return rx.redirect(self._next())
@@ -111,6 +127,10 @@ class AuthState(rx.State):
         """Remember the browser's time zone for a new account (validated on use)."""
         if isinstance(tz, str) and len(tz) <= 64:
             self._browser_tz = tz
+
+    def here(self) -> str:
+        """This page's path without a trailing slash (the static build serves ``/profile/``)."""
+        return (self.router.url.path or routes.LOBBY).rstrip("/") or routes.HOME
 
     def _next(self) -> str:
         return accounts.safe_next(self.router.url.query_parameters.get("next", routes.LOBBY))
@@ -154,10 +174,11 @@ class AuthState(rx.State):
         self.form_error = ""
         try:
             with session_scope() as db:
-                url = await oauth.begin(db, provider=str(provider), next_path=self._next())
+                url, state = await oauth.begin(db, provider=str(provider), next_path=self._next())
         except ServiceError as err:
             self.form_error = err.message
             return
+        self._oauth_states = [*self._oauth_states, state][-MAX_PENDING_OAUTH:]
         return rx.redirect(url, is_external=False)
 
     @rx.event
@@ -165,17 +186,23 @@ class AuthState(rx.State):
         """on_load of /auth/complete: exchange the one-time ticket for a login."""
         params = self.router.url.query_parameters
         if params.get("error"):
-            self.form_error = str(params.get("error"))[:200]
-            return rx.redirect(routes.LOGIN)
+            error = params.get("error")
+            self._flash = error if error in oauth.MESSAGES else OAUTH_FAILED
+            return rx.redirect(routes.LOGIN, replace=True)
+        ticket = params.get("ticket", "")
         with session_scope() as db:
-            result = accounts.redeem_login_ticket(db, ticket=params.get("ticket", ""))
-            if result is None:
-                self.form_error = "This login link expired or was already used. Log in again."
-                return rx.redirect(routes.LOGIN)
+            for state in reversed(self._oauth_states):
+                result = accounts.redeem_login_ticket(db, ticket=ticket, binding=state)
+                if result is not None:
+                    self._oauth_states = [s for s in self._oauth_states if s != state]
+                    break
+            else:
+                self._flash = TICKET_REFUSED
+                return rx.redirect(routes.LOGIN, replace=True)
             token, next_path = result
             self.auth_token = token
         self.current_user_id()
-        return [rx.redirect(next_path),
+        return [rx.redirect(next_path, replace=True),
                 rx.call_script("Intl.DateTimeFormat().resolvedOptions().timeZone",
                                callback=AuthState.adopt_browser_timezone)]
 
@@ -198,4 +225,7 @@ class AuthState(rx.State):
             accounts.end_session(db, token=self.auth_token)
         self.auth_token = ""
         self._clear()
-        return [rx.remove_cookie("sessions_token", {"path": "/"}), rx.redirect(routes.HOME)]
+        # Clearing the cookie var empties the cookie; no rx.remove_cookie: it re-runs the
+        # current page's on_load, which raced the redirect (a logout from /lobby ended on
+        # /login?next=/lobby instead of the home page).
+        return rx.redirect(routes.HOME)

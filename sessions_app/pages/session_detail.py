@@ -1,0 +1,251 @@
+"""``/sessions/[session_id]``: one scheduled session.
+
+Anyone sees the topic, the time (in their own zone), the description and the places left.
+Participants also see who is coming, the meeting link and, from 15 minutes before the start,
+the session chat. After the end, participants leave notes; public notes show here.
+"""
+
+import reflex as rx
+
+from sessions_app import routes
+from sessions_app.components.layout import avatar, form_error, page, panel
+from sessions_app.state.auth import AuthState
+from sessions_app.state.scheduled import NoteView, ParticipantView, SessionDetailState
+
+S = SessionDetailState
+
+
+def _status_badge() -> rx.Component:
+    return rx.match(
+        S.status,
+        ("live", rx.badge(rx.icon("radio", size=12), "Live now", color_scheme="green", radius="full", size="2")),
+        ("cancelled", rx.badge("Cancelled", color_scheme="red", radius="full", size="2")),
+        ("ended", rx.badge("Ended", color_scheme="gray", radius="full", size="2")),
+        rx.badge("Upcoming", variant="soft", radius="full", size="2"),
+    )
+
+
+def _places() -> rx.Component:
+    return rx.hstack(
+        rx.icon("users", size=16),
+        rx.cond(
+            S.places_left >= 0,
+            rx.text(rx.el.span(S.places_left, id="session-places-left"),
+                    rx.cond(S.places_left == 1, " place left", " places left"), size="3"),
+            rx.text(rx.el.span("Unlimited", id="session-places-left"), " places", size="3"),
+        ),
+        align="center", spacing="2",
+    )
+
+
+def _header() -> rx.Component:
+    return panel(
+        rx.vstack(
+            rx.hstack(_status_badge(),
+                      rx.cond(S.is_creator, rx.badge("You host this", variant="outline", radius="full", size="2")),
+                      rx.cond(S.is_participant & ~S.is_creator,
+                              rx.badge("You're in", variant="outline", color_scheme="green", radius="full", size="2")),
+                      spacing="2", wrap="wrap"),
+            rx.heading(S.title, size="8", id="session-title", style={"overflow_wrap": "anywhere"}),
+            rx.hstack(rx.icon("calendar-clock", size=18), rx.text(S.time_text, id="session-time", size="3"),
+                      align="center", spacing="2"),
+            _places(),
+            rx.cond(S.description != "",
+                    rx.text(S.description, size="3", color=rx.color("gray", 12),
+                            style={"white_space": "pre-wrap", "overflow_wrap": "anywhere"},
+                            id="session-description-text")),
+            spacing="3", width="100%",
+        )
+    )
+
+
+def _actions() -> rx.Component:
+    return rx.hstack(
+        rx.cond(
+            S.can_join | (~AuthState.logged_in & S.joinable),
+            rx.button(rx.icon("user-plus", size=16),
+                      rx.cond(S.places_left == 0, "Join the waitlist", "Join"),
+                      id="session-join", size="3", on_click=S.join),
+        ),
+        rx.cond(
+            S.can_leave,
+            rx.button(rx.cond(S.is_waitlisted, "Leave the waitlist", "Leave"), id="session-leave", size="3",
+                      variant="soft", color_scheme="gray", on_click=S.leave),
+        ),
+        rx.button(rx.icon("calendar-plus", size=16), "Add to calendar (.ics)", id="add-to-calendar",
+                  variant="outline", size="3", on_click=S.download_ics),
+        rx.link(rx.hstack(rx.icon("external-link", size=14), rx.text("Google Calendar"), align="center", spacing="1"),
+                href=S.google_link, id="google-calendar", is_external=True, size="3",
+                rel="noopener noreferrer"),
+        rx.cond(
+            S.can_edit,
+            rx.hstack(
+                rx.button(rx.icon("pencil", size=16), "Edit", variant="soft", size="3", id="session-edit",
+                          on_click=rx.redirect(S.edit_href)),
+                rx.cond(
+                    S.confirm_cancel,
+                    rx.hstack(
+                        rx.text("Cancel this session for everyone?", weight="medium"),
+                        rx.button("Yes, cancel it", color_scheme="red", id="session-cancel-confirm", on_click=S.cancel),
+                        rx.button("Keep it", variant="ghost", on_click=S.open_cancel_confirm(False)),
+                        align="center", spacing="2", wrap="wrap",
+                    ),
+                    rx.button("Cancel session", variant="ghost", color_scheme="red", size="3", id="session-cancel",
+                              on_click=S.open_cancel_confirm(True)),
+                ),
+                spacing="3", wrap="wrap", align="center",
+            ),
+        ),
+        spacing="3", wrap="wrap", align="center", width="100%",
+    )
+
+
+def _notices() -> rx.Component:
+    return rx.fragment(
+        form_error(S.error),
+        rx.cond(S.message != "",
+                rx.callout(S.message, icon="check", color_scheme="green", id="session-message", role="status",
+                           width="100%")),
+        rx.cond(S.is_waitlisted,
+                rx.callout(rx.text("You are number ", rx.el.span(S.waitlist_position, id="session-waitlist-position"),
+                                   " on the waitlist. You get a place automatically when one frees up."),
+                           icon="hourglass", color_scheme="amber", width="100%", id="session-waitlisted")),
+        rx.cond(~AuthState.logged_in & S.joinable,
+                rx.callout("Log in to join this session and see who is coming.", icon="info", width="100%")),
+    )
+
+
+def _participant(person: ParticipantView) -> rx.Component:
+    return rx.hstack(
+        avatar(person.display_name, person.avatar_url, size="2"),
+        rx.text(person.display_name, size="2", weight="medium"),
+        rx.cond(person.is_creator, rx.badge("host", size="1", variant="soft")),
+        class_name="participant", align="center", spacing="2",
+        padding="0.35rem 0.6rem", border_radius="999px", background="rgba(255,255,255,0.05)",
+    )
+
+
+def _insiders() -> rx.Component:
+    """Who is coming and the meeting link: participants only (the vars are empty otherwise)."""
+    return rx.cond(
+        S.is_participant,
+        panel(
+            rx.vstack(
+                rx.heading("Who is coming", size="4"),
+                rx.flex(rx.foreach(S.participants, _participant), id="session-participants", wrap="wrap", gap="2"),
+                rx.cond(
+                    S.meeting_link != "",
+                    rx.hstack(rx.icon("video", size=16), rx.text("Meeting link:", size="2"),
+                              rx.link(S.meeting_link, href=S.meeting_link, id="session-link", is_external=True,
+                                      rel="noopener noreferrer", style={"overflow_wrap": "anywhere"}),
+                              align="center", spacing="2", wrap="wrap"),
+                    rx.text("No meeting link: the host will share where to meet.", size="2", color_scheme="gray"),
+                ),
+                rx.cond(S.status == "live",
+                        rx.text("The session is on now.", size="2", color=rx.color("green", 11))),
+                spacing="3", width="100%",
+            )
+        ),
+    )
+
+
+def _chat() -> rx.Component:
+    """The session chat: participants only, from 15 minutes before the start, read-only after the end."""
+    # TODO(chat): render the message list of channel ``S.chat_channel`` here with the chat
+    # feature's component (ids: .chat-message per message) and send from #session-chat-input
+    # through the chat service, which must check ``services.scheduled.chat_access`` (the
+    # server-side rule: participants only, writable while ``chat_open``).
+    return rx.cond(
+        S.chat_readable,
+        panel(
+            rx.vstack(
+                rx.hstack(rx.icon("messages-square", size=18), rx.heading("Session chat", size="4"),
+                          align="center", spacing="2"),
+                rx.box(
+                    rx.text("Say hello before the start: the chat is open to participants from 15 minutes "
+                            "before the session until its end.", size="2", color_scheme="gray"),
+                    id="session-chat-messages", width="100%", min_height="6rem",
+                ),
+                rx.cond(
+                    S.chat_writable,
+                    rx.input(id="session-chat-input", placeholder="Message the participants", max_length=2000,
+                             width="100%", disabled=True),
+                    rx.text("The session has ended: the chat is read-only.", size="2", color_scheme="gray",
+                            id="session-chat-closed"),
+                ),
+                spacing="3", width="100%",
+            ),
+            id="session-chat",
+        ),
+    )
+
+
+def _note(note: NoteView) -> rx.Component:
+    return rx.box(
+        rx.text(note.body, size="2", style={"white_space": "pre-wrap", "overflow_wrap": "anywhere"}),
+        rx.text("— ", note.author_name, size="1", color_scheme="gray", margin_top="0.35rem"),
+        class_name="session-note", padding="0.75rem", border_radius="12px",
+        background="rgba(255,255,255,0.04)", width="100%",
+    )
+
+
+def _notes() -> rx.Component:
+    return panel(
+        rx.vstack(
+            rx.heading("Notes", size="4"),
+            rx.cond(
+                S.can_write_note,
+                rx.vstack(
+                    rx.text_area(id="session-note-input", value=S.note_draft, on_change=S.set_note_draft,
+                                 placeholder="What did you get done? What is next?", max_length=2000, rows="4",
+                                 width="100%"),
+                    rx.hstack(
+                        rx.hstack(
+                            rx.switch(id="session-note-public", checked=S.note_public, on_change=S.set_note_public),
+                            rx.text(rx.cond(S.note_public, "Public: shown on this page",
+                                            "Private: only you see it"), as_="label",
+                                    html_for="session-note-public", size="2"),
+                            align="center", spacing="2",
+                        ),
+                        rx.spacer(),
+                        rx.button(rx.cond(S.has_my_note, "Update note", "Save note"), id="session-note-save",
+                                  on_click=S.save_note),
+                        width="100%", align="center", wrap="wrap", spacing="3",
+                    ),
+                    spacing="2", width="100%",
+                ),
+                rx.cond(S.is_participant & (S.status != "ended") & (S.status != "cancelled"),
+                        rx.text("After the session you can leave a note here, private or public.", size="2",
+                                color_scheme="gray")),
+            ),
+            rx.vstack(
+                rx.foreach(S.notes, _note),
+                rx.cond(S.notes.length() == 0, rx.text("No public notes yet.", size="2", color_scheme="gray")),
+                id="session-notes", spacing="2", width="100%",
+            ),
+            spacing="3", width="100%",
+        )
+    )
+
+
+def session_detail() -> rx.Component:
+    """The session page."""
+    return page(
+        rx.link(rx.hstack(rx.icon("arrow-left", size=16), rx.text("All sessions"), align="center", spacing="1"),
+                href=routes.SESSIONS, size="2", color_scheme="gray"),
+        rx.cond(
+            S.found,
+            rx.fragment(_header(), _notices(), _actions(), _insiders(), _chat(), _notes()),
+            rx.cond(
+                S.loaded,
+                panel(rx.vstack(form_error(S.error), rx.link("See all sessions", href=routes.SESSIONS), spacing="3")),
+                rx.hstack(rx.spinner(), rx.text("Loading…", color_scheme="gray"), align="center"),
+            ),
+        ),
+        max_width="52rem",
+    )
+
+
+PAGES = [
+    dict(route=routes.SESSION, component=session_detail, title="Session · Sessions", on_load=S.load),
+]

@@ -1,0 +1,218 @@
+"""The one module that touches Reflex's semi-internal realtime API (reflex==0.10.1).
+
+Design (measured, see ARCHITECTURE.md "Real time"): a live room is *stored* in a small
+``rx.SharedState`` (its backend copy is the authoritative cache; the room lock orders
+updates) but *delivered* with one socket.io broadcast per change to a channel that every
+member's socket joins in ``on_load`` — never through Reflex's per-member shared-state fan-out
+(one state load + lock + delta per member), which collapses past a few dozen members.
+
+The small API:
+    ``join(sid, channel)`` / ``leave(sid, channel)``   socket enters/leaves a channel
+    ``publish(shared, channel, sender_sid, **values)``  inside a handler on a shared state
+    ``push(channel, state_cls, **values)``            a broadcast of a private state's vars
+    ``modify_shared(cls, ident)``                       server-side change of a shared state
+    ``coalesce(key, delay, fn)``                        batch bursts into one call
+    ``schedule(key, when, fn)``                         run at an anchor's end time
+    ``on_gone(callback)``                               a tab closed for longer than the grace
+    ``every(seconds, fn)``                              periodic safety nets (sweeper, catch-up)
+
+If a Reflex upgrade changes any of this, ``tests/e2e/test_realtime_protocol.py`` fails.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import dataclasses
+import logging
+import uuid
+from collections.abc import AsyncIterator, Awaitable, Callable
+from datetime import UTC, datetime
+
+import reflex as rx
+from reflex.constants.state import FIELD_MARKER
+from reflex.istate.manager.token import BaseStateToken
+
+log = logging.getLogger("sessions.realtime")
+
+_app: rx.App | None = None
+_gone_callbacks: list[Callable[[str], Awaitable[None]]] = []
+_coalesced: dict[str, asyncio.Task] = {}
+_scheduled: dict[str, asyncio.Task] = {}
+_background: set[asyncio.Task] = set()
+_grace_seconds = 6.0
+
+
+def init(app: rx.App, *, grace_seconds: float) -> None:
+    """Wire the module to the app: lifespan tasks install the disconnect hook."""
+    global _app, _grace_seconds
+    _app, _grace_seconds = app, grace_seconds
+    app.register_lifespan_task(_install)
+
+
+def _namespace() -> str:
+    return _app.event_namespace.namespace
+
+
+async def _install() -> None:
+    """Wrap the event namespace's disconnect (Reflex has no public hook) and, with a Redis
+    client manager, give this worker its own host id (forked workers inherit one)."""
+    ns = _app.event_namespace
+    original = ns.on_disconnect
+
+    def on_disconnect(sid: str, *reason):
+        token = ns.sid_to_token.get(sid)
+        result = original(sid)
+        if token:
+            _spawn(_after_grace(token))
+        return result
+
+    ns.on_disconnect = on_disconnect
+    manager = getattr(_app.sio, "manager", None)
+    if manager is not None and hasattr(manager, "host_id"):
+        manager.host_id = uuid.uuid4().hex
+
+
+def _spawn(coro) -> asyncio.Task:
+    task = asyncio.create_task(coro)
+    _background.add(task)
+    task.add_done_callback(_finished)
+    return task
+
+
+def _finished(task: asyncio.Task) -> None:
+    _background.discard(task)
+    if not task.cancelled() and task.exception() is not None:
+        log.error("realtime task failed", exc_info=task.exception())
+
+
+async def is_connected(token: str) -> bool:
+    """Whether a tab (client token) has a live socket on any worker."""
+    return await _app.event_namespace._token_manager.is_token_connected(token)
+
+
+async def _after_grace(token: str) -> None:
+    await asyncio.sleep(_grace_seconds)
+    if await is_connected(token):
+        return  # a reload or a short network drop: the tab is back
+    for callback in _gone_callbacks:
+        await callback(token)
+
+
+def on_gone(callback: Callable[[str], Awaitable[None]]) -> None:
+    """Call ``callback(token)`` when a tab has been disconnected for longer than the grace."""
+    _gone_callbacks.append(callback)
+
+
+# --- delivery -------------------------------------------------------------------------------
+
+
+async def join(sid: str, channel: str) -> None:
+    """Put a socket in a channel (socket.io drops it on disconnect; on_load re-joins)."""
+    await _app.sio.enter_room(sid, channel, namespace=_namespace())
+
+
+async def leave(sid: str, channel: str) -> None:
+    """Take a socket out of a channel."""
+    await _app.sio.leave_room(sid, channel, namespace=_namespace())
+
+
+def _plain(value):
+    """Dataclasses (and lists of them) as plain JSON values, as Reflex would send them."""
+    if dataclasses.is_dataclass(value) and not isinstance(value, type):
+        return dataclasses.asdict(value)
+    if isinstance(value, list | tuple):
+        return [_plain(v) for v in value]
+    return value
+
+
+def _delta(state_cls: type[rx.State], values: dict) -> dict:
+    return {"delta": {state_cls.get_full_name(): {k + FIELD_MARKER: _plain(v) for k, v in values.items()}},
+            "events": []}
+
+
+def detach_fanout(shared: rx.SharedState) -> None:
+    """Switch Reflex's per-member fan-out off for this change (it reads ``_linked_from``
+    after the handler returns); the sender still gets its own delta."""
+    shared._linked_from.clear()
+
+
+async def publish(shared: rx.SharedState, channel: str, sender_sid: str | None, **values) -> None:
+    """Inside a handler on a shared state: set ``values`` on it and send ONE broadcast to the
+    channel's other members. Emitting here, under the room lock, keeps updates in order."""
+    for name, value in values.items():
+        setattr(shared, name, value)
+    detach_fanout(shared)
+    await _app.sio.emit("event", _delta(type(shared), values), to=channel, namespace=_namespace(),
+                        skip_sid=sender_sid)
+
+
+async def push(channel: str, state_cls: type[rx.State], **values) -> None:
+    """One broadcast of plain var values to every socket in a channel (no state load)."""
+    await _app.sio.emit("event", _delta(state_cls, values), to=channel, namespace=_namespace())
+
+
+@contextlib.asynccontextmanager
+async def modify_shared(state_cls: type[rx.SharedState], ident: str) -> AsyncIterator[rx.SharedState]:
+    """Change a shared state from the server (a timer end, a departure) under its lock.
+
+    Yields the shared instance; the caller sets vars and calls ``push`` for the broadcast.
+    Fan-out is detached and the delta to the (socket-less) shared token is dropped.
+    """
+    async with _app.modify_state(BaseStateToken(ident=ident, cls=state_cls)) as root:
+        shared = await root.get_state(state_cls)
+        yield shared
+        detach_fanout(shared)
+        root._clean()
+
+
+# --- timing -------------------------------------------------------------------------------------
+
+
+def coalesce(key: str, delay: float, fn: Callable[[], Awaitable[None]]) -> None:
+    """Run ``fn`` once, ``delay`` seconds from the first request under ``key``: a burst of
+    joins becomes one member-list broadcast."""
+    if key in _coalesced and not _coalesced[key].done():
+        return
+
+    async def run() -> None:
+        await asyncio.sleep(delay)
+        _coalesced.pop(key, None)
+        await fn()
+
+    _coalesced[key] = _spawn(run())
+
+
+def schedule(key: str, when: datetime, fn: Callable[[], Awaitable[None]]) -> None:
+    """Run ``fn`` at ``when`` (replacing any earlier schedule under ``key``): phase ends
+    happen on time without polling."""
+    if (old := _scheduled.pop(key, None)) is not None:
+        old.cancel()
+
+    async def run() -> None:
+        await asyncio.sleep(max(0.0, (when - datetime.now(UTC)).total_seconds()))
+        _scheduled.pop(key, None)
+        await fn()
+
+    _scheduled[key] = _spawn(run())
+
+
+def cancel(key: str) -> None:
+    """Drop a scheduled run (a room closed)."""
+    if (old := _scheduled.pop(key, None)) is not None:
+        old.cancel()
+
+
+def every(seconds: float, fn: Callable[[], Awaitable[None]], *, first_delay: float = 0.0) -> None:
+    """Run ``fn`` now (after ``first_delay``) and then every ``seconds`` for the app's life."""
+
+    async def loop() -> None:
+        await asyncio.sleep(first_delay)
+        while True:
+            try:
+                await fn()
+            except Exception:
+                log.exception("periodic task failed")
+            await asyncio.sleep(seconds)
+
+    _app.register_lifespan_task(loop)

@@ -1,0 +1,359 @@
+"""Live rooms: create, join (public or by code), leave, host transfer, closing, and the
+host's timer controls — all compare-and-set on the room's phase sequence number so a phase
+moves on exactly once however many workers try.
+"""
+
+from __future__ import annotations
+
+import secrets
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy import update
+from sqlmodel import Session, col, delete, func, select
+
+from sessions_app.models import Room, RoomMember, Task, User, utcnow
+from sessions_app.services import progression, timer
+from sessions_app.services.errors import ServiceError
+
+DISCIPLINES = ["Mathematics", "Computer Science", "Physics", "Chemistry", "Biology", "Medicine",
+               "Engineering", "Economics", "Law", "Languages", "Humanities", "Other"]
+# 33 symbols (no 0, 1 or I): 33⁶ ≈ 1.29 billion codes.
+CODE_ALPHABET = "ABCDEFGHJKLMNOPQRSTUVWXYZ23456789"
+CODE_LENGTH = 6
+LIMITS = {  # field: (label, low, high, default)
+    "focus_minutes": ("Focus", 15, 60, 25),
+    "short_break_minutes": ("Short break", 3, 15, 5),
+    "long_break_minutes": ("Long break", 10, 30, 15),
+    "blocks_before_long_break": ("Focus blocks before a long break", 2, 6, 4),
+}
+TIMER_ACTIONS = ("start", "pause", "resume", "reset", "skip")
+
+
+@dataclass(frozen=True)
+class Member:
+    """A person present in a room, as everyone in it sees them."""
+
+    user_id: int
+    name: str
+    avatar_url: str
+    level: int
+    joined_at: datetime
+
+
+@dataclass(frozen=True)
+class LeaveResult:
+    """What a departure changed: a new host, or the room closing."""
+
+    left: bool
+    new_host_id: int | None
+    closed: bool
+
+
+@dataclass(frozen=True)
+class Advance:
+    """A phase change made by the server at an anchor's end."""
+
+    timer: timer.Timer
+    completed: list[timer.CompletedFocus]
+    credits: list
+
+
+# --- validation --------------------------------------------------------------------------
+
+
+def _int_in_range(raw: object, field: str) -> int:
+    label, low, high, default = LIMITS[field]
+    if raw is None or raw == "":
+        return default
+    try:
+        value = int(str(raw).strip()) if not isinstance(raw, bool) else None
+    except ValueError:
+        value = None
+    if value is None:
+        raise ServiceError(f"{label} must be a whole number of {'blocks' if 'blocks' in field else 'minutes'}.", field=field)
+    if not low <= value <= high:
+        unit = "" if "blocks" in field else " minutes"
+        raise ServiceError(f"{label} must be between {low} and {high}{unit}.", field=field)
+    return value
+
+
+def normalize_code(code: object) -> str | None:
+    """A typed or linked code in canonical form, or None if it cannot be a code."""
+    if not isinstance(code, str):
+        return None
+    code = code.strip().upper()
+    if len(code) != CODE_LENGTH or any(c not in CODE_ALPHABET for c in code):
+        return None
+    return code
+
+
+def new_code(db: Session) -> str:
+    """A random code that no open room uses."""
+    while True:
+        code = "".join(secrets.choice(CODE_ALPHABET) for _ in range(CODE_LENGTH))
+        if db.exec(select(Room.id).where(Room.code == code)).first() is None:
+            return code
+
+
+# --- rooms and membership ---------------------------------------------------------------------
+
+
+def create_room(db: Session, *, host_id: int, name: object, discipline: object, is_private: object,
+                focus_minutes: object = None, short_break_minutes: object = None,
+                long_break_minutes: object = None, blocks_before_long_break: object = None,
+                now: datetime | None = None) -> Room:
+    """Create a room with its creator as host and first member."""
+    if not isinstance(name, str) or not name.strip():
+        raise ServiceError("Give the room a name.", field="name")
+    name = " ".join(name.split())
+    if len(name) > 60:
+        raise ServiceError("Room name is too long: at most 60 characters.", field="name")
+    if discipline not in DISCIPLINES:
+        raise ServiceError("Choose a discipline from the list.", field="discipline")
+    private = is_private in (True, "true", "on", "1", 1)
+    values = {f: _int_in_range(v, f) for f, v in (
+        ("focus_minutes", focus_minutes), ("short_break_minutes", short_break_minutes),
+        ("long_break_minutes", long_break_minutes), ("blocks_before_long_break", blocks_before_long_break))}
+    room = Room(name=name, discipline=discipline, is_private=private, host_id=host_id,
+                code=new_code(db) if private else None, **values)
+    db.add(room)
+    db.flush()
+    db.add(RoomMember(room_id=room.id, user_id=host_id, joined_at=now or utcnow()))
+    db.flush()
+    return room
+
+
+def get_open_room(db: Session, room_id: object) -> Room:
+    """The open room with this id, or a clear refusal."""
+    try:
+        rid = int(room_id)
+    except (TypeError, ValueError):
+        rid = 0
+    room = db.get(Room, rid) if rid > 0 else None
+    if room is None or not room.is_open:
+        raise ServiceError("This room is closed or does not exist. Pick another one in the lobby.")
+    return room
+
+
+def has_access(db: Session, room: Room, user_id: int) -> bool:
+    """Public rooms are open to everyone logged in; private ones to whoever joined by code."""
+    if not room.is_private:
+        return True
+    return db.exec(select(RoomMember.id).where(RoomMember.room_id == room.id,
+                                               RoomMember.user_id == user_id)).first() is not None
+
+
+def open_stint(db: Session, room_id: int, user_id: int) -> RoomMember | None:
+    """The user's current stint in the room, if present."""
+    return db.exec(select(RoomMember).where(RoomMember.room_id == room_id, RoomMember.user_id == user_id,
+                                            col(RoomMember.left_at).is_(None))).first()
+
+
+def is_member(db: Session, room_id: int, user_id: int) -> bool:
+    """Whether the user is present in the room now."""
+    return open_stint(db, room_id, user_id) is not None
+
+
+def enter(db: Session, *, room_id: object, user_id: int, code: object = None, now: datetime | None = None) -> tuple[Room, bool]:
+    """Be present in a room; returns the room and whether this started a new stint.
+
+    Private rooms need their code the first time (``code``); afterwards a reload or reconnect
+    gets back in without it while the room is open.
+    """
+    room = get_open_room(db, room_id)
+    if room.is_private and not has_access(db, room, user_id) and normalize_code(code) != room.code:
+        raise ServiceError("This room is private. Ask the host for its 6-character code.")
+    if open_stint(db, room.id, user_id) is not None:
+        return room, False
+    db.add(RoomMember(room_id=room.id, user_id=user_id, joined_at=now or utcnow()))
+    if room.host_id is None:
+        room.host_id = user_id
+        db.add(room)
+    db.flush()
+    return room, True
+
+
+def room_for_code(db: Session, code: object) -> Room:
+    """The open private room with this code (callers rate-limit guessing)."""
+    canonical = normalize_code(code)
+    room = db.exec(select(Room).where(Room.code == canonical, Room.is_open)).first() if canonical else None
+    if room is None:
+        raise ServiceError("No open room has that code. Check the 6 characters and try again.")
+    return room
+
+
+def members(db: Session, room_id: int) -> list[Member]:
+    """Who is present, earliest first (one entry per person)."""
+    rows = db.exec(
+        select(RoomMember, User).join(User, User.id == RoomMember.user_id)
+        .where(RoomMember.room_id == room_id, col(RoomMember.left_at).is_(None))
+        .order_by(RoomMember.joined_at, RoomMember.id)
+    ).all()
+    return [Member(u.id, u.display_name, u.avatar_url, progression.level_for(u.exp_total), m.joined_at)
+            for m, u in rows]
+
+
+def leave(db: Session, *, room_id: int, user_id: int, now: datetime | None = None) -> LeaveResult:
+    """End the user's stint; pass the host role on or close the room if it is now empty."""
+    now = now or utcnow()
+    stint = open_stint(db, room_id, user_id)
+    room = db.get(Room, room_id)
+    if stint is None or room is None:
+        return LeaveResult(False, None, False)
+    stint.left_at = now
+    db.add(stint)
+    db.flush()
+    remaining = members(db, room_id)
+    if not remaining:
+        close_room(db, room=room, now=now)
+        return LeaveResult(True, None, True)
+    new_host = None
+    if room.host_id == user_id or room.host_id not in {m.user_id for m in remaining}:
+        room.host_id = new_host = remaining[0].user_id
+        db.add(room)
+    return LeaveResult(True, new_host, False)
+
+
+def close_room(db: Session, *, room: Room, now: datetime | None = None) -> None:
+    """Close a room: free its code, stop its timer, clear its room tasks, end all stints."""
+    now = now or utcnow()
+    room.is_open = False
+    room.code = None
+    room.closed_at = now
+    room.phase, room.phase_ends_at, room.paused_remaining_ms = timer.IDLE, None, None
+    room.phase_seq += 1
+    db.add(room)
+    db.exec(update(RoomMember).where(col(RoomMember.room_id) == room.id, col(RoomMember.left_at).is_(None))
+            .values(left_at=now))
+    db.exec(delete(Task).where(col(Task.room_id) == room.id))
+
+
+def rooms_of_user(db: Session, user_id: int) -> list[int]:
+    """Rooms the user is present in now."""
+    return list(db.exec(select(RoomMember.room_id).where(RoomMember.user_id == user_id,
+                                                         col(RoomMember.left_at).is_(None))).all())
+
+
+# --- timer --------------------------------------------------------------------------------------
+
+
+def timer_config(room: Room, time_scale: float = 1.0) -> timer.TimerConfig:
+    """The room's phase lengths in milliseconds (a test time scale shortens them)."""
+    ms = lambda minutes: round(minutes * 60_000 / time_scale)  # noqa: E731
+    return timer.TimerConfig(ms(room.focus_minutes), ms(room.short_break_minutes),
+                             ms(room.long_break_minutes), room.blocks_before_long_break)
+
+
+def timer_of(room: Room) -> timer.Timer:
+    """The room's anchors as a ``Timer``."""
+    return timer.Timer(phase=room.phase, seq=room.phase_seq, length_ms=room.phase_length_ms,
+                       started_at=room.phase_started_at, ends_at=room.phase_ends_at,
+                       paused_remaining_ms=room.paused_remaining_ms, cycles_completed=room.cycles_completed)
+
+
+def _store(db: Session, room: Room, old_seq: int, new: timer.Timer) -> bool:
+    """Write new anchors if nobody changed the timer since ``old_seq`` (compare-and-set)."""
+    result = db.exec(
+        update(Room).where(col(Room.id) == room.id, col(Room.phase_seq) == old_seq, col(Room.is_open))
+        .values(phase=new.phase, phase_seq=new.seq, phase_length_ms=new.length_ms,
+                phase_started_at=new.started_at, phase_ends_at=new.ends_at,
+                paused_remaining_ms=new.paused_remaining_ms, cycles_completed=new.cycles_completed)
+    )
+    if result.rowcount != 1:
+        return False
+    db.refresh(room)
+    return True
+
+
+def control_timer(db: Session, *, room_id: object, user_id: int, action: object, time_scale: float = 1.0,
+                  now: datetime | None = None) -> timer.Timer:
+    """Apply a host's timer action. Only the room's host may; anything else is refused."""
+    if action not in TIMER_ACTIONS:
+        raise ServiceError("Unknown timer action.")
+    room = get_open_room(db, room_id)
+    if room.host_id != user_id or not is_member(db, room.id, user_id):
+        raise ServiceError("Only the host controls the timer.")
+    now = now or utcnow()
+    cfg = timer_config(room, time_scale)
+    current = timer_of(room)
+    # A phase that ended a moment ago is moved on first, so the action applies to the present.
+    if current.running and current.ends_at and current.ends_at <= now:
+        advanced = advance_due(db, room_id=room.id, expected_seq=current.seq, time_scale=time_scale, now=now)
+        current = advanced.timer if advanced else timer_of(room)
+    new = {
+        "start": lambda t: timer.start(t, cfg, now),
+        "pause": lambda t: timer.pause(t, now),
+        "resume": lambda t: timer.resume(t, now),
+        "reset": timer.reset,
+        "skip": lambda t: timer.skip(t, cfg, now),
+    }[action](current)
+    if new == current:
+        return current
+    if not _store(db, room, current.seq, new):
+        raise ServiceError("The timer just changed. Look again and retry.")
+    return new
+
+
+def advance_due(db: Session, *, room_id: int, expected_seq: int, time_scale: float = 1.0,
+                now: datetime | None = None) -> Advance | None:
+    """Move a room's timer past every phase that has ended, exactly once.
+
+    Returns None when there is nothing to do or another worker already did it. Focus blocks
+    that completed are credited to the members present during them (EXP, minutes).
+    """
+    now = now or utcnow()
+    room = db.get(Room, room_id)
+    if room is None or not room.is_open or room.phase_seq != expected_seq:
+        return None
+    current = timer_of(room)
+    new, completed = timer.advance(current, timer_config(room, time_scale), now)
+    if new == current or not _store(db, room, current.seq, new):
+        return None
+    credits = []
+    for block in completed:
+        credits += progression.credit_block(db, room_id=room.id, phase_seq=block.seq, block_start=block.started_at,
+                                            block_end=block.ended_at, block_minutes=room.focus_minutes)
+    return Advance(new, completed, credits)
+
+
+def due_rooms(db: Session, *, until: datetime) -> list[tuple[int, int, datetime]]:
+    """Open rooms whose running phase ends by ``until``: (room id, seq, ends at)."""
+    rows = db.exec(select(Room.id, Room.phase_seq, Room.phase_ends_at).where(
+        Room.is_open, col(Room.phase_ends_at).is_not(None), col(Room.paused_remaining_ms).is_(None),
+        col(Room.phase_ends_at) <= until)).all()
+    return [(r[0], r[1], r[2]) for r in rows]
+
+
+# --- lobby ----------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class RoomCard:
+    """A public open room as the lobby shows it."""
+
+    id: int
+    name: str
+    discipline: str
+    count: int
+    phase: str
+    ends_at_ms: int
+    paused_remaining_ms: int
+
+
+def lobby_rooms(db: Session, *, limit: int = 100) -> list[RoomCard]:
+    """Public open rooms with their live counts and timer anchors, busiest first."""
+    count = func.count(RoomMember.id)
+    rows = db.exec(
+        select(Room, count).join(RoomMember, (RoomMember.room_id == Room.id) & col(RoomMember.left_at).is_(None),
+                                 isouter=True)
+        .where(Room.is_open, Room.is_private == False)  # noqa: E712
+        .group_by(Room.id).order_by(count.desc(), Room.id.desc()).limit(limit)
+    ).all()
+    return [RoomCard(r.id, r.name, r.discipline, n, r.phase, to_ms(r.phase_ends_at),
+                     -1 if r.paused_remaining_ms is None else r.paused_remaining_ms) for r, n in rows]
+
+
+def to_ms(when: datetime | None) -> int:
+    """Epoch milliseconds (0 for none): the form anchors travel in to browsers."""
+    return round(when.timestamp() * 1000) if when else 0

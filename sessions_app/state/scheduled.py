@@ -1,0 +1,573 @@
+"""Scheduled sessions in the browser: the list, the plan/edit form and the detail page.
+
+Thin adapters over ``services.scheduled`` and ``services.calendar``: every handler resolves the
+caller from the login cookie on the server and lets the service decide. Vars are sent to the
+browser, so they hold only the shape the service returns for *this* viewer (participants'
+names and the meeting link are empty for anyone not holding a place).
+
+Times are shown in the viewer's zone: the browser's (read once per page via
+``Intl.DateTimeFormat``), else the account's saved zone, else UTC.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import re
+from datetime import datetime, timedelta
+
+import reflex as rx
+
+from sessions_app import routes
+from sessions_app.db import session_scope
+from sessions_app.services import calendar, scheduled
+from sessions_app.services.errors import ServiceError
+from sessions_app.services.scheduled import SessionDetail, SessionSummary
+from sessions_app.state.auth import AuthState
+
+BROWSER_TZ_SCRIPT = "Intl.DateTimeFormat().resolvedOptions().timeZone"
+_SESSION_PATH_RE = re.compile(r"/sessions/(\d{1,12})(?:/edit)?/?$")
+
+
+def session_path(session_id: int) -> str:
+    """The detail page of a session (built from the route constant, not spelled again)."""
+    return routes.SESSION.replace("[session_id]", str(session_id))
+
+
+def session_edit_path(session_id: int) -> str:
+    """The edit page of a session."""
+    return routes.SESSION_EDIT.replace("[session_id]", str(session_id))
+
+
+def session_id_from_path(path: str) -> int | None:
+    """The id in ``/sessions/<id>`` or ``/sessions/<id>/edit`` (None when there is none)."""
+    match = _SESSION_PATH_RE.search(path or "")
+    return int(match.group(1)) if match else None
+
+
+def valid_zone(tz: object) -> str | None:
+    """``tz`` if it is a known IANA zone name, else None."""
+    if not isinstance(tz, str) or not tz or len(tz) > 64:
+        return None
+    return tz if scheduled.zone_or_utc(tz).key == tz else None
+
+
+def places_text(places_left: int | None, status: str) -> str:
+    """"3 places left", "Full · waitlist open", "Unlimited places"."""
+    if status == "cancelled":
+        return "Cancelled"
+    if places_left is None:
+        return "Unlimited places"
+    if places_left == 0:
+        return "Full · waitlist open" if status in ("upcoming", "live") else "Full"
+    return f"{places_left} place{'s' if places_left != 1 else ''} left"
+
+
+@dataclasses.dataclass
+class SessionCardView:
+    """A session card in the list, display-ready."""
+
+    id: int = 0
+    title: str = ""
+    description: str = ""
+    time_text: str = ""
+    places_left: int = -1
+    places_text: str = ""
+    status: str = ""
+    relation: str = ""
+    href: str = ""
+
+
+@dataclasses.dataclass
+class ParticipantView:
+    """A participant as other participants see them."""
+
+    user_id: int = 0
+    display_name: str = ""
+    avatar_url: str = ""
+    is_creator: bool = False
+
+
+@dataclasses.dataclass
+class NoteView:
+    """A note on the session page."""
+
+    id: int = 0
+    author_name: str = ""
+    body: str = ""
+    is_public: bool = False
+    mine: bool = False
+
+
+def _card(summary: SessionSummary, tz: str) -> SessionCardView:
+    relation = ("Hosting" if summary.is_creator else "Joined" if summary.is_participant
+                else "Waitlist" if summary.is_waitlisted else "")
+    return SessionCardView(
+        id=summary.id, title=summary.title,
+        description=summary.description if len(summary.description) <= 180 else summary.description[:177] + "…",
+        time_text=scheduled.format_time_range(summary.starts_at, summary.ends_at, tz),
+        places_left=-1 if summary.places_left is None else summary.places_left,
+        places_text=places_text(summary.places_left, summary.status),
+        status=summary.status, relation=relation, href=session_path(summary.id),
+    )
+
+
+class SessionsListState(rx.State):
+    """``/sessions``: upcoming and past sessions, search, "only mine", the calendar feed."""
+
+    search: str = ""
+    only_mine: bool = False
+    upcoming: list[SessionCardView] = []
+    past: list[SessionCardView] = []
+    tz: str = "UTC"
+    loaded: bool = False
+    feed_active: bool = False
+    # The feed URL right after creating it: shown once, forgotten on the next page load.
+    feed_url_once: str = ""
+    feed_error: str = ""
+    _tz_from_browser: bool = False
+
+    def _refresh(self, uid: int | None) -> None:
+        with session_scope() as db:
+            listing = scheduled.list_sessions(db, viewer_id=uid, search=self.search,
+                                              only_mine=self.only_mine and uid is not None)
+            self.feed_active = bool(uid) and calendar.has_feed(db, user_id=uid)
+        self.upcoming = [_card(s, self.tz) for s in listing.upcoming]
+        self.past = [_card(s, self.tz) for s in listing.past]
+        self.loaded = True
+
+    async def _uid(self) -> int | None:
+        return (await self.get_state(AuthState)).current_user_id()
+
+    @rx.event
+    async def load(self):
+        """on_load of /sessions (logged in only, like the lobby)."""
+        auth = await self.get_state(AuthState)
+        uid = auth.current_user_id()
+        if uid is None:
+            return rx.redirect(routes.login_then(routes.SESSIONS))
+        self.feed_url_once = self.feed_error = ""
+        if not self._tz_from_browser:
+            self.tz = valid_zone(auth.timezone) or "UTC"
+        self._refresh(uid)
+        if not self._tz_from_browser:
+            return rx.call_script(BROWSER_TZ_SCRIPT, callback=SessionsListState.set_browser_tz)
+
+    @rx.event
+    async def set_browser_tz(self, tz: str):
+        """Show times in the browser's zone (ignored if the browser sends nonsense)."""
+        zone = valid_zone(tz)
+        if zone is None:
+            return
+        self._tz_from_browser = True
+        if zone != self.tz:
+            self.tz = zone
+            self._refresh(await self._uid())
+
+    @rx.event
+    async def set_search(self, value: str):
+        """Typing in the search box (debounced in the browser)."""
+        self.search = str(value)[: scheduled.MAX_SEARCH]
+        self._refresh(await self._uid())
+
+    @rx.event
+    async def set_only_mine(self, value: bool):
+        """The "only mine" switch: sessions I host or joined."""
+        self.only_mine = bool(value)
+        self._refresh(await self._uid())
+
+    @rx.event
+    async def create_feed(self):
+        """Create or regenerate the private calendar feed and show its URL once."""
+        uid = await self._uid()
+        if uid is None:
+            return rx.redirect(routes.login_then(routes.SESSIONS))
+        with session_scope() as db:
+            token = calendar.create_feed_token(db, user_id=uid)
+        self.feed_url_once = calendar.feed_url(token)
+        self.feed_active = True
+        self.feed_error = ""
+
+    @rx.event
+    async def revoke_feed(self):
+        """Switch the calendar feed off."""
+        uid = await self._uid()
+        if uid is None:
+            return rx.redirect(routes.login_then(routes.SESSIONS))
+        with session_scope() as db:
+            calendar.revoke_feed(db, user_id=uid)
+        self.feed_url_once = ""
+        self.feed_active = False
+
+
+_FORM_FIELDS = ("title", "description", "link", "date", "start", "end", "capacity")
+
+
+class SessionFormState(rx.State):
+    """``/sessions/new`` and ``/sessions/[id]/edit``: the plan/edit form."""
+
+    editing_id: int = 0
+    title: str = ""
+    description: str = ""
+    link: str = ""
+    date: str = ""
+    start: str = ""
+    end: str = ""
+    capacity: str = ""
+    tz: str = "UTC"
+    form_error: str = ""
+    error_field: str = ""
+    busy: bool = False
+    # The edit form was refused (not the creator, ended, unknown): show the error, not the form.
+    blocked: bool = False
+    _tz_from_browser: bool = False
+
+    @rx.var
+    def is_edit(self) -> bool:
+        """Whether the form edits an existing session."""
+        return self.editing_id > 0
+
+    def _clear(self) -> None:
+        self.editing_id = 0
+        self.title = self.description = self.link = self.capacity = ""
+        self.date = self.start = self.end = ""
+        self.form_error = self.error_field = ""
+        self.busy = self.blocked = False
+
+    def _default_times(self) -> None:
+        """Suggest the next full hour, for an hour (tomorrow at noon if that runs past midnight)."""
+        zone = scheduled.zone_or_utc(self.tz)
+        local_now = datetime.now(zone)
+        start = (local_now + timedelta(hours=1)).replace(minute=0, second=0, microsecond=0)
+        if start.hour >= 23 or start.date() != local_now.date():
+            start = (local_now + timedelta(days=1)).replace(hour=12, minute=0, second=0, microsecond=0)
+        self.date, self.start, self.end = start.date().isoformat(), f"{start:%H:%M}", f"{start.hour + 1:02d}:00"
+
+    def _prefill(self, uid: int) -> str | None:
+        """Load the session being edited in the form's zone; the error if not allowed."""
+        try:
+            with session_scope() as db:
+                values = scheduled.form_values(db, session_id=self.editing_id, user_id=uid, tz_name=self.tz)
+        except ServiceError as err:
+            return err.message
+        self.title, self.description, self.link = values.title, values.description, values.meeting_link
+        self.date, self.start, self.end, self.capacity = values.date, values.start, values.end, values.capacity
+        return None
+
+    async def _start(self, auth: AuthState) -> None:
+        if not self._tz_from_browser:
+            self.tz = valid_zone(auth.timezone) or "UTC"
+
+    @rx.event
+    async def load_new(self):
+        """on_load of /sessions/new."""
+        auth = await self.get_state(AuthState)
+        if auth.current_user_id() is None:
+            return rx.redirect(routes.login_then(routes.SESSION_NEW))
+        self._clear()
+        await self._start(auth)
+        self._default_times()
+        return rx.call_script(BROWSER_TZ_SCRIPT, callback=SessionFormState.set_browser_tz)
+
+    @rx.event
+    async def load_edit(self):
+        """on_load of /sessions/[id]/edit: only the creator gets the form."""
+        auth = await self.get_state(AuthState)
+        uid = auth.current_user_id()
+        path = self.router.url.path
+        if uid is None:
+            return rx.redirect(routes.login_then(path or routes.SESSIONS))
+        self._clear()
+        await self._start(auth)
+        session_id = session_id_from_path(path)
+        if session_id is None:
+            return rx.redirect(routes.SESSIONS)
+        self.editing_id = session_id
+        error = self._prefill(uid)
+        if error is not None:
+            self.form_error = error
+            self.blocked = True
+            return
+        return rx.call_script(BROWSER_TZ_SCRIPT, callback=SessionFormState.set_browser_tz)
+
+    @rx.event
+    async def set_browser_tz(self, tz: str):
+        """Plan in the browser's zone; an edit form re-shows the stored times in it."""
+        zone = valid_zone(tz)
+        if zone is None or zone == self.tz:
+            self._tz_from_browser = zone is not None
+            return
+        self._tz_from_browser = True
+        self.tz = zone
+        uid = (await self.get_state(AuthState)).current_user_id()
+        if self.editing_id and uid is not None:
+            self._prefill(uid)
+        elif not self.editing_id:
+            self._default_times()
+
+    @rx.event
+    def set_title(self, value: str):
+        """Typing the title (the server checks the length on submit)."""
+        self.title = str(value)[:400]
+
+    @rx.event
+    def set_description(self, value: str):
+        """Typing the description."""
+        self.description = str(value)[:3000]
+
+    @rx.event
+    def set_link(self, value: str):
+        """Typing the meeting link."""
+        self.link = str(value)[:1000]
+
+    @rx.event
+    def set_date(self, value: str):
+        """Choosing the date."""
+        self.date = str(value)[:20]
+
+    @rx.event
+    def set_start(self, value: str):
+        """Choosing the start time."""
+        self.start = str(value)[:20]
+
+    @rx.event
+    def set_end(self, value: str):
+        """Choosing the end time."""
+        self.end = str(value)[:20]
+
+    @rx.event
+    def set_capacity(self, value: str):
+        """Typing the number of places (empty = unlimited)."""
+        self.capacity = str(value)[:20]
+
+    @rx.event
+    async def submit(self, form: dict):
+        """Create or save the session; on success open its page."""
+        uid = (await self.get_state(AuthState)).current_user_id()
+        if uid is None:
+            yield rx.redirect(routes.login_then(self.router.url.path or routes.SESSIONS))
+            return
+        self.busy = True
+        yield
+        form = form if isinstance(form, dict) else {}
+        # The form's own values are the truth (a debounced keystroke may not have arrived yet).
+        for name in _FORM_FIELDS:
+            if isinstance(form.get(name), str):
+                setattr(self, name, form[name][:3000])
+        self.form_error = self.error_field = ""
+        fields = dict(title=self.title, description=self.description, meeting_link=self.link, date=self.date,
+                      start=self.start, end=self.end, capacity=self.capacity, timezone=self.tz)
+        try:
+            with session_scope() as db:
+                if self.editing_id:
+                    saved = scheduled.update_session(db, session_id=self.editing_id, user_id=uid, **fields)
+                else:
+                    saved = scheduled.create_session(db, creator_id=uid, **fields)
+                saved_id = saved.id
+        except ServiceError as err:
+            self.form_error = err.message
+            self.error_field = err.field or ""
+            self.busy = False
+            return
+        self._clear()
+        yield rx.redirect(session_path(saved_id))
+
+
+class SessionDetailState(rx.State):
+    """``/sessions/[id]``: one session as this viewer may see it."""
+
+    found: bool = False
+    loaded: bool = False
+    viewing_id: int = 0
+    title: str = ""
+    description: str = ""
+    time_text: str = ""
+    tz: str = "UTC"
+    status: str = ""
+    places_left: int = -1
+    places_text: str = ""
+    is_creator: bool = False
+    is_participant: bool = False
+    is_waitlisted: bool = False
+    waitlist_position: int = 0
+    # Empty unless the viewer holds a place (the service leaves it out otherwise).
+    meeting_link: str = ""
+    participants: list[ParticipantView] = []
+    notes: list[NoteView] = []
+    has_my_note: bool = False
+    note_draft: str = ""
+    note_public: bool = False
+    # Open for sign-ups (upcoming or running); drives the join button for logged-out visitors.
+    joinable: bool = False
+    can_join: bool = False
+    can_leave: bool = False
+    can_edit: bool = False
+    can_write_note: bool = False
+    chat_readable: bool = False
+    chat_writable: bool = False
+    chat_channel: str = ""
+    google_link: str = ""
+    edit_href: str = ""
+    message: str = ""
+    error: str = ""
+    confirm_cancel: bool = False
+    _tz_from_browser: bool = False
+
+    def _blank(self) -> None:
+        self.found = False
+        self.title = self.description = self.time_text = self.status = self.places_text = ""
+        self.meeting_link = self.google_link = self.chat_channel = self.edit_href = ""
+        self.places_left = -1
+        self.waitlist_position = 0
+        self.participants, self.notes = [], []
+        self.is_creator = self.is_participant = self.is_waitlisted = False
+        self.can_join = self.can_leave = self.can_edit = self.can_write_note = self.joinable = False
+        self.chat_readable = self.chat_writable = self.has_my_note = False
+
+    def _show(self, detail: SessionDetail) -> None:
+        self.found = True
+        self.viewing_id = detail.id
+        self.title, self.description, self.status = detail.title, detail.description, detail.status
+        self.time_text = scheduled.format_time_range(detail.starts_at, detail.ends_at, self.tz)
+        self.places_left = -1 if detail.places_left is None else detail.places_left
+        self.places_text = places_text(detail.places_left, detail.status)
+        self.is_creator, self.is_participant = detail.is_creator, detail.is_participant
+        self.is_waitlisted, self.waitlist_position = detail.is_waitlisted, detail.waitlist_position
+        self.meeting_link = detail.meeting_link or ""
+        self.participants = [ParticipantView(p.user_id, p.display_name, p.avatar_url, p.is_creator)
+                             for p in detail.participants]
+        self.notes = [NoteView(n.id, n.author_name, n.body, n.is_public, n.mine) for n in detail.public_notes]
+        self.has_my_note = detail.my_note is not None
+        if detail.my_note is not None:
+            self.note_draft, self.note_public = detail.my_note.body, detail.my_note.is_public
+        self.can_join, self.can_leave, self.can_edit = detail.can_join, detail.can_leave, detail.can_edit
+        self.can_write_note = detail.can_write_note
+        self.joinable = detail.status in ("upcoming", "live")
+        self.chat_readable, self.chat_writable = detail.chat_readable, detail.chat_writable
+        self.chat_channel = scheduled.chat_channel(detail.id) if detail.chat_readable else ""
+        self.google_link = calendar.google_calendar_link(detail)
+        self.edit_href = session_edit_path(detail.id) if detail.can_edit else ""
+
+    def _refresh(self, uid: int | None) -> SessionDetail | None:
+        """Reload the session for ``uid``; on a missing session, blank everything."""
+        try:
+            with session_scope() as db:
+                detail = scheduled.session_detail(db, session_id=self.viewing_id, viewer_id=uid)
+        except ServiceError as err:
+            self._blank()
+            self.error = err.message
+            return None
+        self._show(detail)
+        return detail
+
+    async def _uid(self) -> int | None:
+        return (await self.get_state(AuthState)).current_user_id()
+
+    @rx.event
+    async def load(self):
+        """on_load of /sessions/[id]: public facts for anyone, the rest for participants."""
+        auth = await self.get_state(AuthState)
+        uid = auth.current_user_id()
+        self._blank()
+        self.message = self.error = self.note_draft = ""
+        self.note_public = self.confirm_cancel = False
+        self.loaded = False
+        if not self._tz_from_browser:
+            self.tz = (valid_zone(auth.timezone) if uid else None) or "UTC"
+        session_id = session_id_from_path(self.router.url.path)
+        self.viewing_id = session_id or 0
+        if session_id is None:
+            self.error = scheduled.NOT_FOUND
+        else:
+            self._refresh(uid)
+        self.loaded = True
+        if not self._tz_from_browser:
+            return rx.call_script(BROWSER_TZ_SCRIPT, callback=SessionDetailState.set_browser_tz)
+
+    @rx.event
+    async def set_browser_tz(self, tz: str):
+        """Show the time in the browser's zone."""
+        zone = valid_zone(tz)
+        if zone is None:
+            return
+        self._tz_from_browser = True
+        if zone != self.tz:
+            self.tz = zone
+            if self.found:
+                self._refresh(await self._uid())
+
+    async def _act(self, action, success: str):
+        """Run ``action(db, uid)`` for the logged-in caller, then reload what they may see."""
+        uid = await self._uid()
+        if uid is None:
+            return rx.redirect(routes.login_then(session_path(self.viewing_id) if self.viewing_id else routes.SESSIONS))
+        self.message = self.error = ""
+        try:
+            with session_scope() as db:
+                outcome = action(db, uid)
+        except ServiceError as err:
+            self.error = err.message
+            self._refresh(uid)
+            return None
+        self.message = success(outcome) if callable(success) else success
+        self._refresh(uid)
+        return None
+
+    @rx.event
+    async def join(self):
+        """Take a place (or a waitlist spot when full)."""
+        def success(result: scheduled.JoinResult) -> str:
+            if result.waitlisted:
+                return (f"The session is full: you are number {result.waitlist_position} on the waitlist. "
+                        "You get a place automatically if one frees up.")
+            return "You're in. See you there!"
+
+        return await self._act(lambda db, uid: scheduled.join_session(db, session_id=self.viewing_id, user_id=uid),
+                               success)
+
+    @rx.event
+    async def leave(self):
+        """Give up the place (or waitlist spot)."""
+        return await self._act(lambda db, uid: scheduled.leave_session(db, session_id=self.viewing_id, user_id=uid),
+                               "You left this session.")
+
+    @rx.event
+    def open_cancel_confirm(self, value: bool = True):
+        """Show or hide the cancel confirmation."""
+        self.confirm_cancel = bool(value)
+
+    @rx.event
+    async def cancel(self):
+        """Cancel the session (creator only; the service checks)."""
+        self.confirm_cancel = False
+        return await self._act(lambda db, uid: scheduled.cancel_session(db, session_id=self.viewing_id, user_id=uid),
+                               "Session cancelled. Participants see it as cancelled.")
+
+    @rx.event
+    def set_note_draft(self, value: str):
+        """Typing the note."""
+        self.note_draft = str(value)[: scheduled.MAX_NOTE + 500]
+
+    @rx.event
+    def set_note_public(self, value: bool):
+        """Public (shown on the page) or private note."""
+        self.note_public = bool(value)
+
+    @rx.event
+    async def save_note(self):
+        """Save the caller's note (after the session, participants only; the service checks)."""
+        body, public = self.note_draft, self.note_public
+        return await self._act(
+            lambda db, uid: scheduled.save_note(db, session_id=self.viewing_id, user_id=uid, body=body,
+                                                is_public=public),
+            "Note saved." + (" It is shown on this page." if public else " Only you can see it."),
+        )
+
+    @rx.event
+    async def download_ics(self):
+        """Download the session as an .ics file, with only what this viewer may see."""
+        uid = await self._uid()
+        detail = self._refresh(uid)
+        if detail is None:
+            return None
+        return rx.download(data=calendar.session_ics(detail), filename=calendar.ics_filename(detail.title),
+                           mime_type="text/calendar")

@@ -1,0 +1,203 @@
+"""Live rooms in real Chromium: the shared timer, clock skew, presence, host transfer and
+the live lobby. The app runs with TIME_SCALE=60 (a minute of timer lasts a second)."""
+
+from __future__ import annotations
+
+import time
+import uuid
+from pathlib import Path
+
+from playwright.sync_api import Page, expect
+
+from tests.e2e.conftest import goto
+
+SKEW_MS = 90_000
+# Shift this browser's clock 90 s ahead: its countdown must still agree with everyone's.
+SKEWED_DATE_JS = """(() => {
+  const shift = %d; const RealDate = Date;
+  class SkewedDate extends RealDate {
+    constructor(...a) { if (a.length === 0) { super(RealDate.now() + shift); } else { super(...a); } }
+    static now() { return RealDate.now() + shift; }
+  }
+  window.Date = SkewedDate;
+})();""" % SKEW_MS
+
+
+def seconds(page: Page) -> int:
+    """The countdown as whole seconds."""
+    mm, ss = page.locator("#timer-remaining").inner_text().strip().split(":")
+    return int(mm) * 60 + int(ss)
+
+
+def create_room(page: Page, name: str, *, private: bool = False, focus: int = 15, short: int = 3,
+                long: int = 10, cycles: int = 2, discipline: str = "Mathematics") -> int:
+    """Open a room through the form; returns its id (from the URL)."""
+    goto(page, "/rooms/new")
+    page.fill("#room-name", name)
+    page.select_option("#room-discipline", discipline)
+    page.fill("#room-focus", str(focus))
+    page.fill("#room-short-break", str(short))
+    page.fill("#room-long-break", str(long))
+    page.fill("#room-cycles", str(cycles))
+    if private:
+        page.check("#room-private")
+    page.click("#room-submit")
+    page.wait_for_url("**/rooms/*")
+    expect(page.locator("#room-title")).to_have_text(name)
+    return int(page.url.rstrip("/").rsplit("/", 1)[1])
+
+
+def agree(a: Page, b: Page, tolerance: int = 1) -> tuple[int, int]:
+    """Read both countdowns at (nearly) the same instant and check they agree."""
+    sa, sb = seconds(a), seconds(b)
+    assert abs(sa - sb) <= tolerance, f"countdowns disagree: {sa} vs {sb}"
+    return sa, sb
+
+
+def test_shared_timer_two_browsers_with_clock_skew(student, new_context):
+    host = student("Host Hana")
+    guest_ctx, guest_page, _ = new_context()
+    guest_ctx.add_init_script(SKEWED_DATE_JS)
+    from tests.e2e.conftest import sign_up
+
+    sign_up(guest_page, "Guest Gil")
+    room_id = create_room(host.page, "Eigen sprint", private=True, focus=60, short=3, long=10, cycles=2)
+    code = host.page.locator("#join-code").inner_text().strip()
+    assert len(code) == 6 and code.isupper() or code.isalnum()
+
+    # The guest joins by code from the lobby (typed in lower case: codes are case-insensitive).
+    goto(guest_page, "/lobby")
+    guest_page.fill("#join-code-input", code.lower())
+    guest_page.click("#join-code-submit")
+    guest_page.wait_for_url(f"**/rooms/{room_id}")
+    expect(guest_page.locator("#participant-list .participant")).to_have_count(2)
+    expect(host.page.locator("#participant-list .participant")).to_have_count(2)
+    expect(guest_page.locator("#host-name")).to_have_text("Host Hana")
+    expect(guest_page.locator("#timer-start")).to_have_count(0)  # only the host controls
+
+    host.page.click("#timer-start")
+    for p in (host.page, guest_page):
+        expect(p.locator("#timer-phase")).to_have_text("focus")
+    # 60 min focus at 60x = 60 s. Both screens agree although the guest's clock is 90 s ahead.
+    time.sleep(1.5)
+    sa, _ = agree(host.page, guest_page)
+    assert 50 <= sa <= 59
+
+    host.page.click("#timer-pause")
+    for p in (host.page, guest_page):
+        expect(p.locator("#timer-paused")).to_be_visible()
+    frozen = seconds(host.page)
+    time.sleep(1.5)
+    assert seconds(host.page) == frozen and seconds(guest_page) == frozen
+
+    host.page.click("#timer-resume")
+    expect(guest_page.locator("#timer-paused")).to_have_count(0)
+    time.sleep(1.2)
+    agree(host.page, guest_page)
+    assert seconds(guest_page) < frozen
+
+    host.page.click("#timer-skip")
+    for p in (host.page, guest_page):
+        expect(p.locator("#timer-phase")).to_have_text("short break")
+    # A 3-minute break lasts 3 s: both move on to focus without anyone clicking.
+    for p in (host.page, guest_page):
+        expect(p.locator("#timer-phase")).to_have_text("focus", timeout=10_000)
+    agree(host.page, guest_page)
+
+    host.page.click("#timer-reset")
+    for p in (host.page, guest_page):
+        expect(p.locator("#timer-phase")).to_have_text("idle")
+        expect(p.locator("#cycles-completed")).to_have_text("0")
+
+
+def test_phase_ends_on_server_and_cycle_counts(student):
+    host = student()
+    create_room(host.page, "Short blocks", focus=15, short=3, long=10, cycles=2)
+    host.page.click("#timer-start")
+    # 15 s focus → short break, counted as a completed block.
+    expect(host.page.locator("#timer-phase")).to_have_text("short break", timeout=25_000)
+    expect(host.page.locator("#cycles-completed")).to_have_text("1")
+    expect(host.page.locator("#timer-phase")).to_have_text("focus", timeout=10_000)
+    # Second block completed → long break (every 2 blocks).
+    expect(host.page.locator("#timer-phase")).to_have_text("long break", timeout=25_000)
+    expect(host.page.locator("#cycles-completed")).to_have_text("2")
+
+
+def test_host_transfer_and_room_closing_seen_in_lobby(student):
+    name = f"Presence {uuid.uuid4().hex[:4]}"
+    watcher = student("Watcher Wu")
+    host = student("First Fay")
+    second = student("Second Sam")
+    goto(watcher.page, "/lobby")
+
+    room_id = create_room(host.page, name, discipline="Physics")
+    card = watcher.page.locator(f'.room-card[data-room-id="{room_id}"]')
+    expect(card).to_be_visible()  # appeared without a reload
+    expect(card.locator(".room-count")).to_have_text("1")
+    expect(card.locator(".room-status")).to_contain_text("not started")
+
+    goto(second.page, f"/rooms/{room_id}")
+    expect(card.locator(".room-count")).to_have_text("2")
+    host.page.click("#timer-start")
+    expect(card.locator(".room-status")).to_contain_text("focus")
+
+    # The host closes their tab: after the grace period (4 s in tests) the other member is host.
+    host.context.close()
+    started = time.monotonic()
+    expect(second.page.locator("#host-name")).to_have_text("Second Sam", timeout=4_000 + 2_000 + 5_000)
+    assert time.monotonic() - started <= 4 + 2 + 5
+    expect(second.page.locator("#timer-pause")).to_be_visible()
+    second.page.click("#timer-pause")
+    expect(second.page.locator("#timer-paused")).to_be_visible()
+    expect(card.locator(".room-count")).to_have_text("1")
+    expect(card.locator(".room-status")).to_contain_text("paused")
+
+    # The last member leaves: the room disappears from the lobby.
+    second.page.click("#leave-room")
+    second.page.wait_for_url("**/lobby")
+    expect(card).to_have_count(0)
+
+
+def test_reload_keeps_member_in_room(student):
+    a = student("Reloader Rae")
+    b = student("Stayer Sol")
+    room_id = create_room(a.page, "Reload test")
+    goto(b.page, f"/rooms/{room_id}")
+    expect(a.page.locator("#participant-list .participant")).to_have_count(2)
+    b.page.reload()
+    b.page.wait_for_selector("#hydrated", state="attached")
+    expect(b.page.locator("#room-title")).to_have_text("Reload test")
+    time.sleep(6)  # longer than the grace: a reload must not count as leaving
+    expect(a.page.locator("#participant-list .participant")).to_have_count(2)
+    expect(b.page.locator("#participant-list .participant")).to_have_count(2)
+
+
+def test_running_timer_sends_no_frames_and_writes_nothing(student, app_server):
+    host = student()
+    create_room(host.page, "Quiet timer", focus=60)
+    cdp = host.context.new_cdp_session(host.page)
+    cdp.send("Network.enable")
+    frames: list[str] = []
+    cdp.on("Network.webSocketFrameReceived", lambda e: frames.append(e["response"]["payloadData"]))
+    cdp.on("Network.webSocketFrameSent", lambda e: frames.append(e["response"]["payloadData"]))
+    host.page.click("#timer-start")
+    expect(host.page.locator("#timer-phase")).to_have_text("focus")
+    # Let the start's own frames and the clock samples finish: wait for 2 s of quiet.
+    deadline = time.monotonic() + 15
+    while time.monotonic() < deadline:
+        seen = len(frames)
+        time.sleep(2)
+        if len(frames) == seen:
+            break
+    db_file = Path(app_server.database_url.split("///", 1)[1])
+    wal = db_file.with_name(db_file.name + "-wal")
+    before = (db_file.stat().st_mtime_ns, wal.stat().st_mtime_ns if wal.exists() else 0)
+    frames.clear()
+    start_text = host.page.locator("#timer-remaining").inner_text()
+    time.sleep(10)
+    after = (db_file.stat().st_mtime_ns, wal.stat().st_mtime_ns if wal.exists() else 0)
+    # Engine.io keep-alive pings ("2"/"3") are transport, not timer traffic.
+    messages = [f for f in frames if f not in ("2", "3")]
+    assert messages == [], f"frames while the timer ran: {messages[:5]}"
+    assert before == after, "the database was written while the timer ran"
+    assert host.page.locator("#timer-remaining").inner_text() != start_text  # it did tick
