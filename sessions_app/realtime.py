@@ -15,6 +15,7 @@ The small API:
     ``schedule(key, when, fn)``                         run at an anchor's end time
     ``on_gone(callback)``                               a tab closed for longer than the grace
     ``every(seconds, fn)``                              periodic safety nets (sweeper, catch-up)
+    ``make_sio(settings)``                              the socket.io server for several workers
 
 If a Reflex upgrade changes any of this, ``tests/e2e/test_realtime_protocol.py`` fails.
 """
@@ -28,10 +29,19 @@ import logging
 import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable
 from datetime import UTC, datetime
+from types import SimpleNamespace
+from typing import TYPE_CHECKING
 
 import reflex as rx
+import socketio
+from reflex.app import _sio_dumps, _sio_loads
 from reflex.constants.state import FIELD_MARKER
 from reflex.istate.manager.token import BaseStateToken
+from reflex_base.config import get_config
+from reflex_base.environment import environment
+
+if TYPE_CHECKING:
+    from sessions_app.settings import Settings
 
 log = logging.getLogger("sessions.realtime")
 
@@ -104,6 +114,55 @@ def on_gone(callback: Callable[[str], Awaitable[None]]) -> None:
     _gone_callbacks.append(callback)
 
 
+# --- several workers --------------------------------------------------------------------------
+
+
+class RedisRoomManager(socketio.AsyncRedisManager):
+    """Room broadcasts go through Redis pub/sub (every worker delivers to its own sockets);
+    an emit to one socket of this worker — Reflex's own deltas, pongs — stays local
+    (``ignore_queue``), so per-tab traffic never touches Redis."""
+
+    async def emit(self, event, data, namespace=None, room=None, skip_sid=None, callback=None,
+                   to=None, **kwargs):
+        target, ns = to or room, namespace or "/"
+        if target is not None and (self.is_connected(target, ns) or self.is_pre_connected(target, ns)):
+            kwargs["ignore_queue"] = True
+        return await super().emit(event, data, namespace=namespace, room=target, skip_sid=skip_sid,
+                                  callback=callback, **kwargs)
+
+
+def make_sio(settings: Settings) -> socketio.AsyncServer | None:
+    """The socket.io server for ``rx.App(sio=...)`` when scaled out, else None (Reflex's own).
+
+    With ``REFLEX_REDIS_URL`` set, the server repeats the settings Reflex gives its own
+    (reflex/app.py ``_setup_state``, reflex 0.10.1) and adds a Redis client manager, so a
+    broadcast to a room reaches members whose sockets live on other workers. Each worker
+    gets its own ``host_id`` in ``_install`` (forked workers inherit one and would drop each
+    other's messages as their own).
+    """
+    config = get_config()
+    if not config.redis_url:
+        return None
+    if settings.rate_limit_storage.startswith("memory"):
+        log.warning("REFLEX_REDIS_URL is set but RATE_LIMIT_STORAGE is %r: every worker counts "
+                    "its own hits. Point RATE_LIMIT_STORAGE at Redis.", settings.rate_limit_storage)
+    websocket = config.transport == "websocket"
+    origins = config.cors_allowed_origins
+    return socketio.AsyncServer(
+        async_mode="asgi",
+        cors_allowed_origins=("*" if origins == ("*",) else list(origins)) if websocket else [],
+        cors_credentials=websocket,
+        max_http_buffer_size=environment.REFLEX_SOCKET_MAX_HTTP_BUFFER_SIZE.get(),
+        ping_interval=environment.REFLEX_SOCKET_INTERVAL.get().total_seconds(),
+        ping_timeout=environment.REFLEX_SOCKET_TIMEOUT.get().total_seconds(),
+        json=SimpleNamespace(dumps=staticmethod(_sio_dumps), loads=staticmethod(_sio_loads)),
+        allow_upgrades=False,
+        transports=[config.transport],
+        async_handlers=False,
+        client_manager=RedisRoomManager(config.redis_url, channel="sessions-socketio"),
+    )
+
+
 # --- delivery -------------------------------------------------------------------------------
 
 
@@ -129,6 +188,26 @@ def _plain(value):
 def _delta(state_cls: type[rx.State], values: dict) -> dict:
     return {"delta": {state_cls.get_full_name(): {k + FIELD_MARKER: _plain(v) for k, v in values.items()}},
             "events": []}
+
+
+def broadcast_only(cls: type[rx.SharedState]) -> type[rx.SharedState]:
+    """Class decorator: this shared state is stored by Reflex but never fanned out by it.
+
+    Reflex adds the calling tab's token to ``_linked_from`` every time an event patches a
+    linked state into its tree, and after the event fans the changed vars out to every token
+    collected there — for *any* held shared state, even one the event did not change (that
+    sends router-only deltas to everyone). Clearing the set right after each patch means
+    Reflex's fan-out never has anyone to send to; delivery is ours (``publish``/``push``).
+    """
+    patch = cls._internal_patch_linked_state
+
+    async def _internal_patch_linked_state(self, token: str, full_delta: bool = False):
+        linked = await patch(self, token, full_delta=full_delta)
+        linked._linked_from.clear()
+        return linked
+
+    cls._internal_patch_linked_state = _internal_patch_linked_state
+    return cls
 
 
 def detach_fanout(shared: rx.SharedState) -> None:

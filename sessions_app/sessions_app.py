@@ -34,8 +34,10 @@ async def oauth_callback(request: Request) -> RedirectResponse:
 api = Starlette(routes=[Route("/auth/{provider}/callback", oauth_callback)])
 
 app = rx.App(
-    head_components=[rx.el.meta(name="color-scheme", content="dark")],
+    head_components=[rx.el.meta(name="color-scheme", content="dark"),
+                     rx.el.link(rel="icon", href="/favicon.svg", type="image/svg+xml")],
     api_transformer=api,
+    sio=realtime.make_sio(get_settings()),  # None (Reflex's own) unless REFLEX_REDIS_URL is set
 )
 
 

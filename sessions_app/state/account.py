@@ -11,6 +11,7 @@ from sessions_app.db import session_scope
 from sessions_app.services import accounts
 from sessions_app.services.errors import ServiceError
 from sessions_app.state.auth import AuthState
+from sessions_app.state.room import leave_all_rooms
 
 
 class AccountState(rx.State):
@@ -29,7 +30,7 @@ class AccountState(rx.State):
         self.message = self.error = ""
         self.confirm_open = False
         if auth.current_user_id() is None:
-            return rx.redirect(routes.login_then(auth.here()))
+            return rx.redirect(routes.login_then(auth._here()))
         self.name_draft = auth.display_name
         self.timezone_draft = auth.timezone
 
@@ -100,6 +101,8 @@ class AccountState(rx.State):
         uid = auth.current_user_id()
         if uid is None:
             return rx.redirect(routes.LOGIN)
+        # Leave live rooms first so the host role passes on and members see it at once.
+        await leave_all_rooms(uid)
         with session_scope() as db:
             accounts.delete_account(db, user_id=uid)
         auth.auth_token = ""

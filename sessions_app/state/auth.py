@@ -35,7 +35,9 @@ class AuthState(rx.State):
     user_id: int = 0
     display_name: str = ""
     avatar_url: str = ""
-    email: str = ""
+    # No email here, on purpose: a hydrate returns the tab's last state before on_load runs,
+    # so whoever holds a closed tab's client token would read it. Private fields stay on the
+    # server (services.accounts.me()).
     timezone: str = "UTC"
     level: int = 0
     exp_total: int = 0
@@ -71,7 +73,6 @@ class AuthState(rx.State):
         self.user_id = view.id
         self.display_name = view.display_name
         self.avatar_url = view.avatar_url
-        self.email = view.email
         self.timezone = view.timezone
         self.level = view.level
         self.exp_total = view.exp_total
@@ -80,7 +81,7 @@ class AuthState(rx.State):
 
     def _clear(self) -> None:
         self.user_id = 0
-        self.display_name = self.avatar_url = self.email = ""
+        self.display_name = self.avatar_url = ""
         self.level = self.exp_total = self.exp_to_next = 0
         self.level_progress = 0.0
 
@@ -104,7 +105,7 @@ class AuthState(rx.State):
         """on_load of pages that need a login: send strangers to /login and back afterwards."""
         self.form_error = ""
         if self.current_user_id() is None:
-            return rx.redirect(routes.login_then(self.here()))
+            return rx.redirect(routes.login_then(self._here()))
 
     @rx.event
     def load_optional(self):
@@ -128,7 +129,7 @@ class AuthState(rx.State):
         if isinstance(tz, str) and len(tz) <= 64:
             self._browser_tz = tz
 
-    def here(self) -> str:
+    def _here(self) -> str:
         """This page's path without a trailing slash (the static build serves ``/profile/``)."""
         return (self.router.url.path or routes.LOBBY).rstrip("/") or routes.HOME
 

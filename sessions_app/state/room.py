@@ -77,6 +77,7 @@ def member_vars(db, room: Room) -> dict:
     }
 
 
+@realtime.broadcast_only
 class RoomLive(rx.SharedState):
     """What every member of a room sees. Only plain vars (broadcasts carry no computed vars)."""
 
@@ -251,6 +252,19 @@ async def _drop_tab(room_id: int, token: str) -> None:
         if uid is None:
             return
         await depart(live, token, uid, None, whole_user=False)
+
+
+async def leave_all_rooms(uid: int) -> None:
+    """Take a user out of every room they are in (account deletion), with the usual
+    host hand-over, room closing and broadcasts."""
+    with session_scope() as db:
+        room_ids = rooms.rooms_of_user(db, uid)
+    for room_id in room_ids:
+        async with realtime.modify_shared(RoomLive, channel(room_id)) as live:
+            if live.room_id != room_id:
+                with session_scope() as db:
+                    live._load_snapshot(db, db.get(Room, room_id))
+            await depart(live, "", uid, None, whole_user=True)
 
 
 async def _on_tab_gone(token: str) -> None:

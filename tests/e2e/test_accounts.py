@@ -8,12 +8,15 @@ The OAuth tests go through the local provider in ``fake_oauth.py``, which insist
 
 from __future__ import annotations
 
+import asyncio
 import json
 import re
+import threading
 import uuid
 from pathlib import Path
 
 import pytest
+import socketio
 from playwright.sync_api import Page, expect
 
 from tests.e2e.conftest import PASSWORD, goto, log_in, sign_up
@@ -23,6 +26,7 @@ pytestmark = pytest.mark.e2e
 
 BAD_LOGIN = "That email and password do not match an account"
 BAD_STATE = "This login link is invalid or was already used"
+HYDRATE = "reflex___state____state.hydrate_and_load"
 
 
 def _unique_email(prefix: str = "s") -> str:
@@ -131,7 +135,6 @@ def test_login_and_signup_errors_are_clear(new_context, tmp_path):
     expect(page.locator("#form-error")).to_contain_text(BAD_LOGIN)
     wrong_password = page.locator("#form-error").inner_text()
     page.screenshot(path=str(tmp_path / "login-error.png"), full_page=True)
-    page.screenshot(path="/tmp/accounts-login-error.png", full_page=True)
 
     _submit_login(page, _unique_email("nobody"), "not the right password")
     expect(page.locator("#form-error")).to_contain_text(BAD_LOGIN)
@@ -284,6 +287,15 @@ def test_oauth_callback_with_bad_state_is_refused(new_context, app_server):
     page.goto(f"{app_server.url}/auth/github/callback?code=x")
     _expect_logged_out_on_login(page, BAD_STATE)
 
+    # A crafted link cannot put its own words on the login page.
+    page.goto(f"{app_server.url}/auth/complete?error=Your+account+is+locked.+Call+555-0100")
+    _expect_logged_out_on_login(page, "The login did not complete")
+    expect(page.locator("#form-error")).not_to_contain_text("555-0100")
+
+    # Nor does a made-up ticket log anyone in.
+    page.goto(f"{app_server.url}/auth/complete?ticket=made-up")
+    _expect_logged_out_on_login(page, "Start the login again")
+
 
 def _capture_callback(page: Page, provider: str) -> str:
     """Run an OAuth login up to the provider's answer and stop there; return the callback URL.
@@ -346,3 +358,78 @@ def test_oauth_callback_cannot_log_in_another_browser(new_context, oauth_provide
     victim.wait_for_url(re.compile(r"/login(\?|$)"))
     expect(victim.locator("#form-error")).to_be_visible()
     expect(victim.locator("#user-menu")).to_have_count(0)
+
+
+# --- protocol-level privacy -------------------------------------------------------------------
+
+
+def _hydrate(base_url: str, client_token: str, path: str) -> list[dict]:
+    """Connect to ``/_event`` as a bare client (no cookies) and hydrate ``path``.
+
+    Returns every frame received until the page's on_load redirects (a page that needs a
+    login sends strangers to /login). Runs in its own thread: the sync Playwright API owns
+    this thread's event loop.
+    """
+    result: dict[str, list[dict] | BaseException] = {}
+
+    async def run() -> list[dict]:
+        frames: list[dict] = []
+        redirected = asyncio.Event()
+        sio = socketio.AsyncClient(reconnection=False)
+
+        @sio.on("*", namespace="/_event")
+        async def on_any(name, data):
+            frames.append({"name": name, "data": data})
+            if name == "event" and any(e.get("name") == "_redirect" for e in data.get("events") or []):
+                redirected.set()
+
+        await sio.connect(
+            f"{base_url}?token={client_token}", socketio_path="/_event/", namespaces=["/_event"],
+            transports=["websocket"],
+            auth={"event": {"name": HYDRATE, "payload": {},
+                            "router_data": {"pathname": path, "asPath": path, "query": {}}}},
+        )
+        try:
+            await asyncio.wait_for(redirected.wait(), 15)
+        finally:
+            await sio.disconnect()
+        return frames
+
+    def target() -> None:
+        try:
+            result["frames"] = asyncio.run(run())
+        except BaseException as exc:  # re-raised in the test's thread
+            result["error"] = exc
+
+    thread = threading.Thread(target=target)
+    thread.start()
+    thread.join(30)
+    if "error" in result:
+        raise result["error"]
+    return result["frames"]
+
+
+def _redirects(frames: list[dict]) -> list[str]:
+    return [e["payload"]["path"] for f in frames if f["name"] == "event"
+            for e in f["data"].get("events") or [] if e.get("name") == "_redirect"]
+
+
+def test_hydrate_never_returns_an_email(new_context, app_server):
+    """No client, not even one that reuses a closed tab's client token, receives an email."""
+    ctx, page, _ = new_context()
+    name, email = sign_up(page)
+    goto(page, "/profile")
+    expect(page.locator("#profile-name")).to_have_text(name)
+    client_token = page.evaluate("() => window.sessionStorage.getItem('token')")
+    assert client_token
+
+    stranger = _hydrate(app_server.url, str(uuid.uuid4()), "/profile")
+    page.close()  # the tab is gone; its state stays on the server for a while
+    reused = _hydrate(app_server.url, client_token, "/profile")
+
+    for frames in (stranger, reused):
+        wire = json.dumps(frames)
+        assert email not in wire and email.split("@")[0] not in wire
+        assert "argon2" not in wire and "password_hash" not in wire
+        # The login is the cookie, not the client token: both are sent to log in.
+        assert _redirects(frames) == ["/login?next=/profile"]

@@ -9,18 +9,18 @@ from pathlib import Path
 
 from playwright.sync_api import Page, expect
 
-from tests.e2e.conftest import goto
+from tests.e2e.conftest import goto, sign_up
 
 SKEW_MS = 90_000
 # Shift this browser's clock 90 s ahead: its countdown must still agree with everyone's.
 SKEWED_DATE_JS = """(() => {
-  const shift = %d; const RealDate = Date;
+  const shift = SHIFT_MS; const RealDate = Date;
   class SkewedDate extends RealDate {
     constructor(...a) { if (a.length === 0) { super(RealDate.now() + shift); } else { super(...a); } }
     static now() { return RealDate.now() + shift; }
   }
   window.Date = SkewedDate;
-})();""" % SKEW_MS
+})();""".replace("SHIFT_MS", str(SKEW_MS))
 
 
 def seconds(page: Page) -> int:
@@ -58,12 +58,10 @@ def test_shared_timer_two_browsers_with_clock_skew(student, new_context):
     host = student("Host Hana")
     guest_ctx, guest_page, _ = new_context()
     guest_ctx.add_init_script(SKEWED_DATE_JS)
-    from tests.e2e.conftest import sign_up
-
     sign_up(guest_page, "Guest Gil")
     room_id = create_room(host.page, "Eigen sprint", private=True, focus=60, short=3, long=10, cycles=2)
     code = host.page.locator("#join-code").inner_text().strip()
-    assert len(code) == 6 and code.isupper() or code.isalnum()
+    assert len(code) == 6 and code.isalnum() and code == code.upper()
 
     # The guest joins by code from the lobby (typed in lower case: codes are case-insensitive).
     goto(guest_page, "/lobby")

@@ -1,0 +1,159 @@
+"""Protocol-level tests: crafted WebSocket events are refused, outsiders read nothing, and a
+room change reaches each member as exactly ONE frame (a room of 50).
+
+These talk to the real app with python-socketio clients, so they also catch a Reflex upgrade
+breaking ``realtime.py`` (wrong state names, fan-out coming back, frames lost).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+
+from sessions_app.db import make_engine
+from sessions_app.models import Room
+from sessions_app.services import rooms
+from sessions_app.state.auth import AuthState
+from sessions_app.state.lobby import LobbyState
+from sessions_app.state.room import RoomLive, RoomPageState
+from tests.e2e.protocol import ReflexClient, make_user, run, settle
+
+LIVE = RoomLive.get_full_name()
+PAGE = RoomPageState.get_full_name()
+LOBBY = LobbyState.get_full_name()
+AUTH = AuthState.get_full_name()
+
+
+def db_room(database_url: str, host_id: int, *, private: bool, name: str = "Proto room") -> tuple[int, str | None]:
+    from sqlmodel import Session
+
+    engine = make_engine(database_url)
+    with Session(engine, expire_on_commit=False) as db:
+        room = rooms.create_room(db, host_id=host_id, name=name, discipline="Physics", is_private=private)
+        db.commit()
+        result = room.id, room.code
+    engine.dispose()
+    return result
+
+
+def room_phase(database_url: str, room_id: int) -> str:
+    from sqlmodel import Session
+
+    engine = make_engine(database_url)
+    with Session(engine) as db:
+        phase = db.get(Room, room_id).phase
+    engine.dispose()
+    return phase
+
+
+def test_outsider_and_non_host_are_refused(app_server):
+    url, dburl = app_server.url, app_server.database_url
+
+    async def scenario() -> None:
+        host_id, host_token = make_user(dburl, "Proto Host")
+        _, member_token = make_user(dburl, "Proto Member")
+        _, outsider_token = make_user(dburl, "Proto Outsider")
+        room_id, code = db_room(dburl, host_id, private=True)
+        path, query = f"/rooms/{room_id}", {"room_id": str(room_id)}
+
+        host = ReflexClient(url, host_token)
+        await host.open(path, query)
+        member = ReflexClient(url, member_token)
+        await member.open("/lobby")
+        await member.call(f"{LOBBY}.set_join_code", value=code)
+        await member.call(f"{LOBBY}.join_by_code")
+        await settle([host, member])
+        await member.close()
+        member = ReflexClient(url, member_token)
+        await member.open(path, query)
+
+        # An outsider opening the private room by id gets a refusal and none of its data.
+        outsider = ReflexClient(url, outsider_token)
+        await outsider.open(path, query)
+        await settle([host, member, outsider])
+        assert "private" in outsider.last(PAGE, "error", "")
+        assert outsider.values(LIVE, "name") == [] or set(outsider.values(LIVE, "name")) == {""}
+        assert code not in outsider.text()
+
+        # Crafted: the outsider and the non-host member try to run the timer.
+        outsider.frames.clear()
+        await outsider.call(f"{LIVE}.control", action="start")
+        await member.call(f"{LIVE}.control", action="start")
+        await member.call(f"{LIVE}.control", action="skip")
+        await settle([host, member, outsider])
+        assert room_phase(dburl, room_id) == "idle"
+        assert member.last(PAGE, "error") == "Only the host controls the timer."
+
+        # The host can; the outsider receives nothing of it.
+        outsider.frames.clear()
+        await host.call(f"{LIVE}.control", action="start")
+        await settle([host, member, outsider])
+        assert room_phase(dburl, room_id) == "focus"
+        assert member.last(LIVE, "phase") == "focus"
+        assert outsider.values(LIVE, "phase") == []
+
+        # Nobody receives another user's email or login token.
+        for client in (host, member, outsider):
+            others = [t for t in (host_token, member_token, outsider_token) if t != client.login_token]
+            assert not any(t in client.text() for t in others)
+        # Emails: each client sees at most its own (in its own AuthState), never another's.
+        for client in (host, member, outsider):
+            own = client.last(AUTH, "email", "")
+            assert client.text().replace(own, "").count("@example.com") == 0 if own else "@example.com" not in client.text()
+
+        for c in (host, member, outsider):
+            await c.close()
+
+    run(scenario())
+
+
+def test_code_guessing_is_rate_limited(app_server):
+    async def scenario() -> None:
+        _, token = make_user(app_server.database_url, "Guesser")
+        guesser = ReflexClient(app_server.url, token)
+        await guesser.open("/lobby")
+        for i in range(12):
+            await guesser.call(f"{LOBBY}.set_join_code", value=f"ZZZZ{i:02d}".replace("0", "A").replace("1", "B"))
+            await guesser.call(f"{LOBBY}.join_by_code")
+        await settle([guesser])
+        errors = guesser.values(LOBBY, "join_error")
+        assert any("Too many room codes" in e for e in errors), errors
+        await guesser.close()
+
+    run(scenario())
+
+
+def test_each_member_gets_exactly_one_frame_per_change_in_a_room_of_50(app_server):
+    url, dburl = app_server.url, app_server.database_url
+
+    async def scenario() -> None:
+        host_id, host_token = make_user(dburl, "Big Host")
+        room_id, _ = db_room(dburl, host_id, private=False, name="Fifty")
+        path, query = f"/rooms/{room_id}", {"room_id": str(room_id)}
+        host = ReflexClient(url, host_token)
+        await host.open(path, query)
+        members = []
+        for i in range(49):
+            _, token = make_user(dburl, f"Member {i}")
+            members.append(ReflexClient(url, token))
+        await asyncio.gather(*(m.open(path, query) for m in members))
+        everyone = [host, *members]
+        await settle(everyone, quiet=1.0)
+        # After the join storm, everyone sees all 50 members.
+        assert all(len(m.last(LIVE, "members", [])) == 50 for m in members)
+
+        for m in everyone:
+            m.frames.clear()
+            m.arrivals.clear()
+        sent = time.perf_counter()
+        await host.call(f"{LIVE}.control", action="start")
+        await settle(everyone, quiet=1.0)
+        for m in members:
+            assert len(m.frames) == 1, f"expected one frame, got {[{k: list(v) for k, v in f.get('delta', {}).items()} for f in m.frames]}"
+            assert m.last(LIVE, "phase") == "focus"
+        latencies = sorted(a - sent for m in members for a in m.arrivals)
+        print(f"\nhost start → 49 members: p50 {latencies[len(latencies) // 2] * 1000:.1f} ms, "
+              f"max {latencies[-1] * 1000:.1f} ms")
+        await asyncio.gather(*(m.close() for m in everyone))
+
+    run(scenario())
