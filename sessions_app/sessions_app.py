@@ -11,8 +11,18 @@ from starlette.responses import RedirectResponse
 from starlette.routing import Route
 
 from sessions_app import oauth, realtime, routes
+from sessions_app.calendar_routes import CALENDAR_ROUTE
 from sessions_app.db import session_scope
-from sessions_app.pages import account, auth, landing, lobby, rooms
+from sessions_app.pages import (
+    account,
+    auth,
+    landing,
+    lobby,
+    rooms,
+    session_detail,
+    session_form,
+    sessions_list,
+)
 from sessions_app.services.errors import ServiceError
 from sessions_app.settings import get_settings
 from sessions_app.state import room as room_state
@@ -31,7 +41,7 @@ async def oauth_callback(request: Request) -> RedirectResponse:
     return RedirectResponse(f"{public}{routes.AUTH_COMPLETE}?{urlencode({'ticket': ticket})}", 303)
 
 
-api = Starlette(routes=[Route("/auth/{provider}/callback", oauth_callback)])
+api = Starlette(routes=[Route("/auth/{provider}/callback", oauth_callback), CALENDAR_ROUTE])
 
 app = rx.App(
     head_components=[rx.el.meta(name="color-scheme", content="dark"),
@@ -51,7 +61,8 @@ def _register(spec: dict) -> None:
     app.add_page(**{**spec, "on_load": on_load})
 
 
-for spec in [landing.PAGE, lobby.PAGE, *auth.PAGES, *account.PAGES, *rooms.PAGES]:
+for spec in [landing.PAGE, lobby.PAGE, *auth.PAGES, *account.PAGES, *rooms.PAGES, *sessions_list.PAGES,
+             *session_form.PAGES, *session_detail.PAGES]:
     _register(spec)
 
 realtime.init(app, grace_seconds=get_settings().presence_grace_seconds)

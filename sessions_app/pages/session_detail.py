@@ -34,6 +34,7 @@ def _places() -> rx.Component:
                     rx.cond(S.places_left == 1, " place left", " places left"), size="3"),
             rx.text(rx.el.span("Unlimited", id="session-places-left"), " places", size="3"),
         ),
+        rx.cond((S.places_left == 0) & S.joinable, rx.text("· waitlist open", size="3", color_scheme="gray")),
         align="center", spacing="2",
     )
 
@@ -162,9 +163,10 @@ def _chat() -> rx.Component:
                 rx.hstack(rx.icon("messages-square", size=18), rx.heading("Session chat", size="4"),
                           align="center", spacing="2"),
                 rx.box(
-                    rx.text("Say hello before the start: the chat is open to participants from 15 minutes "
-                            "before the session until its end.", size="2", color_scheme="gray"),
-                    id="session-chat-messages", width="100%", min_height="6rem",
+                    rx.cond(S.chat_writable,
+                            rx.text("Say hello before the start: the chat is open to participants from 15 "
+                                    "minutes before the session until its end.", size="2", color_scheme="gray")),
+                    id="session-chat-messages", width="100%", min_height="3rem",
                 ),
                 rx.cond(
                     S.chat_writable,

@@ -151,6 +151,8 @@ class RoomLive(rx.SharedState):
                          whole_user=True)
         page = await self.get_state(RoomPageState)
         page._room_id = 0
+        if self._linked_to:
+            await self._unlink()
         return rx.redirect(routes.LOBBY)
 
 
@@ -194,9 +196,12 @@ class RoomPageState(rx.State):
         uid = auth.current_user_id()
         if uid is None:
             return rx.redirect(routes.login_then(self.router.url.path))
+        requested = self.router.page.params.get("room_id")
+        if self._room_id and str(self._room_id) != str(requested):
+            await self._leave_current()  # went straight from one room to another
         try:
             with session_scope() as db:
-                room, is_new = rooms.enter(db, room_id=self.router.page.params.get("room_id"), user_id=uid)
+                room, is_new = rooms.enter(db, room_id=requested, user_id=uid)
                 db.commit()
                 room_id = room.id
                 live = await (await self.get_state(RoomLive))._link_to(channel(room_id))
@@ -225,13 +230,24 @@ class RoomPageState(rx.State):
     @rx.event
     async def leave_if_away(self):
         """on_load of every other page: a tab that navigated away from its room leaves it."""
-        if not self._room_id:
-            return
+        if self._room_id:
+            await self._leave_current()
+
+    async def _leave_current(self) -> None:
+        """This tab leaves the room it is in, through its own linked (already locked) room
+        instance — taking the room lock again from here would wait on ourselves — then
+        unlinks so later events of this tab no longer touch the room."""
         room_id, self._room_id = self._room_id, 0
-        token = self.router.session.client_token
+        token, sid = self.router.session.client_token, self.router.session.session_id
         _tab_room.pop(token, None)
-        await realtime.leave(self.router.session.session_id, channel(room_id))
-        await _drop_tab(room_id, token)
+        live = await self.get_state(RoomLive)
+        uid = live._tabs.get(token)
+        if live.room_id == room_id and uid is not None:
+            await depart(live, token, uid, sid, whole_user=False)
+        else:
+            await realtime.leave(sid, channel(room_id))
+        if live._linked_to:
+            await live._unlink()
 
     @rx.event
     def set_sound(self, on: bool):

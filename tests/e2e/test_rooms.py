@@ -199,3 +199,36 @@ def test_running_timer_sends_no_frames_and_writes_nothing(student, app_server):
     assert messages == [], f"frames while the timer ran: {messages[:5]}"
     assert before == after, "the database was written while the timer ran"
     assert host.page.locator("#timer-remaining").inner_text() != start_text  # it did tick
+
+
+# Records, in the page, when #timer-paused appears or disappears (Date.now(), same machine clock).
+WATCH_PAUSED_JS = """() => {
+  window.__pausedChanges = [];
+  let last = !!document.getElementById('timer-paused');
+  new MutationObserver(() => {
+    const now = !!document.getElementById('timer-paused');
+    if (now !== last) { last = now; window.__pausedChanges.push(Date.now()); }
+  }).observe(document.body, { childList: true, subtree: true });
+}"""
+
+
+def test_host_action_latency_to_another_browser(student):
+    """Measured, not gated: how long a host's pause/resume takes to show in another browser."""
+    host = student("Latency Host")
+    guest = student("Latency Guest")
+    room_id = create_room(host.page, "Latency", focus=60)
+    goto(guest.page, f"/rooms/{room_id}")
+    host.page.click("#timer-start")
+    expect(guest.page.locator("#timer-phase")).to_have_text("focus")
+    guest.page.evaluate(WATCH_PAUSED_JS)
+    latencies = []
+    for i in range(20):
+        button = "#timer-pause" if i % 2 == 0 else "#timer-resume"
+        host.page.wait_for_selector(button)
+        clicked = host.page.evaluate(f"() => {{ const t = Date.now(); document.querySelector('{button}').click(); return t; }}")
+        guest.page.wait_for_function(f"() => window.__pausedChanges.length >= {i + 1}")
+        latencies.append(guest.page.evaluate(f"() => window.__pausedChanges[{i}]") - clicked)
+    latencies.sort()
+    print(f"\nhost action → other browser over {len(latencies)} tries: "
+          f"p50 {latencies[len(latencies) // 2]} ms, max {latencies[-1]} ms")
+    assert len(latencies) == 20

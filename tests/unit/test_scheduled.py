@@ -474,3 +474,25 @@ def test_planning_is_rate_limited(db):
         plan(db, creator)
     with pytest.raises(ServiceError, match="Wait a while"):
         plan(db, creator)
+
+
+def test_deleting_an_account_removes_its_sessions_signups_notes_and_feed(db):
+    from sessions_app.models import CalendarFeed
+    from sessions_app.services import accounts, calendar
+
+    ada, bea = make_user(db, "Ada"), make_user(db, "Bea")
+    hosted = plan(db, ada)
+    other = plan(db, bea, title="Bea's session")
+    scheduled.join_session(db, session_id=other.id, user_id=ada, now=NOW)
+    scheduled.join_session(db, session_id=hosted.id, user_id=bea, now=NOW)
+    scheduled.save_note(db, session_id=other.id, user_id=ada, body="Good one", is_public=True,
+                        now=other.ends_at + timedelta(hours=1))
+    calendar.create_feed_token(db, user_id=ada)
+    db.commit()
+
+    accounts.delete_account(db, user_id=ada)
+    db.commit()
+    assert db.exec(select(StudySession.id)).all() == [other.id]
+    assert db.exec(select(SessionParticipant)).all() == []
+    assert db.exec(select(SessionNote)).all() == []
+    assert db.exec(select(CalendarFeed)).all() == []
