@@ -13,7 +13,7 @@ from sqlalchemy import update
 from sqlmodel import Session, col, delete, func, select
 
 from sessions_app.models import Room, RoomMember, Task, User, utcnow
-from sessions_app.services import progression, timer
+from sessions_app.services import progression, ratelimit, timer
 from sessions_app.services.errors import ServiceError
 
 DISCIPLINES = ["Mathematics", "Computer Science", "Physics", "Chemistry", "Biology", "Medicine",
@@ -180,6 +180,16 @@ def room_for_code(db: Session, code: object) -> Room:
     room = db.exec(select(Room).where(Room.code == canonical, Room.is_open)).first() if canonical else None
     if room is None:
         raise ServiceError("No open room has that code. Check the 6 characters and try again.")
+    return room
+
+
+def join_by_code(db: Session, *, user_id: int, code: object, client: str, rate_limit: str) -> Room:
+    """Enter a private room by its code. Every attempt counts against ``rate_limit`` per user
+    and per client, so codes cannot be guessed at speed."""
+    ratelimit.hit(rate_limit, f"code:user:{user_id}", f"code:client:{client}",
+                  message="Too many room codes tried. Wait a minute, then try again.")
+    room = room_for_code(db, code)
+    enter(db, room_id=room.id, user_id=user_id, code=code)
     return room
 
 

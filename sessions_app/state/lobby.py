@@ -16,6 +16,7 @@ from sessions_app.db import session_scope
 from sessions_app.services import rooms
 from sessions_app.services.errors import ServiceError
 from sessions_app.services.timer import PHASE_LABELS
+from sessions_app.settings import get_settings
 from sessions_app.state.auth import AuthState
 from sessions_app.state.clock import ClockState
 
@@ -40,6 +41,13 @@ def room_cards(db) -> list[RoomCardView]:
     """The lobby's room cards."""
     return [RoomCardView(c.id, c.name, c.discipline, c.count, c.phase, PHASE_LABELS.get(c.phase, c.phase),
                          c.ends_at_ms, c.paused_remaining_ms) for c in rooms.lobby_rooms(db)]
+
+
+def _join_with_code(uid: int, code: str, client_ip: str | None) -> int:
+    """Enter the private room with ``code``; guessing is rate-limited per user and client."""
+    with session_scope() as db:
+        return rooms.join_by_code(db, user_id=uid, code=code, client=client_ip or "unknown",
+                                  rate_limit=get_settings().join_code_rate_limit).id
 
 
 class LobbyState(rx.State):
@@ -82,19 +90,13 @@ class LobbyState(rx.State):
     @rx.event
     async def join_by_code(self):
         """Join a private room by its code (rate-limited against guessing)."""
-        from sessions_app.state.room import rate_limit_code_guess
-
         self.join_error = ""
         auth = await self.get_state(AuthState)
         uid = auth.current_user_id()
         if uid is None:
             return rx.redirect(routes.LOGIN)
         try:
-            rate_limit_code_guess(uid, self.router.session.client_ip or "unknown")
-            with session_scope() as db:
-                room = rooms.room_for_code(db, self.join_code)
-                rooms.enter(db, room_id=room.id, user_id=uid, code=self.join_code)
-                room_id = room.id
+            room_id = _join_with_code(uid, self.join_code, self.router.session.client_ip)
         except ServiceError as err:
             self.join_error = err.message
             return
@@ -110,20 +112,13 @@ class JoinLinkState(rx.State):
     @rx.event
     async def load(self):
         """Join by the code in the link, then open the room."""
-        from sessions_app.state.room import rate_limit_code_guess
-
         self.error = ""
         auth = await self.get_state(AuthState)
         uid = auth.current_user_id()
         if uid is None:
             return rx.redirect(routes.login_then(self.router.url.path))
-        code = self.router.page.params.get("code", "")
         try:
-            rate_limit_code_guess(uid, self.router.session.client_ip or "unknown")
-            with session_scope() as db:
-                room = rooms.room_for_code(db, code)
-                rooms.enter(db, room_id=room.id, user_id=uid, code=code)
-                room_id = room.id
+            room_id = _join_with_code(uid, self.router.page.params.get("code", ""), self.router.session.client_ip)
         except ServiceError as err:
             self.error = err.message
             return

@@ -19,7 +19,7 @@ from sqlmodel import select
 from sessions_app import realtime, routes
 from sessions_app.db import session_scope
 from sessions_app.models import Room, User, utcnow
-from sessions_app.services import accounts, ratelimit, rooms
+from sessions_app.services import accounts, rooms
 from sessions_app.services.errors import ServiceError
 from sessions_app.services.timer import PHASE_LABELS
 from sessions_app.settings import get_settings
@@ -402,14 +402,7 @@ async def sweep() -> None:
                 if time.monotonic() - first < grace or uid in live._tabs.values():
                     continue
                 live._missing_since = {k: v for k, v in live._missing_since.items() if k != key}
-                live._tabs = {**live._tabs, key: uid}
-                await depart(live, key, uid, None, whole_user=True)
-
-
-def rate_limit_code_guess(uid: int, client: str) -> None:
-    """Guessing private-room codes is limited per user and per client."""
-    ratelimit.hit(get_settings().join_code_rate_limit, f"code:user:{uid}", f"code:client:{client}",
-                  message="Too many room codes tried. Wait a minute, then try again.")
+                await depart(live, "", uid, None, whole_user=True)
 
 
 def install() -> None:

@@ -142,3 +142,14 @@ def test_lobby_lists_public_open_rooms_with_counts(db):
     rooms.enter(db, room_id=public.id, user_id=bob)
     cards = rooms.lobby_rooms(db)
     assert [(c.name, c.count) for c in cards] == [("Open", 2)]
+
+
+def test_code_guessing_is_rate_limited_per_user_and_client(db):
+    ada, bob = make_user(db), make_user(db, "Bob")
+    room = rooms.create_room(db, host_id=ada, name="Secret", discipline="Law", is_private=True)
+    for _ in range(3):
+        with pytest.raises(ServiceError, match="No open room"):
+            rooms.join_by_code(db, user_id=bob, code="ZZZZZZ", client="1.2.3.4", rate_limit="3/minute")
+    with pytest.raises(ServiceError, match="Too many room codes"):
+        rooms.join_by_code(db, user_id=bob, code=room.code, client="1.2.3.4", rate_limit="3/minute")
+    assert not rooms.is_member(db, room.id, bob)  # refused even with the right code
