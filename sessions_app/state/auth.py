@@ -27,6 +27,15 @@ TICKET_REFUSED = ("This login link expired, was already used or was started in a
                   "Start the login again.")
 
 
+def own_view_vars(user) -> dict:
+    """The logged-in user's own view as ``AuthState`` var values (also what a server push of
+    new EXP sends to that user's tabs)."""
+    view = accounts.me(user)
+    return {"user_id": view.id, "display_name": view.display_name, "avatar_url": view.avatar_url,
+            "timezone": view.timezone, "level": view.level, "exp_total": view.exp_total,
+            "level_progress": view.level_progress, "exp_to_next": view.exp_to_next}
+
+
 class AuthState(rx.State):
     """The logged-in user's own view. Holds nothing that is not theirs to see."""
 
@@ -69,15 +78,8 @@ class AuthState(rx.State):
         return "".join(p[0] for p in parts[:2]).upper() or "?"
 
     def _apply(self, user) -> None:
-        view = accounts.me(user)
-        self.user_id = view.id
-        self.display_name = view.display_name
-        self.avatar_url = view.avatar_url
-        self.timezone = view.timezone
-        self.level = view.level
-        self.exp_total = view.exp_total
-        self.level_progress = view.level_progress
-        self.exp_to_next = view.exp_to_next
+        for name, value in own_view_vars(user).items():
+            setattr(self, name, value)
 
     def _clear(self) -> None:
         self.user_id = 0

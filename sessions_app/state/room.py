@@ -19,11 +19,11 @@ from sqlmodel import select
 from sessions_app import realtime, routes
 from sessions_app.db import session_scope
 from sessions_app.models import Room, User, utcnow
-from sessions_app.services import accounts, rooms
+from sessions_app.services import rooms
 from sessions_app.services.errors import ServiceError
 from sessions_app.services.timer import PHASE_LABELS
 from sessions_app.settings import get_settings
-from sessions_app.state.auth import AuthState
+from sessions_app.state.auth import AuthState, own_view_vars
 from sessions_app.state.clock import ClockState
 
 log = logging.getLogger("sessions.room")
@@ -343,13 +343,8 @@ async def phase_due(room_id: int, seq: int) -> None:
     with session_scope() as db:
         room = db.get(Room, room_id)
         values = timer_vars(room)
-        exp_updates = {}
-        for credit in advanced.credits:
-            user = db.get(User, credit.user_id)
-            if user is not None:
-                view = accounts.me(user)
-                exp_updates[credit.user_id] = {"exp_total": view.exp_total, "level": view.level,
-                                               "level_progress": view.level_progress, "exp_to_next": view.exp_to_next}
+        credited = (db.get(User, credit.user_id) for credit in advanced.credits)
+        exp_updates = {user.id: own_view_vars(user) for user in credited if user is not None}
     async with realtime.modify_shared(RoomLive, channel(room_id)) as live:
         for k, v in values.items():
             setattr(live, k, v)

@@ -3,6 +3,7 @@ the live lobby. The app runs with TIME_SCALE=60 (a minute of timer lasts a secon
 
 from __future__ import annotations
 
+import re
 import time
 import uuid
 from pathlib import Path
@@ -253,3 +254,22 @@ def test_timer_survives_a_server_restart_and_catches_up(student, app_server):
     if expected == "short break":
         left = 30 - (host.page.evaluate("() => Date.now()") - started) / 1000
         assert abs(seconds(host.page) - left) <= 1.5
+
+
+def test_space_key_tab_title_and_live_announcement(student):
+    host = student("Keyboard Kim")
+    create_room(host.page, "Keys", focus=60)
+    host.page.locator("#room-title").click()  # focus the page, not an input
+    host.page.keyboard.press("Space")
+    expect(host.page.locator("#timer-phase")).to_have_text("focus")
+    expect(host.page).to_have_title(re.compile(r"^\d\d:\d\d · focus · Sessions$"))
+    expect(host.page.locator("[aria-live=polite]")).to_contain_text("Now: focus")
+    host.page.keyboard.press("Space")
+    expect(host.page.locator("#timer-paused")).to_be_visible()
+    expect(host.page).to_have_title(re.compile(r"\(paused\)"))
+    host.page.keyboard.press("Space")
+    expect(host.page.locator("#timer-paused")).to_have_count(0)
+    # A space typed in a text box is just a space.
+    host.page.locator("#room-task-input").press("Space")
+    host.page.wait_for_timeout(500)
+    expect(host.page.locator("#timer-paused")).to_have_count(0)
