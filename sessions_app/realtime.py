@@ -210,6 +210,21 @@ def broadcast_only(cls: type[rx.SharedState]) -> type[rx.SharedState]:
     return cls
 
 
+async def unlink_all(state: rx.State) -> None:
+    """Unlink the calling tab from every shared state it is linked to (it left its room), so
+    later events and reloads of the tab no longer load — or receive — the room's data.
+
+    The rehydrate events ``_unlink`` returns are dropped on purpose: a server-sent hydrate
+    carries no client storage, so it would reset cookie vars (the login token) to defaults.
+    """
+    root = state._get_root_state()
+    for name in list(root._reflex_internal_links or {}):
+        shared = await state.get_state(root.get_class_substate(name))
+        if shared._linked_to:
+            detach_fanout(shared)
+            await shared._unlink()
+
+
 def detach_fanout(shared: rx.SharedState) -> None:
     """Switch Reflex's per-member fan-out off for this change (it reads ``_linked_from``
     after the handler returns); the sender still gets its own delta."""

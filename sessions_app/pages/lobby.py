@@ -3,10 +3,14 @@
 import reflex as rx
 
 from sessions_app import routes
+from sessions_app.components.chat import lobby_chat_panel
 from sessions_app.components.layout import level_chip, page, panel
+from sessions_app.components.tasks import personal_tasks_panel
 from sessions_app.components.timer import room_card
 from sessions_app.state.auth import AuthState
+from sessions_app.state.chat import LobbyChatState
 from sessions_app.state.lobby import ALL, LobbyState
+from sessions_app.state.tasks import TaskState
 
 
 def rooms_panel() -> rx.Component:
@@ -73,9 +77,12 @@ def lobby() -> rx.Component:
         rx.grid(
             rx.box(rooms_panel(), grid_column=rx.breakpoints(initial="auto", md="span 2")),
             rx.vstack(you_panel(), join_panel(), spacing="4", width="100%"),
+            rx.box(lobby_chat_panel(), grid_column=rx.breakpoints(initial="auto", md="span 2")),
+            personal_tasks_panel(),
             columns=rx.breakpoints(initial="1", md="3"), spacing="5", width="100%",
         ),
     )
 
 
-PAGE = dict(route=routes.LOBBY, component=lobby, title="Lobby · Sessions", on_load=LobbyState.load)
+PAGE = dict(route=routes.LOBBY, component=lobby, title="Lobby · Sessions",
+            on_load=[LobbyState.load, LobbyChatState.load, TaskState.load])

@@ -3,13 +3,17 @@
 import reflex as rx
 
 from sessions_app import routes
+from sessions_app.components.chat import room_chat_panel
 from sessions_app.components.countdown import READ_SOUND_JS, TOGGLE_SOUND_JS
 from sessions_app.components.layout import avatar, field, form_error, level_chip, page, panel
+from sessions_app.components.tasks import personal_tasks_panel, room_tasks_panel
 from sessions_app.components.timer import phase_color, remaining
 from sessions_app.services.rooms import DISCIPLINES, LIMITS
 from sessions_app.state.auth import AuthState
+from sessions_app.state.chat import RoomBoard
 from sessions_app.state.lobby import JoinLinkState, NewRoomState
 from sessions_app.state.room import RoomLive, RoomPageState
+from sessions_app.state.tasks import TaskState
 
 is_host = RoomLive.host_id == AuthState.user_id
 running = (RoomLive.phase != "idle") & (RoomLive.paused_remaining_ms < 0)
@@ -40,7 +44,7 @@ def timer_panel() -> rx.Component:
                 width="100%", padding_y="0.5rem", color=rx.color(phase_color(RoomLive.phase), 12),
             ),
             # Announced to screen readers when the phase changes.
-            rx.el.div(rx.text("Now: ", RoomLive.phase_label), aria_live="polite", role="status",
+            rx.el.div(rx.text("Now: ", RoomLive.phase_label), aria_live="polite", role="status", id="timer-announcer",
                       style={"position": "absolute", "width": "1px", "height": "1px", "overflow": "hidden",
                              "clip": "rect(0 0 0 0)"}),
             rx.cond(
@@ -129,6 +133,8 @@ def room_body() -> rx.Component:
         rx.grid(
             rx.box(timer_panel(), grid_column=rx.breakpoints(initial="auto", md="span 2")),
             people_panel(),
+            rx.box(room_chat_panel(), grid_column=rx.breakpoints(initial="auto", md="span 2")),
+            rx.vstack(room_tasks_panel(), personal_tasks_panel(), spacing="4", width="100%"),
             columns=rx.breakpoints(initial="1", md="3"), spacing="4", width="100%",
         ),
         spacing="4", width="100%",
@@ -222,6 +228,7 @@ def join_link() -> rx.Component:
 PAGES = [
     dict(route=routes.ROOM_NEW, component=new_room, title="Open a room · Sessions", on_load=NewRoomState.load),
     dict(route=routes.ROOM, component=room, title="Room · Sessions",
-         on_load=[RoomPageState.load, rx.call_script(READ_SOUND_JS, callback=RoomPageState.set_sound)]),
+         on_load=[RoomPageState.load, RoomBoard.load, TaskState.load,
+                  rx.call_script(READ_SOUND_JS, callback=RoomPageState.set_sound)]),
     dict(route=routes.JOIN, component=join_link, title="Joining · Sessions", on_load=JoinLinkState.load),
 ]

@@ -151,8 +151,7 @@ class RoomLive(rx.SharedState):
                          whole_user=True)
         page = await self.get_state(RoomPageState)
         page._room_id = 0
-        if self._linked_to:
-            await self._unlink()
+        await realtime.unlink_all(self)
         return rx.redirect(routes.LOBBY)
 
 
@@ -246,8 +245,7 @@ class RoomPageState(rx.State):
             await depart(live, token, uid, sid, whole_user=False)
         else:
             await realtime.leave(sid, channel(room_id))
-        if live._linked_to:
-            await live._unlink()
+        await realtime.unlink_all(self)
 
     @rx.event
     def set_sound(self, on: bool):

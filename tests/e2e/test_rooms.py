@@ -263,7 +263,7 @@ def test_space_key_tab_title_and_live_announcement(student):
     host.page.keyboard.press("Space")
     expect(host.page.locator("#timer-phase")).to_have_text("focus")
     expect(host.page).to_have_title(re.compile(r"^\d\d:\d\d · focus · Sessions$"))
-    expect(host.page.locator("[aria-live=polite]")).to_contain_text("Now: focus")
+    expect(host.page.locator("#timer-announcer")).to_contain_text("Now: focus")
     host.page.keyboard.press("Space")
     expect(host.page.locator("#timer-paused")).to_be_visible()
     expect(host.page).to_have_title(re.compile(r"\(paused\)"))

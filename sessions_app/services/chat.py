@@ -1,0 +1,246 @@
+"""Chat: plain-text messages in channels, who may read and write them, and deleting them.
+
+Channels (``ChatMessage.channel``): ``lobby`` (everyone logged in), ``room:<id>`` (the
+people present in the room now, from ``RoomMember`` stints) and ``session:<id>`` (a scheduled
+session's participants, by ``services.scheduled.chat_access``). Every rule is checked here,
+from the database, for the user id the caller resolved on the server — never from anything a
+browser sent beyond the text and the id of the message acted on.
+
+Messages are text. ``segments`` splits a body into plain runs and http(s) links so the UI
+renders links as links and everything else as text nodes: no HTML or markdown is ever
+interpreted, whatever a message contains.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlmodel import Session, col, select
+
+from sessions_app.models import ChatMessage, Room, User, utcnow
+from sessions_app.services import progression, ratelimit, rooms, scheduled
+from sessions_app.services.errors import ServiceError
+from sessions_app.settings import get_settings
+
+LOBBY = "lobby"
+MAX_BODY = 2000
+PAGE = 50
+# "Load older" keeps at most this many messages in one tab.
+MAX_LOADED = 1000
+RATE_LIMITED = "You're sending messages too fast. Wait a few seconds."
+NOT_ALLOWED = "Only the people in this room can read and write its chat."
+# Bidirectional overrides/isolates can make a message display differently from what it says.
+_BIDI_CONTROLS = frozenset("\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069")
+_URL = re.compile(r"https?://[^\s<>\"'`]+", re.IGNORECASE)
+_TRAILING = ".,;:!?)]}'\""
+
+
+@dataclass(frozen=True)
+class Segment:
+    """A run of a message: plain text, or an http(s) link (``text`` is also the URL)."""
+
+    text: str
+    link: bool
+
+
+@dataclass(frozen=True)
+class MessagePublic:
+    """A message as anyone allowed to read its channel sees it (never an email)."""
+
+    id: int
+    channel: str
+    user_id: int
+    author_name: str
+    avatar_url: str
+    level: int
+    body: str
+    created_at_ms: int
+    segments: tuple[Segment, ...]
+
+
+# --- pure rules ---------------------------------------------------------------------------------
+
+
+def room_channel(room_id: int) -> str:
+    """The chat channel of a live room."""
+    return f"room:{int(room_id)}"
+
+
+def clean_body(raw: object) -> str:
+    """Validate a message: plain text, 1–2000 characters, no control characters but newline
+    and tab. Returns the text to store (trimmed, line endings normalised)."""
+    if not isinstance(raw, str):
+        raise ServiceError("Write a message first.", field="body")
+    body = raw.replace("\r\n", "\n").replace("\r", "\n").strip()
+    if not body:
+        raise ServiceError("Write a message first.", field="body")
+    if len(body) > MAX_BODY:
+        raise ServiceError(f"Message is too long: {len(body):,} characters, at most {MAX_BODY:,}.", field="body")
+    for ch in body:
+        if ch in "\n\t":
+            continue
+        if unicodedata.category(ch) == "Cc" or ch in _BIDI_CONTROLS:
+            raise ServiceError("The message contains control characters. Send plain text only.", field="body")
+    # No wall of empty lines: at most one blank line in a row.
+    return re.sub(r"\n{3,}", "\n\n", body)
+
+
+def segments(text: str) -> list[Segment]:
+    """Split ``text`` into plain runs and http(s) links, in order; joining them gives ``text``
+    back. Only ``http://`` and ``https://`` URLs become links (never ``javascript:`` etc.);
+    trailing punctuation stays outside the link."""
+    out: list[Segment] = []
+    pos = 0
+    for match in _URL.finditer(text):
+        url = match.group(0)
+        # A closing bracket that belongs to the URL (Wikipedia links) stays in.
+        while url and url[-1] in _TRAILING and not (url[-1] == ")" and url.count("(") >= url.count(")")):
+            url = url[:-1]
+        if len(url) <= len(url.split("://", 1)[0]) + 3:  # nothing after the scheme
+            continue
+        start, end = match.start(), match.start() + len(url)
+        if start > pos:
+            out.append(Segment(text[pos:start], False))
+        out.append(Segment(url, True))
+        pos = end
+    if pos < len(text):
+        out.append(Segment(text[pos:], False))
+    return out
+
+
+def to_ms(when: datetime) -> int:
+    """Epoch milliseconds: the form times travel in to browsers (shown in the viewer's zone)."""
+    return round(when.timestamp() * 1000)
+
+
+# --- authorization --------------------------------------------------------------------------
+
+
+def _room_id_of(channel: str) -> int | None:
+    if channel.startswith("room:"):
+        try:
+            return int(channel[5:])
+        except ValueError:
+            return None
+    return None
+
+
+def _session_id_of(channel: str) -> int | None:
+    if channel.startswith("session:"):
+        try:
+            return int(channel[8:])
+        except ValueError:
+            return None
+    return None
+
+
+def can_read(db: Session, *, channel: object, user_id: int | None) -> bool:
+    """Whether the user may read the channel now."""
+    return _access(db, channel, user_id)[0]
+
+
+def can_write(db: Session, *, channel: object, user_id: int | None) -> bool:
+    """Whether the user may post in the channel now."""
+    return _access(db, channel, user_id)[1]
+
+
+def _access(db: Session, channel: object, user_id: int | None) -> tuple[bool, bool]:
+    if not isinstance(channel, str) or not user_id or db.get(User, user_id) is None:
+        return False, False
+    if channel == LOBBY:
+        return True, True
+    if (room_id := _room_id_of(channel)) is not None:
+        inside = rooms.is_member(db, room_id, user_id)
+        return inside, inside
+    if (session_id := _session_id_of(channel)) is not None:
+        try:
+            access = scheduled.chat_access(db, session_id=session_id, user_id=user_id)
+        except ServiceError:
+            return False, False
+        return access.can_read, access.can_write
+    return False, False
+
+
+def _require_read(db: Session, channel: object, user_id: int | None) -> None:
+    if not can_read(db, channel=channel, user_id=user_id):
+        raise ServiceError(NOT_ALLOWED)
+
+
+# --- reading ------------------------------------------------------------------------------------
+
+
+def _public(rows) -> list[MessagePublic]:
+    return [MessagePublic(m.id, m.channel, u.id, u.display_name, u.avatar_url, progression.level_for(u.exp_total),
+                          m.body, to_ms(m.created_at), tuple(segments(m.body))) for m, u in rows]
+
+
+def _query(channel: str):
+    return select(ChatMessage, User).join(User, User.id == ChatMessage.user_id).where(ChatMessage.channel == channel)
+
+
+def recent(db: Session, channel: str, limit: int = PAGE, *, user_id: int | None) -> list[MessagePublic]:
+    """The last ``limit`` messages of a channel, oldest first (readers only)."""
+    _require_read(db, channel, user_id)
+    rows = db.exec(_query(channel).order_by(col(ChatMessage.id).desc()).limit(max(1, min(limit, 200)))).all()
+    return _public(reversed(rows))
+
+
+def before(db: Session, channel: str, before_id: int, limit: int = PAGE, *, user_id: int | None) -> list[MessagePublic]:
+    """Up to ``limit`` messages older than ``before_id``, oldest first ("load older")."""
+    _require_read(db, channel, user_id)
+    rows = db.exec(_query(channel).where(col(ChatMessage.id) < int(before_id))
+                   .order_by(col(ChatMessage.id).desc()).limit(max(1, min(limit, 200)))).all()
+    return _public(reversed(rows))
+
+
+def since(db: Session, channel: str, from_id: int, *, user_id: int | None,
+          limit: int = MAX_LOADED) -> list[MessagePublic]:
+    """Messages with ``id >= from_id``, oldest first (a gap-free window up to the newest)."""
+    _require_read(db, channel, user_id)
+    rows = db.exec(_query(channel).where(col(ChatMessage.id) >= int(from_id))
+                   .order_by(col(ChatMessage.id)).limit(limit)).all()
+    return _public(rows)
+
+
+# --- writing ------------------------------------------------------------------------------------
+
+
+def post_message(db: Session, *, channel: str, user_id: int | None, body: object,
+                 now: datetime | None = None) -> MessagePublic:
+    """Validate, authorize and rate-limit a message, then store it."""
+    if not can_write(db, channel=channel, user_id=user_id):
+        raise ServiceError(NOT_ALLOWED if _room_id_of(str(channel)) is not None
+                           else "You cannot write in this chat now.")
+    text = clean_body(body)
+    ratelimit.hit(get_settings().chat_rate_limit, f"chat:user:{user_id}", message=RATE_LIMITED)
+    message = ChatMessage(channel=channel, user_id=user_id, body=text, created_at=now or utcnow())
+    db.add(message)
+    db.flush()
+    user = db.get(User, user_id)
+    return _public([(message, user)])[0]
+
+
+def delete_message(db: Session, *, message_id: object, user_id: int | None, channel: str | None = None) -> str:
+    """Delete a message: its author may, and so may the host of the open room it was written
+    in (decided from the database). ``channel``, when given, is the channel the caller is
+    showing: a message of any other channel is refused. Returns the message's channel."""
+    try:
+        mid = int(message_id)
+    except (TypeError, ValueError):
+        mid = 0
+    message = db.get(ChatMessage, mid) if mid > 0 else None
+    if message is None or not user_id or (channel is not None and message.channel != channel):
+        raise ServiceError("That message no longer exists.")
+    allowed = message.user_id == user_id
+    if not allowed and (room_id := _room_id_of(message.channel)) is not None:
+        room = db.get(Room, room_id)
+        allowed = (room is not None and room.is_open and room.host_id == user_id
+                   and rooms.is_member(db, room_id, user_id))
+    if not allowed:
+        raise ServiceError("You can only delete your own messages.")
+    db.delete(message)
+    db.flush()
+    return message.channel

@@ -1,0 +1,383 @@
+"""Chat and room tasks: the room's shared board and the lobby chat.
+
+Room: ``RoomBoard`` is a small shared state linked to the room's token (``room-<id>``, the
+same token as ``RoomLive``) in its own on_load handler. It holds the chat tail (last 50
+messages), recently deleted message ids and the room's tasks; every load rebuilds them from
+the DB (which is also how a reconnecting tab catches up: on_load runs again, and the lists
+are replaced whole, so nothing is lost and nothing shows twice). Every change writes the DB
+first, then goes out as ONE broadcast to the room's channel via ``realtime.publish``.
+
+Lobby: ``LobbyChatState`` is private; after a post or a delete the tail is re-read from the
+DB (a private state's backend copy is stale after broadcasts) and pushed once to the
+``lobby`` channel.
+
+"Load older" history is per tab (``RoomBoardUi`` / ``LobbyChatState.older``): a gap-free
+window from the oldest loaded message up to the newest at load time; the live tail adds the
+messages after it.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import dataclasses
+
+import reflex as rx
+
+from sessions_app import realtime
+from sessions_app.db import session_scope
+from sessions_app.services import chat, tasks
+from sessions_app.services.errors import ServiceError
+from sessions_app.state.auth import AuthState
+from sessions_app.state.room import RoomPageState, channel
+from sessions_app.state.tasks import TaskView, form_text, task_views
+
+MAX_DELETED = 100
+# Lobby broadcasts carry the whole tail, so they must leave in commit order: two posts racing
+# could otherwise deliver the older tail last. Rooms get this from the shared state's lock;
+# the lobby has none, so this worker's posts take turns (write, read the tail, emit).
+_lobby_order = asyncio.Lock()
+# "Load older" pages a tab may hold (50 each) before it is asked to reload.
+MAX_OLDER_PAGES = 10
+NOT_IN_ROOM = "Join the room first."
+LOGIN_FIRST = "Log in again to chat."
+
+
+@dataclasses.dataclass
+class SegmentView:
+    """A run of a message: text, or an http(s) link whose text is its URL."""
+
+    text: str = ""
+    link: bool = False
+
+
+@dataclasses.dataclass
+class MessageView:
+    """A chat message as the browser shows it (no email, ever)."""
+
+    id: int = 0
+    user_id: int = 0
+    author: str = ""
+    avatar_url: str = ""
+    level: int = 0
+    body: str = ""
+    parts: list[SegmentView] = dataclasses.field(default_factory=list)
+    created_at_ms: int = 0
+
+
+# Room tasks have the same shape as personal ones (with the author's name filled in).
+RoomTaskView = TaskView
+
+
+def message_views(items: list[chat.MessagePublic]) -> list[MessageView]:
+    """Service results as state values."""
+    return [MessageView(m.id, m.user_id, m.author_name, m.avatar_url, m.level, m.body,
+                        [SegmentView(s.text, s.link) for s in m.segments], m.created_at_ms) for m in items]
+
+
+def _older(db, channel_name: str, uid: int, first_shown: int) -> tuple[list[MessageView], bool]:
+    """One more page of history before ``first_shown``, as a gap-free window up to the newest
+    message; and whether the beginning of the channel is reached."""
+    page = chat.before(db, channel_name, first_shown, user_id=uid)
+    if not page:
+        return [], True
+    window = chat.since(db, channel_name, page[0].id, user_id=uid)
+    return message_views(window), len(page) < chat.PAGE
+
+
+# --- room -------------------------------------------------------------------------------------
+
+
+class RoomBoardUi(rx.State):
+    """This tab's side of the room board: its own errors, older history and task editing."""
+
+    chat_error: str = ""
+    task_error: str = ""
+    editing_task_id: int = 0
+    older: list[MessageView] = []
+    older_last_id: int = 0
+    older_done: bool = False
+    older_pages: int = 0
+
+    def _reset(self) -> None:
+        self.chat_error = self.task_error = ""
+        self.editing_task_id = self.older_last_id = self.older_pages = 0
+        self.older = []
+        self.older_done = False
+
+    @rx.event
+    async def load_older(self):
+        """Show 50 more messages before the oldest one shown."""
+        self.chat_error = ""
+        board = await self.get_state(RoomBoard)
+        uid = (await self.get_state(AuthState)).current_user_id()
+        room_id = (await self.get_state(RoomPageState))._room_id
+        if uid is None or not room_id or room_id != board.room_id:
+            self.chat_error = NOT_IN_ROOM
+            return
+        if self.older_pages >= MAX_OLDER_PAGES:
+            self.chat_error = "That is as far back as this view goes. Reload to start again."
+            return
+        first = self.older[0].id if self.older else (board.messages[0].id if board.messages else 2**62)
+        try:
+            with session_scope() as db:
+                older, done = _older(db, chat.room_channel(room_id), uid, first)
+        except ServiceError as err:
+            self.chat_error = err.message
+            return
+        if older:
+            self.older, self.older_last_id = older, older[-1].id
+            self.older_pages += 1
+        self.older_done = done
+
+    @rx.event
+    def start_task_edit(self, task_id: int):
+        """Show the edit field for one of the room tasks (ownership is checked on save)."""
+        self.task_error = ""
+        self.editing_task_id = task_id if isinstance(task_id, int) else 0
+
+    @rx.event
+    def cancel_task_edit(self):
+        """Close the edit field."""
+        self.editing_task_id = 0
+
+
+@realtime.broadcast_only
+class RoomBoard(rx.SharedState):
+    """The room's chat tail and tasks, as every member sees them. Plain vars only."""
+
+    room_id: int = 0
+    messages: list[MessageView] = []
+    deleted_ids: list[int] = []
+    tasks: list[RoomTaskView] = []
+
+    async def _caller(self) -> tuple[int, int] | None:
+        """(user id, room id) when the caller is logged in and this tab is in this board's
+        room (server-side values only); the services then check membership in the DB."""
+        uid = (await self.get_state(AuthState)).current_user_id()
+        room_id = (await self.get_state(RoomPageState))._room_id
+        if uid is None or not room_id or room_id != self.room_id:
+            return None
+        return uid, room_id
+
+    async def _publish(self, room_id: int, **values) -> None:
+        await realtime.publish(self, channel(room_id), self.router.session.session_id, **values)
+
+    @rx.event
+    async def load(self):
+        """on_load of the room page, after ``RoomPageState.load``: link this tab to the room's
+        board and rebuild it from the DB. A tab that is not in a room is unlinked instead."""
+        ui = await self.get_state(RoomBoardUi)
+        ui._reset()
+        room_id = (await self.get_state(RoomPageState))._room_id
+        uid = (await self.get_state(AuthState)).current_user_id()
+        if not room_id or uid is None:
+            await self._leave()
+            return
+        board = await self._link_to(channel(room_id))
+        try:
+            with session_scope() as db:
+                messages = message_views(chat.recent(db, chat.room_channel(room_id), user_id=uid))
+                room_tasks = task_views(tasks.room_tasks(db, room_id=room_id, user_id=uid))
+        except ServiceError:
+            await board._leave()
+            return
+        board.room_id, board.messages, board.tasks = room_id, messages, room_tasks
+        # Nothing changed for the others: no fan-out, no broadcast (this tab gets its delta).
+        realtime.detach_fanout(board)
+
+    async def _leave(self) -> None:
+        """Unlink from the room's board. The rehydrate events ``_unlink`` returns are dropped
+        on purpose: a server-sent hydrate carries no client storage, so it would reset cookie
+        vars (the login token) to their defaults and log the student out. The browser keeps
+        the old board values in memory, unseen; a reload or the next room gets fresh ones."""
+        if self._linked_to:
+            realtime.detach_fanout(self)
+            await self._unlink()
+
+    # --- chat ---------------------------------------------------------------------------------
+
+    @rx.event
+    async def send(self, form: dict):
+        """Post ``#chat-input``'s text to the room (members only, rate-limited)."""
+        ui = await self.get_state(RoomBoardUi)
+        ui.chat_error = ""
+        caller = await self._caller()
+        if caller is None:
+            ui.chat_error = NOT_IN_ROOM
+            return
+        uid, room_id = caller
+        room_chat = chat.room_channel(room_id)
+        try:
+            with session_scope() as db:
+                chat.post_message(db, channel=room_chat, user_id=uid, body=form_text(form, "body"))
+                tail = message_views(chat.recent(db, room_chat, user_id=uid))
+        except ServiceError as err:
+            ui.chat_error = err.message
+            return
+        await self._publish(room_id, messages=tail)
+        return rx.set_value("chat-input", "")
+
+    @rx.event
+    async def delete_message(self, message_id: int):
+        """Delete a message of this room: the author's own, or any as the host."""
+        ui = await self.get_state(RoomBoardUi)
+        ui.chat_error = ""
+        caller = await self._caller()
+        if caller is None:
+            ui.chat_error = NOT_IN_ROOM
+            return
+        uid, room_id = caller
+        room_chat = chat.room_channel(room_id)
+        try:
+            with session_scope() as db:
+                chat.delete_message(db, message_id=message_id, user_id=uid, channel=room_chat)
+                tail = message_views(chat.recent(db, room_chat, user_id=uid))
+        except ServiceError as err:
+            ui.chat_error = err.message
+            return
+        deleted = [*self.deleted_ids, int(message_id)][-MAX_DELETED:]
+        await self._publish(room_id, messages=tail, deleted_ids=deleted)
+
+    # --- room tasks ---------------------------------------------------------------------------
+
+    async def _task_change(self, fn) -> bool:
+        """Run one room-task change for the caller, then broadcast the room's task list."""
+        ui = await self.get_state(RoomBoardUi)
+        ui.task_error = ""
+        caller = await self._caller()
+        if caller is None:
+            ui.task_error = NOT_IN_ROOM
+            return False
+        uid, room_id = caller
+        try:
+            with session_scope() as db:
+                fn(db, uid, room_id)
+                room_tasks = task_views(tasks.room_tasks(db, room_id=room_id, user_id=uid))
+        except ServiceError as err:
+            ui.task_error = err.message
+            return False
+        await self._publish(room_id, tasks=room_tasks)
+        return True
+
+    @rx.event
+    async def add_task(self, form: dict):
+        """Add an objective for this block from ``#room-task-input``."""
+        text = form_text(form)
+        if await self._task_change(lambda db, uid, rid: tasks.create_room_task(db, room_id=rid, user_id=uid,
+                                                                                text=text)):
+            return rx.set_value("room-task-input", "")
+
+    @rx.event
+    async def set_task_done(self, task_id: int, done: bool):
+        """Tick one of your room tasks done (or not)."""
+        await self._task_change(lambda db, uid, rid: tasks.set_done(db, task_id=task_id, user_id=uid, done=done,
+                                                                    room_id=rid))
+
+    @rx.event
+    async def delete_task(self, task_id: int):
+        """Delete one of your room tasks."""
+        await self._task_change(lambda db, uid, rid: tasks.delete(db, task_id=task_id, user_id=uid, room_id=rid))
+
+    @rx.event
+    async def save_task_edit(self, form: dict):
+        """Save the text of the room task this tab is editing."""
+        ui = await self.get_state(RoomBoardUi)
+        task_id, text = ui.editing_task_id, form_text(form)
+        if await self._task_change(lambda db, uid, rid: tasks.edit(db, task_id=task_id, user_id=uid, text=text,
+                                                                   room_id=rid)):
+            ui.editing_task_id = 0
+
+
+# --- lobby ------------------------------------------------------------------------------------
+
+
+class LobbyChatState(rx.State):
+    """This tab's lobby chat: the tail (replaced by broadcasts), its older history, errors."""
+
+    messages: list[MessageView] = []
+    deleted_ids: list[int] = []
+    error: str = ""
+    older: list[MessageView] = []
+    older_last_id: int = 0
+    older_done: bool = False
+    older_pages: int = 0
+
+    async def _uid(self) -> int | None:
+        return (await self.get_state(AuthState)).current_user_id()
+
+    @rx.event
+    async def load(self):
+        """on_load of /lobby: the last 50 messages (the lobby channel is joined by
+        ``LobbyState.load``)."""
+        self.error = ""
+        self.older, self.older_last_id, self.older_done, self.older_pages = [], 0, False, 0
+        self.deleted_ids = []
+        uid = await self._uid()
+        if uid is None:
+            self.messages = []
+            return
+        with session_scope() as db:
+            self.messages = message_views(chat.recent(db, chat.LOBBY, user_id=uid))
+
+    @rx.event
+    async def send(self, form: dict):
+        """Post ``#lobby-chat-input``'s text (rate-limited) and broadcast the new tail."""
+        self.error = ""
+        uid = await self._uid()
+        if uid is None:
+            self.error = LOGIN_FIRST
+            return
+        async with _lobby_order:
+            try:
+                with session_scope() as db:
+                    chat.post_message(db, channel=chat.LOBBY, user_id=uid, body=form_text(form, "body"))
+                    tail = message_views(chat.recent(db, chat.LOBBY, user_id=uid))
+            except ServiceError as err:
+                self.error = err.message
+                return
+            self.messages = tail
+            await realtime.push(chat.LOBBY, LobbyChatState, messages=tail)
+        return rx.set_value("lobby-chat-input", "")
+
+    @rx.event
+    async def delete_message(self, message_id: int):
+        """Delete one of your own lobby messages."""
+        self.error = ""
+        uid = await self._uid()
+        if uid is None:
+            self.error = LOGIN_FIRST
+            return
+        async with _lobby_order:
+            try:
+                with session_scope() as db:
+                    chat.delete_message(db, message_id=message_id, user_id=uid, channel=chat.LOBBY)
+                    tail = message_views(chat.recent(db, chat.LOBBY, user_id=uid))
+            except ServiceError as err:
+                self.error = err.message
+                return
+            # The tail is always complete; the broadcast also names this deletion so tabs hide
+            # it from their "older" view (other tabs' earlier deletions are not known here).
+            self.messages, self.deleted_ids = tail, [int(message_id)]
+            await realtime.push(chat.LOBBY, LobbyChatState, messages=tail, deleted_ids=[int(message_id)])
+
+    @rx.event
+    async def load_older(self):
+        """Show 50 more lobby messages before the oldest one shown."""
+        self.error = ""
+        uid = await self._uid()
+        if uid is None:
+            self.error = LOGIN_FIRST
+            return
+        if self.older_pages >= MAX_OLDER_PAGES:
+            self.error = "That is as far back as this view goes. Reload to start again."
+            return
+        # This tab's backend copy of the tail may be stale (broadcasts bypass it): ask the DB.
+        with session_scope() as db:
+            tail = chat.recent(db, chat.LOBBY, user_id=uid)
+            first = self.older[0].id if self.older else (tail[0].id if tail else 2**62)
+            older, done = _older(db, chat.LOBBY, uid, first)
+            self.messages = message_views(tail)
+        if older:
+            self.older, self.older_last_id = older, older[-1].id
+            self.older_pages += 1
+        self.older_done = done
