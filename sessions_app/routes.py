@@ -28,6 +28,16 @@ def join(code: str) -> str:
     return f"/join/{code}"
 
 
+def session(session_id: int) -> str:
+    """The page of one scheduled session."""
+    return f"/sessions/{int(session_id)}"
+
+
+def session_edit(session_id: int) -> str:
+    """The edit form of one scheduled session."""
+    return f"/sessions/{int(session_id)}/edit"
+
+
 def login_then(next_path: str) -> str:
     """The login page that returns to ``next_path`` afterwards."""
     return f"{LOGIN}?next={quote(next_path, safe='/')}"

@@ -26,6 +26,7 @@ from sessions_app.pages import (
 from sessions_app.services.errors import ServiceError
 from sessions_app.settings import get_settings
 from sessions_app.state import room as room_state
+from sessions_app.state.scheduled import SessionDetailState
 
 
 async def oauth_callback(request: Request) -> RedirectResponse:
@@ -52,13 +53,18 @@ app = rx.App(
 
 
 
+# Pages that keep a tab in a live channel, and the handler that takes it out again when the
+# tab goes anywhere else (Reflex has no on-unload): every other page runs them on load.
+AWAY_HOOKS = [(routes.ROOM, room_state.RoomPageState.leave_if_away),
+              (routes.SESSION, SessionDetailState.leave_if_away)]
+
+
 def _register(spec: dict) -> None:
-    """Add a page; every page but a room's also ends this tab's stay in a room it left."""
+    """Add a page; on load it first ends this tab's stay in any live page it has left."""
     on_load = spec.get("on_load") or []
     on_load = on_load if isinstance(on_load, list) else [on_load]
-    if spec["route"] != routes.ROOM:
-        on_load = [room_state.RoomPageState.leave_if_away, *on_load]
-    app.add_page(**{**spec, "on_load": on_load})
+    away = [hook for route, hook in AWAY_HOOKS if route != spec["route"]]
+    app.add_page(**{**spec, "on_load": [*away, *on_load]})
 
 
 for spec in [landing.PAGE, lobby.PAGE, *auth.PAGES, *account.PAGES, *rooms.PAGES, *sessions_list.PAGES,

@@ -2,17 +2,24 @@
 
 Anyone sees the topic, the time (in their own zone), the description and the places left.
 Participants also see who is coming, the meeting link and, from 15 minutes before the start,
-the session chat. After the end, participants leave notes; public notes show here.
+the session chat; from the start to the end they enter the session's live room. After the
+end, participants leave notes; public notes show here. Places, status and edits update live
+(see ``state.scheduled``); a cancel shows as a banner.
 """
 
 import reflex as rx
 
 from sessions_app import routes
+from sessions_app.components.chat import message_row
 from sessions_app.components.layout import avatar, form_error, page, panel
+from sessions_app.components.on_change import on_change
+from sessions_app.services.chat import MAX_BODY
 from sessions_app.state.auth import AuthState
 from sessions_app.state.scheduled import NoteView, ParticipantView, SessionDetailState
+from sessions_app.state.session_chat import SessionChatState
 
 S = SessionDetailState
+C = SessionChatState
 
 
 def _status_badge() -> rx.Component:
@@ -50,13 +57,37 @@ def _header() -> rx.Component:
             rx.heading(S.title, size="8", id="session-title", style={"overflow_wrap": "anywhere"}),
             rx.hstack(rx.icon("calendar-clock", size=18), rx.text(S.time_text, id="session-time", size="3"),
                       align="center", spacing="2"),
-            _places(),
+            rx.cond(S.status != "cancelled", _places()),
             rx.cond(S.description != "",
                     rx.text(S.description, size="3", color=rx.color("gray", 12),
                             style={"white_space": "pre-wrap", "overflow_wrap": "anywhere"},
                             id="session-description-text")),
             spacing="3", width="100%",
         )
+    )
+
+
+def _live_room() -> rx.Component:
+    """From the start to the end: the way into the live room (participants and the host)."""
+    return rx.cond(
+        (S.status == "live") & S.is_participant,
+        panel(
+            rx.hstack(
+                rx.icon("radio", size=22, color=rx.color("green", 10)),
+                rx.vstack(
+                    rx.text("The session is on now", weight="bold", size="3"),
+                    rx.text(rx.cond(S.is_creator,
+                                    "Open the live room and start the shared timer when everyone is in.",
+                                    "Study together in its live room, on the host's shared timer."),
+                            size="2", color_scheme="gray"),
+                    spacing="0", flex="1", min_width="12rem",
+                ),
+                rx.button(rx.icon("door-open", size=16), "Join the live room", id="session-live-room", size="3",
+                          color_scheme="green", on_click=S.open_live_room),
+                align="center", spacing="3", wrap="wrap", width="100%",
+            ),
+            style={"border_color": rx.color("green", 7)},
+        ),
     )
 
 
@@ -104,6 +135,9 @@ def _actions() -> rx.Component:
 def _notices() -> rx.Component:
     return rx.fragment(
         form_error(S.error),
+        rx.cond(S.status == "cancelled",
+                rx.callout("This session was cancelled by its host. It will not take place.", icon="calendar-x",
+                           color_scheme="red", id="session-cancelled", role="alert", width="100%")),
         rx.cond(S.message != "",
                 rx.callout(S.message, icon="check", color_scheme="green", id="session-message", role="status",
                            width="100%")),
@@ -142,8 +176,6 @@ def _insiders() -> rx.Component:
                               align="center", spacing="2", wrap="wrap"),
                     rx.text("No meeting link: the host will share where to meet.", size="2", color_scheme="gray"),
                 ),
-                rx.cond(S.status == "live",
-                        rx.text("The session is on now.", size="2", color=rx.color("green", 11))),
                 spacing="3", width="100%",
             )
         ),
@@ -151,30 +183,48 @@ def _insiders() -> rx.Component:
 
 
 def _chat() -> rx.Component:
-    """The session chat: participants only, from 15 minutes before the start, read-only after the end."""
-    # TODO(chat): render the message list of channel ``S.chat_channel`` here with the chat
-    # feature's component (ids: .chat-message per message) and send from #session-chat-input
-    # through the chat service, which must check ``services.scheduled.chat_access`` (the
-    # server-side rule: participants only, writable while ``chat_open``).
+    """The session chat: participants only, from 15 minutes before the start, read-only after
+    the end. Messages are text and links (``message_row``), never HTML."""
     return rx.cond(
         S.chat_readable,
         panel(
             rx.vstack(
-                rx.hstack(rx.icon("messages-square", size=18), rx.heading("Session chat", size="4"),
-                          align="center", spacing="2"),
-                rx.box(
+                rx.hstack(
+                    rx.icon("messages-square", size=18), rx.heading("Session chat", size="4"),
+                    rx.spacer(),
                     rx.cond(S.chat_writable,
-                            rx.text("Say hello before the start: the chat is open to participants from 15 "
-                                    "minutes before the session until its end.", size="2", color_scheme="gray")),
-                    id="session-chat-messages", width="100%", min_height="3rem",
+                            rx.badge("Open until the end", color_scheme="green", variant="soft", radius="full"),
+                            rx.badge("Read-only", color_scheme="gray", variant="soft", radius="full")),
+                    align="center", spacing="2", width="100%",
+                ),
+                rx.auto_scroll(
+                    rx.foreach(C.messages, lambda m: message_row(m, (m.user_id == AuthState.user_id) | S.is_creator,
+                                                                 C.delete_message)),
+                    rx.cond(C.messages.length() == 0,
+                            rx.text("No messages yet. Say hello: only the people in this session see the chat.",
+                                    size="2", color_scheme="gray", class_name="chat-empty")),
+                    id="session-chat-messages", max_height="22rem", min_height="4rem", width="100%",
+                    padding_right="0.5rem", role="log", aria_live="polite", aria_label="Session chat",
                 ),
                 rx.cond(
                     S.chat_writable,
-                    rx.input(id="session-chat-input", placeholder="Message the participants", max_length=2000,
-                             width="100%", disabled=True),
+                    rx.form(
+                        rx.hstack(
+                            rx.text_area(id="session-chat-input", name="body",
+                                         placeholder="Message the participants… (Enter sends)", max_length=MAX_BODY,
+                                         enter_key_submit=True, auto_height=True, rows="1", width="100%", size="2",
+                                         aria_label="Message", style={"max_height": "8rem"}),
+                            rx.button(rx.icon("send-horizontal", size=16), id="session-chat-send", type="submit",
+                                      size="2", aria_label="Send"),
+                            width="100%", align="end", spacing="2",
+                        ),
+                        on_submit=C.send, reset_on_submit=False, width="100%",
+                    ),
                     rx.text("The session has ended: the chat is read-only.", size="2", color_scheme="gray",
                             id="session-chat-closed"),
                 ),
+                rx.cond(C.error != "", rx.text(C.error, color_scheme="red", size="2", id="session-chat-error",
+                                               role="alert")),
                 spacing="3", width="100%",
             ),
             id="session-chat",
@@ -233,11 +283,13 @@ def _notes() -> rx.Component:
 def session_detail() -> rx.Component:
     """The session page."""
     return page(
+        # Invisible: a broadcast's new revision makes this tab reload what its viewer may see.
+        on_change(value=S.live_rev, on_value=S.sync),
         rx.link(rx.hstack(rx.icon("arrow-left", size=16), rx.text("All sessions"), align="center", spacing="1"),
                 href=routes.SESSIONS, size="2", color_scheme="gray"),
         rx.cond(
             S.found,
-            rx.fragment(_header(), _notices(), _actions(), _insiders(), _chat(), _notes()),
+            rx.fragment(_header(), _notices(), _live_room(), _actions(), _insiders(), _chat(), _notes()),
             rx.cond(
                 S.loaded,
                 panel(rx.vstack(form_error(S.error), rx.link("See all sessions", href=routes.SESSIONS), spacing="3")),

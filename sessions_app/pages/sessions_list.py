@@ -42,7 +42,9 @@ def session_card(card: SessionCardView) -> rx.Component:
                             rx.text(card.description, size="2", color_scheme="gray",
                                     style={"white_space": "pre-wrap", "overflow_wrap": "anywhere"})),
                     rx.hstack(rx.icon("users", size=15),
-                              rx.text(card.places_text, size="2", class_name="session-places"),
+                              # Live: the latest broadcast numbers, else those loaded with the list.
+                              rx.text(SessionsListState.live_places.get(card.key, card.places_text), size="2",
+                                      class_name="session-places"),
                               align="center", spacing="2"),
                     spacing="2", width="100%",
                 ),

@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 import unicodedata
 from dataclasses import asdict, dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from argon2 import PasswordHasher
@@ -15,16 +15,20 @@ from sqlmodel import Session, col, delete, select
 
 from sessions_app.models import (
     AuthSession,
+    CalendarFeed,
     ChatMessage,
     FocusCredit,
     LoginTicket,
     OAuthAccount,
     RoomMember,
+    SessionNote,
+    SessionParticipant,
+    StudySession,
     Task,
     User,
     utcnow,
 )
-from sessions_app.services import progression, ratelimit
+from sessions_app.services import progression, ratelimit, scheduled
 from sessions_app.services.errors import ServiceError
 from sessions_app.services.tokens import hash_token, new_token
 from sessions_app.settings import get_settings
@@ -310,20 +314,36 @@ def export_data(db: Session, *, user_id: int) -> dict:
         "messages": rows(ChatMessage, ChatMessage.user_id == user_id),
         "room_stints": rows(RoomMember, RoomMember.user_id == user_id),
         "focus_credits": rows(FocusCredit, FocusCredit.user_id == user_id),
+        "scheduled_sessions": rows(StudySession, StudySession.creator_id == user_id),
+        "session_signups": rows(SessionParticipant, SessionParticipant.user_id == user_id),
+        "session_notes": rows(SessionNote, SessionNote.user_id == user_id),
     }
 
 
-def delete_account(db: Session, *, user_id: int) -> None:
+def delete_account(db: Session, *, user_id: int, now: datetime | None = None) -> scheduled.Departure:
     """Remove the user and everything they own, in the caller's one transaction.
 
     Rows owned by the user go by foreign-key cascade (tasks, messages, memberships, credits,
-    logins, OAuth identities); rooms they host pass to the next participant through the
-    rooms service, which the caller runs first (it needs to publish the change).
+    logins, OAuth identities, scheduled sessions, sign-ups, notes, calendar feed); rooms they
+    host pass to the next participant through the rooms service, which the caller runs first
+    (it needs to publish the change). Upcoming sessions they host with people signed up are
+    cancelled first and their places elsewhere freed (the waitlist moves up): the returned
+    ``Departure`` names those sessions so the caller can tell the people looking at them.
     """
     user = db.get(User, user_id)
     if user is None:
-        return
+        return scheduled.Departure((), ())
+    departure = scheduled.release_user(db, user_id=user_id, now=now)
     # Explicit deletes as well as the FK cascade: SQLite only cascades with foreign_keys=ON.
-    for model in (AuthSession, LoginTicket, OAuthAccount, Task, ChatMessage, FocusCredit, RoomMember):
+    for model in (AuthSession, LoginTicket, OAuthAccount, Task, ChatMessage, FocusCredit, RoomMember,
+                  SessionNote, SessionParticipant, CalendarFeed):
         db.exec(delete(model).where(col(model.user_id) == user_id))
+    hosted = db.exec(select(StudySession.id).where(StudySession.creator_id == user_id)).all()
+    if hosted:
+        # Other people's sign-ups, notes and chat in the sessions the user hosted go with them.
+        db.exec(delete(SessionParticipant).where(col(SessionParticipant.session_id).in_(hosted)))
+        db.exec(delete(SessionNote).where(col(SessionNote.session_id).in_(hosted)))
+        db.exec(delete(ChatMessage).where(col(ChatMessage.channel).in_([scheduled.chat_channel(i) for i in hosted])))
+        db.exec(delete(StudySession).where(col(StudySession.id).in_(hosted)))
     db.delete(user)
+    return departure

@@ -45,8 +45,7 @@ class CalendarItem:
 
 def session_url(session_id: int) -> str:
     """The absolute URL of a session's page in the app."""
-    path = routes.SESSION.replace("[session_id]", str(session_id))
-    return f"{get_settings().public_url.rstrip('/')}{path}"
+    return f"{get_settings().public_url.rstrip('/')}{routes.session(session_id)}"
 
 
 def feed_url(token: str) -> str:

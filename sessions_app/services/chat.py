@@ -20,7 +20,7 @@ from datetime import datetime
 
 from sqlmodel import Session, col, select
 
-from sessions_app.models import ChatMessage, Room, User, utcnow
+from sessions_app.models import ChatMessage, Room, StudySession, User, utcnow
 from sessions_app.services import progression, ratelimit, rooms, scheduled
 from sessions_app.services.errors import ServiceError
 from sessions_app.settings import get_settings
@@ -224,8 +224,8 @@ def post_message(db: Session, *, channel: str, user_id: int | None, body: object
 
 
 def delete_message(db: Session, *, message_id: object, user_id: int | None, channel: str | None = None) -> str:
-    """Delete a message: its author may, and so may the host of the open room it was written
-    in (decided from the database). ``channel``, when given, is the channel the caller is
+    """Delete a message: its author may, and so may the host of the open room (or the creator
+    of the scheduled session) it was written in, decided from the database. ``channel``, when given, is the channel the caller is
     showing: a message of any other channel is refused. Returns the message's channel."""
     try:
         mid = int(message_id)
@@ -239,6 +239,10 @@ def delete_message(db: Session, *, message_id: object, user_id: int | None, chan
         room = db.get(Room, room_id)
         allowed = (room is not None and room.is_open and room.host_id == user_id
                    and rooms.is_member(db, room_id, user_id))
+    if not allowed and (session_id := _session_id_of(message.channel)) is not None:
+        # A scheduled session's creator moderates its chat, as a host does a room's.
+        session = db.get(StudySession, session_id)
+        allowed = session is not None and session.creator_id == user_id
     if not allowed:
         raise ServiceError("You can only delete your own messages.")
     db.delete(message)

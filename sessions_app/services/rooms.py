@@ -12,7 +12,15 @@ from datetime import datetime
 from sqlalchemy import update
 from sqlmodel import Session, col, delete, func, select
 
-from sessions_app.models import Room, RoomMember, Task, User, utcnow
+from sessions_app.models import (
+    Room,
+    RoomMember,
+    SessionParticipant,
+    StudySession,
+    Task,
+    User,
+    utcnow,
+)
 from sessions_app.services import progression, ratelimit, timer
 from sessions_app.services.errors import ServiceError
 
@@ -137,11 +145,28 @@ def get_open_room(db: Session, room_id: object) -> Room:
 
 
 def has_access(db: Session, room: Room, user_id: int) -> bool:
-    """Public rooms are open to everyone logged in; private ones to whoever joined by code."""
+    """Public rooms are open to everyone logged in; private ones to whoever joined by code,
+    and a scheduled session's live room to that session's creator and participants."""
     if not room.is_private:
         return True
-    return db.exec(select(RoomMember.id).where(RoomMember.room_id == room.id,
-                                               RoomMember.user_id == user_id)).first() is not None
+    if db.exec(select(RoomMember.id).where(RoomMember.room_id == room.id,
+                                           RoomMember.user_id == user_id)).first() is not None:
+        return True
+    return admitted_by_session(db, room.id, user_id)
+
+
+def admitted_by_session(db: Session, room_id: int, user_id: int) -> bool:
+    """Whether the (not cancelled) scheduled session that turned into this room admits the
+    user: its creator, or someone holding a place (not the waitlist)."""
+    session = db.exec(select(StudySession).where(StudySession.room_id == room_id,
+                                                 col(StudySession.cancelled_at).is_(None))).first()
+    if session is None or not user_id:
+        return False
+    if session.creator_id == user_id:
+        return True
+    return db.exec(select(SessionParticipant.id).where(
+        SessionParticipant.session_id == session.id, SessionParticipant.user_id == user_id,
+        col(SessionParticipant.waitlisted).is_(False))).first() is not None
 
 
 def open_stint(db: Session, room_id: int, user_id: int) -> RoomMember | None:

@@ -26,8 +26,8 @@ from sqlalchemy import func, or_, update
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, select
 
-from sessions_app.models import SessionNote, SessionParticipant, StudySession, User, utcnow
-from sessions_app.services import ratelimit
+from sessions_app.models import Room, SessionNote, SessionParticipant, StudySession, User, utcnow
+from sessions_app.services import ratelimit, rooms
 from sessions_app.services.errors import ServiceError
 
 MAX_TITLE = 120
@@ -37,6 +37,12 @@ MAX_NOTE = 2000
 MAX_CAPACITY = 1000
 MAX_LENGTH = timedelta(hours=12)
 CHAT_OPENS_BEFORE = timedelta(minutes=15)
+# "Not in the past" allows the minute before the current one: a form filled in at 12:34:50
+# for 12:34 and sent at 12:35:05 is still accepted.
+PAST_TOLERANCE = timedelta(minutes=1)
+# The live room a session turns into: private, in the "Other" discipline, named after it.
+LIVE_ROOM_DISCIPLINE = "Other"
+LIVE_ROOM_NAME_MAX = 60
 MAX_SEARCH = 100
 # Planning is cheap to abuse (every session is listed publicly), so it is rate-limited.
 CREATE_RATE_LIMIT = "20/hour"
@@ -206,6 +212,28 @@ def chat_readable(session: StudySession, now: datetime) -> bool:
     if session.cancelled_at is not None:
         return False
     return now >= session.starts_at - CHAT_OPENS_BEFORE
+
+
+def past_floor(now: datetime) -> datetime:
+    """The earliest start a new (or moved) session may have: the previous whole minute."""
+    return (now - PAST_TOLERANCE).replace(second=0, microsecond=0)
+
+
+def next_change(starts_at: datetime, ends_at: datetime, *, cancelled: bool, now: datetime) -> datetime | None:
+    """The next moment the session changes by itself (chat opens, it starts, it ends)."""
+    if cancelled:
+        return None
+    for moment in (starts_at - CHAT_OPENS_BEFORE, starts_at, ends_at):
+        if moment > now:
+            return moment
+    return None
+
+
+def live_room_name(title: str) -> str:
+    """The live room's name: the session title, shortened to what a room name allows."""
+    if len(title) <= LIVE_ROOM_NAME_MAX:
+        return title
+    return title[: LIVE_ROOM_NAME_MAX - 1].rstrip() + "…"
 
 
 def status_of(session: StudySession, now: datetime) -> str:
@@ -405,8 +433,9 @@ def check_session_fields(
     end_clock = _parse_time(end, field="end", label="an end time")
     starts_at = local_to_utc(day, start_clock, tz, field="start")
     ends_at = local_to_utc(day, end_clock, tz, field="end")
-    # Minute precision: a session planned for the current minute is not "in the past".
-    floor = earliest_start if earliest_start is not None else now.replace(second=0, microsecond=0)
+    # Minute precision with a minute of tolerance: the current (or previous) minute is not
+    # "in the past".
+    floor = earliest_start if earliest_start is not None else past_floor(now)
     if starts_at < floor:
         raise ServiceError("The start time is in the past. Pick a later date or time.", field="start")
     if ends_at <= starts_at:
@@ -574,7 +603,7 @@ def update_session(
     if now >= session.ends_at:
         raise ServiceError("This session has ended and can no longer be edited.")
     # Keeping the original start is fine even once it has passed (e.g. fixing a typo mid-session).
-    current_floor = now.replace(second=0, microsecond=0)
+    current_floor = past_floor(now)
     clean = check_session_fields(title=title, description=description, meeting_link=meeting_link,
                                  date=date, start=start, end=end, capacity=capacity, timezone=timezone,
                                  now=now, earliest_start=min(session.starts_at, current_floor))
@@ -815,6 +844,22 @@ def session_detail(db: Session, *, session_id: int, viewer_id: int | None, now: 
     )
 
 
+def standing(db: Session, *, session_id: int, user_id: int | None) -> str:
+    """The user's relation to a session: ``creator``, ``participant``, ``waitlisted`` or ``none``
+    (also ``none`` for a session that no longer exists)."""
+    if not user_id or isinstance(session_id, bool) or not isinstance(session_id, int):
+        return "none"
+    session = db.get(StudySession, session_id)
+    if session is None:
+        return "none"
+    if session.creator_id == user_id:
+        return "creator"
+    membership = _membership(db, session.id, user_id)
+    if membership is None:
+        return "none"
+    return "waitlisted" if membership.waitlisted else "participant"
+
+
 def chat_access(db: Session, *, session_id: int, user_id: int | None, now: datetime | None = None) -> ChatAccess:
     """The server-side chat rule for a session: participants only, from 15 min before start.
 
@@ -871,3 +916,130 @@ def delete_note(db: Session, *, session_id: int, user_id: int) -> None:
     if note is not None:
         db.delete(note)
         db.flush()
+
+
+# --- public numbers for live updates ---------------------------------------------------------------
+
+
+def public_places(db: Session, *, now: datetime | None = None, limit: int = 500) -> dict[int, tuple[int | None, str]]:
+    """Places left and status of every session that has not ended (cancelled ones included),
+    keyed by id: the public numbers the sessions list updates live. Nothing private."""
+    now = now or utcnow()
+    sessions = db.exec(select(StudySession).where(StudySession.ends_at > now)
+                       .order_by(col(StudySession.starts_at), col(StudySession.id)).limit(limit)).all()
+    ids = [s.id for s in sessions]
+    counts: dict[int, int] = {}
+    if ids:
+        counts = dict(db.exec(
+            select(SessionParticipant.session_id, func.count())
+            .where(col(SessionParticipant.session_id).in_(ids), col(SessionParticipant.waitlisted).is_(False))
+            .group_by(SessionParticipant.session_id)
+        ).all())
+    return {s.id: (_places_left(s, counts.get(s.id, 0)), status_of(s, now)) for s in sessions}
+
+
+# --- the live room ------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class LiveRoom:
+    """The live room a session opened as, and whether this call created it."""
+
+    room_id: int
+    created: bool
+
+
+def open_live_room(db: Session, *, session_id: int, user_id: int, now: datetime | None = None) -> LiveRoom:
+    """Get or create the session's live room and put the caller in it (creator or participant).
+
+    From the start until the end the session is a private live room named after it, with its
+    creator as host. The session row is locked first and the link is a compare-and-set on
+    ``StudySession.room_id``, so however many participants press the button at once, exactly
+    one room is created. The caller gets a stint in the room (admitted by
+    ``rooms.has_access`` through the session, no code needed); the creator takes the host role
+    whenever they arrive. A closed room (everyone left) is replaced by a new one.
+
+    Raises:
+        ServiceError: Not a participant, cancelled, not started yet, or ended.
+    """
+    now = now or utcnow()
+    session = _lock(db, session_id)
+    membership = _membership(db, session.id, user_id)
+    is_creator = session.creator_id == user_id
+    if not is_creator and (membership is None or membership.waitlisted):
+        raise ServiceError("Only people who joined this session can enter its live room.")
+    if session.cancelled_at is not None:
+        raise ServiceError("This session was cancelled, so there is no live room.")
+    if now < session.starts_at:
+        raise ServiceError("The live room opens at the start time. Come back then.")
+    if now >= session.ends_at:
+        raise ServiceError("This session has ended.")
+    room = db.get(Room, session.room_id) if session.room_id else None
+    created = False
+    if room is None or not room.is_open:
+        room = Room(name=live_room_name(session.title), discipline=LIVE_ROOM_DISCIPLINE, is_private=True,
+                    code=rooms.new_code(db), host_id=session.creator_id if is_creator else None, created_at=now)
+        db.add(room)
+        db.flush()
+        previous = session.room_id
+        linked = db.exec(
+            update(StudySession)
+            .where(col(StudySession.id) == session.id,
+                   col(StudySession.room_id).is_(None) if previous is None else col(StudySession.room_id) == previous)
+            .values(room_id=room.id)
+        )
+        if linked.rowcount != 1:  # only reachable if the session lock was bypassed
+            raise ServiceError("The live room is opening right now. Try again in a moment.")
+        session.room_id = room.id
+        created = True
+    elif is_creator and room.host_id != user_id:
+        # The creator hosts: arriving, they take the role back from whoever held it meanwhile.
+        room.host_id = user_id
+        db.add(room)
+        db.flush()
+    rooms.enter(db, room_id=room.id, user_id=user_id, now=now)
+    return LiveRoom(room.id, created)
+
+
+# --- account deletion -------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Departure:
+    """What a user's departure (account deletion) changed, for the live updates."""
+
+    cancelled: tuple[int, ...]
+    left: tuple[int, ...]
+
+
+def release_user(db: Session, *, user_id: int, now: datetime | None = None) -> Departure:
+    """Before an account is deleted: cancel the upcoming sessions it hosts that have people
+    signed up, and give up its places elsewhere (the waitlist moves up).
+
+    The hosted sessions are then deleted with the account (``creator_id`` cascades), so the
+    cancellation is what the pages open at that moment are told; keeping a cancelled session
+    visible afterwards would need ``creator_id`` to become nullable (a schema change).
+    """
+    now = now or utcnow()
+    hosted = db.exec(select(StudySession).where(StudySession.creator_id == user_id,
+                                                col(StudySession.cancelled_at).is_(None),
+                                                StudySession.ends_at > now)).all()
+    cancelled = []
+    for session in hosted:
+        people = db.exec(select(SessionParticipant.id)
+                         .where(SessionParticipant.session_id == session.id)).first()
+        if people is not None:
+            session.cancelled_at = session.updated_at = now
+            db.add(session)
+            cancelled.append(session.id)
+    joined = db.exec(select(SessionParticipant.session_id).where(SessionParticipant.user_id == user_id)).all()
+    left = []
+    for session_id in joined:
+        session = db.get(StudySession, session_id)
+        if session is None or session.creator_id == user_id:
+            continue
+        if session.cancelled_at is None and now < session.ends_at:
+            leave_session(db, session_id=session_id, user_id=user_id, now=now)
+            left.append(session_id)
+    db.flush()
+    return Departure(tuple(cancelled), tuple(left))

@@ -12,6 +12,7 @@ from sessions_app.services import accounts
 from sessions_app.services.errors import ServiceError
 from sessions_app.state.auth import AuthState
 from sessions_app.state.room import leave_all_rooms
+from sessions_app.state.scheduled import announce_departure
 
 
 class AccountState(rx.State):
@@ -104,7 +105,9 @@ class AccountState(rx.State):
         # Leave live rooms first so the host role passes on and members see it at once.
         await leave_all_rooms(uid)
         with session_scope() as db:
-            accounts.delete_account(db, user_id=uid)
+            departure = accounts.delete_account(db, user_id=uid)
+        # Pages open on the sessions they hosted learn they are cancelled; freed places show.
+        await announce_departure(departure)
         auth.auth_token = ""
         auth._clear()
         self.confirm_open = False

@@ -7,35 +7,64 @@ names and the meeting link are empty for anyone not holding a place).
 
 Times are shown in the viewer's zone: the browser's (read once per page via
 ``Intl.DateTimeFormat``), else the account's saved zone, else UTC.
+
+Live updates, one broadcast per change (ARCHITECTURE.md "Real time"):
+
+* ``/sessions`` joins the ``sessions`` channel; after a join, leave, edit or cancel anywhere,
+  one coalesced push replaces ``SessionsListState.live_places`` (session id → "3 places
+  left"): public numbers only.
+* ``/sessions/[id]`` joins ``session-<id>``. A change pushes the session's public numbers
+  (places left, status) and a new ``live_rev`` to everyone on the page; the page's
+  ``on_change`` component hands that revision back to ``SessionDetailState.sync`` in each
+  tab, which reloads *that viewer's* shape from the DB when it may have changed for them
+  (participants, the waitlist, edits, cancels, the clock passing the start or end). Private
+  data never rides in a broadcast.
+* The chat goes to ``session-<id>-chat``, which only authorized tabs join
+  (``state.session_chat``).
 """
 
 from __future__ import annotations
 
 import dataclasses
 import re
+import time
 from datetime import datetime, timedelta
 
 import reflex as rx
 
-from sessions_app import routes
+from sessions_app import realtime, routes
 from sessions_app.db import session_scope
+from sessions_app.models import StudySession, utcnow
 from sessions_app.services import calendar, scheduled
 from sessions_app.services.errors import ServiceError
 from sessions_app.services.scheduled import SessionDetail, SessionSummary
 from sessions_app.state.auth import AuthState
+from sessions_app.state.session_chat import SessionChatState
 
 BROWSER_TZ_SCRIPT = "Intl.DateTimeFormat().resolvedOptions().timeZone"
 _SESSION_PATH_RE = re.compile(r"/sessions/(\d{1,12})(?:/edit)?/?$")
+SESSIONS_CHANNEL = "sessions"
+LIST_BATCH_SECONDS = 0.25
+# Kinds of change a revision names; "places" alone does not concern people outside the session.
+PLACES, EDIT, CANCEL, DELETED, TICK, NOTES = "places", "edit", "cancel", "deleted", "tick", "notes"
+DELETED_MESSAGE = "The host deleted their account, so this session was cancelled."
+EDITED_MESSAGE = "The host just changed this session. Check the time and the details."
+PROMOTED_MESSAGE = "A place freed up: you're in now. See you there!"
 
 
-def session_path(session_id: int) -> str:
-    """The detail page of a session (built from the route constant, not spelled again)."""
-    return routes.SESSION.replace("[session_id]", str(session_id))
+def public_channel(session_id: int) -> str:
+    """The socket.io channel of everyone looking at a session's page (public numbers only)."""
+    return f"session-{int(session_id)}"
 
 
-def session_edit_path(session_id: int) -> str:
-    """The edit page of a session."""
-    return routes.SESSION_EDIT.replace("[session_id]", str(session_id))
+def new_rev(kind: str) -> str:
+    """A revision string for a change: unique, and naming the kind of change."""
+    return f"{time.time_ns()}:{kind}"
+
+
+def rev_kind(rev: str) -> str:
+    """The kind of change a revision names ("" if it names none)."""
+    return rev.rsplit(":", 1)[1] if isinstance(rev, str) and ":" in rev else ""
 
 
 def session_id_from_path(path: str) -> int | None:
@@ -75,6 +104,8 @@ class SessionCardView:
     status: str = ""
     relation: str = ""
     href: str = ""
+    # The id as text: the key of ``SessionsListState.live_places``.
+    key: str = ""
 
 
 @dataclasses.dataclass
@@ -107,7 +138,7 @@ def _card(summary: SessionSummary, tz: str) -> SessionCardView:
         time_text=scheduled.format_time_range(summary.starts_at, summary.ends_at, tz),
         places_left=-1 if summary.places_left is None else summary.places_left,
         places_text=places_text(summary.places_left, summary.status),
-        status=summary.status, relation=relation, href=session_path(summary.id),
+        status=summary.status, relation=relation, href=routes.session(summary.id), key=str(summary.id),
     )
 
 
@@ -124,6 +155,8 @@ class SessionsListState(rx.State):
     # The feed URL right after creating it: shown once, forgotten on the next page load.
     feed_url_once: str = ""
     feed_error: str = ""
+    # Pushed to everyone on /sessions after any change: session id → places text (public).
+    live_places: dict[str, str] = {}
     _tz_from_browser: bool = False
 
     def _refresh(self, uid: int | None) -> None:
@@ -149,6 +182,9 @@ class SessionsListState(rx.State):
         if not self._tz_from_browser:
             self.tz = valid_zone(auth.timezone) or "UTC"
         self._refresh(uid)
+        # The list just read is current: earlier live numbers would only shadow it.
+        self.live_places = {}
+        await realtime.join(self.router.session.session_id, SESSIONS_CHANNEL)
         if not self._tz_from_browser:
             return rx.call_script(BROWSER_TZ_SCRIPT, callback=SessionsListState.set_browser_tz)
 
@@ -356,6 +392,7 @@ class SessionFormState(rx.State):
         self.form_error = self.error_field = ""
         fields = dict(title=self.title, description=self.description, meeting_link=self.link, date=self.date,
                       start=self.start, end=self.end, capacity=self.capacity, timezone=self.tz)
+        editing = bool(self.editing_id)
         try:
             with session_scope() as db:
                 if self.editing_id:
@@ -369,7 +406,9 @@ class SessionFormState(rx.State):
             self.busy = False
             return
         self._clear()
-        yield rx.redirect(session_path(saved_id))
+        if editing:
+            await announce(saved_id, EDIT)
+        yield rx.redirect(routes.session(saved_id))
 
 
 class SessionDetailState(rx.State):
@@ -410,7 +449,11 @@ class SessionDetailState(rx.State):
     message: str = ""
     error: str = ""
     confirm_cancel: bool = False
+    # The last change broadcast to this page ("<ns>:<kind>"); a new one makes the tab sync.
+    live_rev: str = ""
     _tz_from_browser: bool = False
+    # The public channel this tab's socket is in (one session page at a time).
+    _channel: str = ""
 
     def _blank(self) -> None:
         self.found = False
@@ -445,7 +488,7 @@ class SessionDetailState(rx.State):
         self.chat_readable, self.chat_writable = detail.chat_readable, detail.chat_writable
         self.chat_channel = scheduled.chat_channel(detail.id) if detail.chat_readable else ""
         self.google_link = calendar.google_calendar_link(detail)
-        self.edit_href = session_edit_path(detail.id) if detail.can_edit else ""
+        self.edit_href = routes.session_edit(detail.id) if detail.can_edit else ""
 
     def _refresh(self, uid: int | None) -> SessionDetail | None:
         """Reload the session for ``uid``; on a missing session, blank everything."""
@@ -459,8 +502,22 @@ class SessionDetailState(rx.State):
         self._show(detail)
         return detail
 
+    async def _reload(self, uid: int | None, *, fresh: bool = False) -> SessionDetail | None:
+        """Reload what the viewer may see, and attach this tab to the session chat exactly
+        while that includes the chat."""
+        detail = self._refresh(uid)
+        chat_state = await self.get_state(SessionChatState)
+        await chat_state._attach(self.viewing_id if self.found and self.chat_readable else 0, uid, fresh=fresh)
+        return detail
+
     async def _uid(self) -> int | None:
         return (await self.get_state(AuthState)).current_user_id()
+
+    async def _leave_channels(self) -> None:
+        if self._channel:
+            await realtime.leave(self.router.session.session_id, self._channel)
+            self._channel = ""
+        await (await self.get_state(SessionChatState))._detach()
 
     @rx.event
     async def load(self):
@@ -468,20 +525,66 @@ class SessionDetailState(rx.State):
         auth = await self.get_state(AuthState)
         uid = auth.current_user_id()
         self._blank()
-        self.message = self.error = self.note_draft = ""
+        self.message = self.error = self.note_draft = self.live_rev = ""
         self.note_public = self.confirm_cancel = False
         self.loaded = False
         if not self._tz_from_browser:
             self.tz = (valid_zone(auth.timezone) if uid else None) or "UTC"
         session_id = session_id_from_path(self.router.url.path)
         self.viewing_id = session_id or 0
+        wanted = public_channel(session_id) if session_id else ""
+        if self._channel != wanted:
+            await self._leave_channels()
         if session_id is None:
             self.error = scheduled.NOT_FOUND
         else:
-            self._refresh(uid)
+            # Join before reading, so no change between the read and the join is missed. Always:
+            # after a reconnect the socket is new and in no channel (on_load runs again).
+            await realtime.join(self.router.session.session_id, wanted)
+            self._channel = wanted
+            await self._reload(uid, fresh=True)
+            if self.found:
+                schedule_clock(session_id)
         self.loaded = True
         if not self._tz_from_browser:
             return rx.call_script(BROWSER_TZ_SCRIPT, callback=SessionDetailState.set_browser_tz)
+
+    @rx.event
+    async def leave_if_away(self):
+        """on_load of every other page: stop receiving this tab's last session's updates and chat."""
+        if self._channel:
+            await self._leave_channels()
+
+    @rx.event
+    async def sync(self, rev: str):
+        """A change was broadcast to this page: reload this viewer's shape if it concerns them.
+
+        Outsiders already have the new public numbers from the broadcast; they reload only for
+        edits, cancels and the clock (start/end). Anyone involved — or whose standing changed,
+        e.g. in another tab — reloads what they may see, which also attaches or detaches the chat.
+        """
+        if not isinstance(rev, str) or len(rev) > 64 or rev == self.live_rev or not self.viewing_id:
+            return
+        self.live_rev = rev
+        kind = rev_kind(rev)
+        uid = await self._uid()
+        was_waitlisted = self.is_waitlisted
+        if kind == PLACES:
+            shown = ("creator" if self.is_creator else "participant" if self.is_participant
+                     else "waitlisted" if self.is_waitlisted else "none")
+            with session_scope() as db:
+                now = scheduled.standing(db, session_id=self.viewing_id, user_id=uid)
+            if shown == "none" and now == "none":
+                return
+        # A notice about an earlier state ("You're in") must not outlive the change.
+        self.message = ""
+        await self._reload(uid)
+        if kind == DELETED and not self.found:
+            self.error = DELETED_MESSAGE
+        elif kind == EDIT and self.found and not self.is_creator:
+            self.message = EDITED_MESSAGE
+        elif was_waitlisted and self.is_participant:
+            self.message = PROMOTED_MESSAGE
 
     @rx.event
     async def set_browser_tz(self, tz: str):
@@ -495,21 +598,26 @@ class SessionDetailState(rx.State):
             if self.found:
                 self._refresh(await self._uid())
 
-    async def _act(self, action, success: str):
-        """Run ``action(db, uid)`` for the logged-in caller, then reload what they may see."""
+    async def _act(self, action, success, kind: str):
+        """Run ``action(db, uid)`` for the logged-in caller, reload what they may see, and
+        broadcast the change (``kind``) to everyone on the page and on /sessions."""
         uid = await self._uid()
         if uid is None:
-            return rx.redirect(routes.login_then(session_path(self.viewing_id) if self.viewing_id else routes.SESSIONS))
+            here = routes.session(self.viewing_id) if self.viewing_id else routes.SESSIONS
+            return rx.redirect(routes.login_then(here))
         self.message = self.error = ""
         try:
             with session_scope() as db:
                 outcome = action(db, uid)
         except ServiceError as err:
             self.error = err.message
-            self._refresh(uid)
+            await self._reload(uid)
             return None
         self.message = success(outcome) if callable(success) else success
-        self._refresh(uid)
+        await self._reload(uid)
+        # This tab is current: the broadcast's echo must not make it reload again.
+        self.live_rev = new_rev(kind)
+        await announce(self.viewing_id, kind, rev=self.live_rev)
         return None
 
     @rx.event
@@ -522,13 +630,13 @@ class SessionDetailState(rx.State):
             return "You're in. See you there!"
 
         return await self._act(lambda db, uid: scheduled.join_session(db, session_id=self.viewing_id, user_id=uid),
-                               success)
+                               success, PLACES)
 
     @rx.event
     async def leave(self):
         """Give up the place (or waitlist spot)."""
         return await self._act(lambda db, uid: scheduled.leave_session(db, session_id=self.viewing_id, user_id=uid),
-                               "You left this session.")
+                               "You left this session.", PLACES)
 
     @rx.event
     def open_cancel_confirm(self, value: bool = True):
@@ -540,7 +648,24 @@ class SessionDetailState(rx.State):
         """Cancel the session (creator only; the service checks)."""
         self.confirm_cancel = False
         return await self._act(lambda db, uid: scheduled.cancel_session(db, session_id=self.viewing_id, user_id=uid),
-                               "Session cancelled. Participants see it as cancelled.")
+                               "Session cancelled. Everyone who joined sees it as cancelled.", CANCEL)
+
+    @rx.event
+    async def open_live_room(self):
+        """From the start to the end: into the session's live room (get or create; the service
+        checks that the caller is the creator or holds a place)."""
+        uid = await self._uid()
+        if uid is None:
+            return rx.redirect(routes.login_then(routes.session(self.viewing_id)))
+        self.message = self.error = ""
+        try:
+            with session_scope() as db:
+                live = scheduled.open_live_room(db, session_id=self.viewing_id, user_id=uid)
+        except ServiceError as err:
+            self.error = err.message
+            await self._reload(uid)
+            return None
+        return rx.redirect(routes.room(live.room_id))
 
     @rx.event
     def set_note_draft(self, value: str):
@@ -556,11 +681,21 @@ class SessionDetailState(rx.State):
     async def save_note(self):
         """Save the caller's note (after the session, participants only; the service checks)."""
         body, public = self.note_draft, self.note_public
-        return await self._act(
-            lambda db, uid: scheduled.save_note(db, session_id=self.viewing_id, user_id=uid, body=body,
-                                                is_public=public),
-            "Note saved." + (" It is shown on this page." if public else " Only you can see it."),
-        )
+        uid = await self._uid()
+        if uid is None:
+            return rx.redirect(routes.login_then(routes.session(self.viewing_id)))
+        self.message = self.error = ""
+        try:
+            with session_scope() as db:
+                scheduled.save_note(db, session_id=self.viewing_id, user_id=uid, body=body, is_public=public)
+        except ServiceError as err:
+            self.error = err.message
+            return None
+        self.message = "Note saved." + (" It is shown on this page." if public else " Only you can see it.")
+        await self._reload(uid)
+        if public:
+            await announce(self.viewing_id, NOTES)
+        return None
 
     @rx.event
     async def download_ics(self):
@@ -571,3 +706,74 @@ class SessionDetailState(rx.State):
             return None
         return rx.download(data=calendar.session_ics(detail), filename=calendar.ics_filename(detail.title),
                            mime_type="text/calendar")
+
+
+# --- broadcasts -----------------------------------------------------------------------------------
+
+
+def live_places(db, now: datetime | None = None) -> dict[str, str]:
+    """The public places text of every session that has not ended, keyed by id as text."""
+    return {str(i): places_text(left, status) for i, (left, status) in scheduled.public_places(db, now=now).items()}
+
+
+def refresh_list() -> None:
+    """Coalesce list changes into one broadcast of the public numbers to ``/sessions``."""
+
+    async def push() -> None:
+        with session_scope() as db:
+            places = live_places(db)
+        await realtime.push(SESSIONS_CHANNEL, SessionsListState, live_places=places)
+
+    realtime.coalesce("sessions-list", LIST_BATCH_SECONDS, push)
+
+
+def public_values(session_id: int) -> dict:
+    """What everyone may see change on a session's page (nothing about who is in it)."""
+    try:
+        with session_scope() as db:
+            public = scheduled.session_detail(db, session_id=session_id, viewer_id=None)
+    except ServiceError:
+        return {}
+    return {"places_left": -1 if public.places_left is None else public.places_left,
+            "places_text": places_text(public.places_left, public.status), "status": public.status,
+            "joinable": public.status in ("upcoming", "live")}
+
+
+async def announce(session_id: int, kind: str, *, rev: str | None = None) -> None:
+    """ONE broadcast to everyone on the session's page: its public numbers and a new revision
+    (each tab then syncs what concerns its own viewer); the list gets the new numbers too."""
+    values = {} if kind == DELETED else public_values(session_id)
+    await realtime.push(public_channel(session_id), SessionDetailState, **values, live_rev=rev or new_rev(kind))
+    refresh_list()
+    if kind != DELETED:
+        schedule_clock(session_id)
+
+
+def schedule_clock(session_id: int) -> None:
+    """Tell the page when the session changes by itself: the chat opening 15 minutes before,
+    the start (the live room) and the end (read-only). One timer per session on this worker;
+    the revision is the moment itself, so several workers' pushes count once in a browser."""
+    with session_scope() as db:
+        row = db.get(StudySession, session_id)
+        when = None if row is None else scheduled.next_change(row.starts_at, row.ends_at,
+                                                              cancelled=row.cancelled_at is not None,
+                                                              now=utcnow())
+    key = f"session-clock-{session_id}"
+    if when is None:
+        realtime.cancel(key)
+        return
+    rev = f"{round(when.timestamp() * 1000)}:{TICK}"
+
+    async def tick() -> None:
+        await announce(session_id, TICK, rev=rev)
+
+    # A moment after the boundary, so the reloads already see the new status.
+    realtime.schedule(key, when + timedelta(milliseconds=300), tick)
+
+
+async def announce_departure(departure: scheduled.Departure) -> None:
+    """After an account deletion: its hosted sessions are gone, its places freed."""
+    for session_id in departure.cancelled:
+        await announce(session_id, DELETED)
+    for session_id in departure.left:
+        await announce(session_id, PLACES)

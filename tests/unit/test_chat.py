@@ -295,3 +295,23 @@ def test_segments_round_trip_and_links_are_http(text):
     for p in parts:
         if p.link:
             assert p.text.lower().startswith(("http://", "https://")) and len(p.text) > len("http://")
+
+
+def test_session_creator_moderates_the_session_chat(db):
+    from datetime import timedelta
+
+    from sessions_app.models import StudySession, utcnow
+
+    creator, writer, other = make_user(db, "Cre"), make_user(db, "Wri"), make_user(db, "Oth")
+    session = StudySession(creator_id=creator, title="Eigenvalues", starts_at=utcnow() + timedelta(minutes=5),
+                           ends_at=utcnow() + timedelta(minutes=50))
+    db.add(session)
+    db.flush()
+    first = ChatMessage(channel=f"session:{session.id}", user_id=writer, body="hello")
+    second = ChatMessage(channel=f"session:{session.id}", user_id=writer, body="again")
+    db.add_all([first, second])
+    db.flush()
+    with pytest.raises(ServiceError, match="only delete your own"):
+        chat.delete_message(db, message_id=first.id, user_id=other)
+    assert chat.delete_message(db, message_id=first.id, user_id=creator) == f"session:{session.id}"
+    assert chat.delete_message(db, message_id=second.id, user_id=writer) == f"session:{session.id}"

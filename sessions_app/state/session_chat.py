@@ -1,0 +1,109 @@
+"""A scheduled session's chat on ``/sessions/[id]``: participants and the creator only, from
+15 minutes before the start, read-only after the end (``services.scheduled.chat_access``,
+checked again by ``services.chat`` on every read and post).
+
+``SessionChatState`` is private to the tab. ``SessionDetailState`` attaches it after every
+reload of what this viewer may see: the tab's socket enters the session's chat channel
+(``session-<id>-chat``) only while the server says the viewer may read the chat, and leaves
+it as soon as that stops (left the session, cancelled, another page). A post or a delete
+writes the DB, re-reads the tail and sends it as ONE broadcast to that channel; outsiders'
+sockets are never in it, so no message reaches them.
+"""
+
+from __future__ import annotations
+
+import reflex as rx
+
+from sessions_app import realtime
+from sessions_app.db import session_scope
+from sessions_app.services import chat, scheduled
+from sessions_app.services.errors import ServiceError
+from sessions_app.state.auth import AuthState
+from sessions_app.state.chat import MessageView, message_views
+from sessions_app.state.tasks import form_text
+
+# A session chat is short-lived: the last 100 messages are the whole of it in practice.
+TAIL = 100
+
+
+def chat_socket_channel(session_id: int) -> str:
+    """The socket.io channel of a session's chat (authorized viewers' sockets only)."""
+    return f"session-{int(session_id)}-chat"
+
+
+class SessionChatState(rx.State):
+    """This tab's view of one session's chat."""
+
+    messages: list[MessageView] = []
+    error: str = ""
+    # The session whose chat this tab may read now (0: none) and the channel its socket is in.
+    _session_id: int = 0
+    _joined: str = ""
+
+    async def _detach(self) -> None:
+        """Leave the chat channel and forget the messages (nothing to do if not attached)."""
+        if not (self._joined or self._session_id):
+            return
+        if self._joined:
+            await realtime.leave(self.router.session.session_id, self._joined)
+        self._joined = ""
+        self._session_id = 0
+        self.messages, self.error = [], ""
+
+    async def _attach(self, session_id: int, uid: int | None, *, fresh: bool) -> None:
+        """Show ``session_id``'s chat (0: none). The caller has just asked the DB whether the
+        viewer may read it. Messages are (re)read when the chat is new to this tab or on a
+        page load (``fresh``: e.g. after a reconnect); otherwise the live tail is current."""
+        if not session_id or uid is None:
+            await self._detach()
+            return
+        if fresh or self._session_id != session_id:
+            try:
+                with session_scope() as db:
+                    self.messages = message_views(
+                        chat.recent(db, scheduled.chat_channel(session_id), TAIL, user_id=uid))
+            except ServiceError:
+                await self._detach()
+                return
+        wanted = chat_socket_channel(session_id)
+        if self._joined and self._joined != wanted:
+            await realtime.leave(self.router.session.session_id, self._joined)
+        # Always (idempotent): after a reconnect the socket is new and in no channel.
+        await realtime.join(self.router.session.session_id, wanted)
+        self._joined, self._session_id = wanted, session_id
+
+    async def _uid(self) -> int | None:
+        return (await self.get_state(AuthState)).current_user_id()
+
+    async def _change(self, fn) -> bool:
+        """Run one chat change for the caller, then broadcast the new tail to the chat channel."""
+        self.error = ""
+        uid, session_id = await self._uid(), self._session_id
+        if uid is None or not session_id:
+            self.error = "Only the people in this session can write in its chat."
+            return False
+        channel = scheduled.chat_channel(session_id)
+        try:
+            with session_scope() as db:
+                fn(db, uid, channel)
+                tail = message_views(chat.recent(db, channel, TAIL, user_id=uid))
+        except ServiceError as err:
+            self.error = err.message
+            return False
+        self.messages = tail
+        await realtime.push(chat_socket_channel(session_id), SessionChatState, messages=tail)
+        return True
+
+    @rx.event
+    async def send(self, form: dict):
+        """Post ``#session-chat-input``'s text (the chat service checks the window and the rate)."""
+        body = form_text(form, "body")
+        if await self._change(lambda db, uid, channel: chat.post_message(db, channel=channel, user_id=uid,
+                                                                         body=body)):
+            return rx.set_value("session-chat-input", "")
+
+    @rx.event
+    async def delete_message(self, message_id: int):
+        """Delete one of your own messages in this session's chat."""
+        await self._change(lambda db, uid, channel: chat.delete_message(db, message_id=message_id, user_id=uid,
+                                                                        channel=channel))
