@@ -11,7 +11,8 @@ export REFLEX_TELEMETRY_ENABLED := false
 FRONTEND_PORT ?= 3000
 BACKEND_PORT ?= 8000
 
-.PHONY: run install install-test migrate test test-unit test-e2e lint format prod bench clean screenshot
+.PHONY: run install install-test migrate test test-unit test-e2e lint format prod bench clean screenshot \
+	services-install services-start services-stop
 
 $(BIN)/python:
 	$(PY) -m venv $(VENV)
@@ -32,7 +33,11 @@ install: .stamp-install
 	@if [ "$$(id -u)" = 0 ]; then SUDO=; else SUDO=sudo; fi; \
 	$$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq chromium >/dev/null
 
-install-test: .stamp-install-test /usr/bin/chromium
+# PostgreSQL and Redis from Debian's packages (the scaled-out e2e test and `make prod`).
+services-install:
+	@scripts/services.sh install
+
+install-test: .stamp-install-test /usr/bin/chromium services-install
 
 migrate: install
 	@mkdir -p data
@@ -41,9 +46,12 @@ migrate: install
 run: migrate
 	$(BIN)/reflex run --frontend-port $(FRONTEND_PORT) --backend-port $(BACKEND_PORT)
 
+# Unit and end-to-end tests run as two pytest processes: after a Playwright (sync API) test
+# the main thread keeps an event loop running, where unit tests' asyncio.run is refused.
 test: install-test
 	$(BIN)/ruff check .
-	$(BIN)/python -m pytest tests
+	$(BIN)/python -m pytest tests/unit
+	$(BIN)/python -m pytest tests/e2e
 
 test-unit: install-test
 	$(BIN)/python -m pytest tests/unit
@@ -56,6 +64,27 @@ lint: install-test
 
 format: install-test
 	$(BIN)/ruff format . && $(BIN)/ruff check --fix .
+
+# Production: compiled frontend + 2 granian workers on one port (PROD_PORT, default 8000),
+# PostgreSQL + Redis on loopback under data/services; Ctrl-C stops everything.
+prod: install services-install
+	scripts/prod.sh
+
+services-start: services-install
+	scripts/services.sh start
+
+services-stop:
+	scripts/services.sh stop
+
+# Benchmark against a bare python-socketio relay (the floor): bench/results/latest.md + PNG.
+# BENCH_ARGS="--workers 1" for one mode, "--quick" for a short smoke run.
+BENCH_ARGS ?=
+.stamp-install-bench: pyproject.toml | $(BIN)/python
+	$(BIN)/pip install --quiet -e '.[bench]'
+	touch .stamp-install $@
+
+bench: .stamp-install-bench services-install
+	$(BIN)/python -m bench $(BENCH_ARGS)
 
 clean:
 	rm -rf .web .states .stamp-* data/sessions.db*

@@ -241,9 +241,11 @@ async def publish(shared: rx.SharedState, channel: str, sender_sid: str | None, 
                         skip_sid=sender_sid)
 
 
-async def push(channel: str, state_cls: type[rx.State], **values) -> None:
-    """One broadcast of plain var values to every socket in a channel (no state load)."""
-    await _app.sio.emit("event", _delta(state_cls, values), to=channel, namespace=_namespace())
+async def push(channel: str, state_cls: type[rx.State], *, skip_sid: str | None = None, **values) -> None:
+    """One broadcast of plain var values to every socket in a channel (no state load);
+    ``skip_sid``: a sender that already gets the same values in its own delta."""
+    await _app.sio.emit("event", _delta(state_cls, values), to=channel, namespace=_namespace(),
+                        skip_sid=skip_sid)
 
 
 @contextlib.asynccontextmanager

@@ -335,8 +335,8 @@ class LobbyChatState(rx.State):
             except ServiceError as err:
                 self.error = err.message
                 return
-            self.messages = tail
-            await realtime.push(chat.LOBBY, LobbyChatState, messages=tail)
+            self.messages = tail  # the sender's own delta; the broadcast skips the sender
+            await realtime.push(chat.LOBBY, LobbyChatState, skip_sid=self.router.session.session_id, messages=tail)
         return rx.set_value("lobby-chat-input", "")
 
     @rx.event

@@ -105,13 +105,16 @@ class RoomLive(rx.SharedState):
     _tabs: dict[str, int] = {}
     _missing_since: dict[str, float] = {}
 
-    def _load_snapshot(self, db, room: Room) -> None:
+    def _load_snapshot(self, db, room: Room, *, members: bool = True) -> None:
+        """Set every var from the database (``members=False`` keeps the cached member list,
+        which the batched ``refresh_members`` keeps current: a join storm then costs one
+        member query per batch, not one per join)."""
         values = {
             "room_id": room.id, "name": room.name, "discipline": room.discipline, "is_private": room.is_private,
             "code": room.code or "", "focus_minutes": room.focus_minutes,
             "short_break_minutes": room.short_break_minutes, "long_break_minutes": room.long_break_minutes,
             "blocks_before_long_break": room.blocks_before_long_break, "closed": not room.is_open,
-            **timer_vars(room), **member_vars(db, room),
+            **timer_vars(room), **(member_vars(db, room) if members else {}),
         }
         for k, v in values.items():
             setattr(self, k, v)
@@ -206,8 +209,9 @@ class RoomPageState(rx.State):
                 live = await (await self.get_state(RoomLive))._link_to(channel(room_id))
                 # What the others see may not list this user yet (new stint, or a stint
                 # started by a join-by-code elsewhere): then they get a member update.
-                others_know = live.room_id == room_id and any(m.user_id == uid for m in live.members)
-                live._load_snapshot(db, room)
+                cached = live.room_id == room_id
+                others_know = cached and any(m.user_id == uid for m in live.members)
+                live._load_snapshot(db, room, members=not cached)
         except ServiceError as err:
             self.error = err.message
             self._room_id = 0

@@ -1,0 +1,244 @@
+"""Scaled out: the real app with 2 granian workers, Redis and PostgreSQL, two browsers.
+
+The module starts its own PostgreSQL and Redis (``scripts/services.sh``, Debian's packages,
+loopback, free ports, a temporary directory), migrates with ``alembic upgrade head`` and runs
+``reflex run --env prod`` with ``GRANIAN_WORKERS=2``. It then checks that
+
+- there really are two worker processes, and the two browsers' sockets live on different
+  ones: Reflex's Redis token manager stores, per tab token, a socket record naming the worker
+  instance that holds the socket (``token_manager_socket_record_<token>``); the guest reloads
+  until its record names a different instance than the host's;
+- a host's timer actions (start, pause, resume, skip), a phase ending on the server, and chat
+  in both directions reach the browser on the other worker.
+
+Skipped (with the reason) only when the PostgreSQL or Redis programs are not installed;
+``make test`` installs them.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import pickle
+import shutil
+import subprocess
+import tempfile
+import uuid
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from urllib.parse import parse_qs, urlparse
+
+import psutil
+import pytest
+import redis
+from playwright.sync_api import Browser, Page, expect
+
+from tests.e2e.conftest import (
+    IGNORED_CONSOLE,
+    ROOT,
+    VENV_BIN,
+    AppServer,
+    app_env,
+    free_port,
+    goto,
+    sign_up,
+)
+from tests.e2e.protocol import ReflexClient, make_user, run, settle
+from tests.e2e.test_realtime_protocol import LIVE, db_room
+
+SERVICES = ROOT / "scripts" / "services.sh"
+WORKERS = 2
+
+
+def _services_missing() -> str:
+    pg = any(Path(d, "initdb").exists() for d in Path("/usr/lib/postgresql").glob("*/bin")) or shutil.which("initdb")
+    missing = [name for name, ok in (("postgresql (initdb)", pg), ("redis-server", shutil.which("redis-server")))
+               if not ok]
+    return ", ".join(missing)
+
+
+pytestmark = [
+    pytest.mark.e2e,
+    pytest.mark.skipif(bool(_services_missing()),
+                       reason=f"needs Debian's postgresql and redis-server ({_services_missing()} missing): "
+                              "run `make services-install` or `make install-test`"),
+]
+
+
+@pytest.fixture(scope="module")
+def services() -> Iterator[dict[str, str]]:
+    """PostgreSQL + Redis on free loopback ports in a temporary directory, stopped afterwards."""
+    # Not under pytest's tmp dir: that is private to root, and PostgreSQL runs as `postgres`.
+    tmp = tempfile.mkdtemp(prefix="sessions-services-")
+    os.chmod(tmp, 0o755)
+    env = {**os.environ, "SERVICES_DIR": tmp, "PG_PORT": str(free_port()), "REDIS_PORT": str(free_port()),
+           "PG_EXTRA": "-c fsync=off -c synchronous_commit=off"}
+    try:
+        subprocess.run([str(SERVICES), "start"], env=env, check=True, capture_output=True, text=True, timeout=120)
+    except subprocess.CalledProcessError as err:
+        subprocess.run([str(SERVICES), "stop"], env=env, capture_output=True)
+        shutil.rmtree(tmp, ignore_errors=True)
+        pytest.fail(f"services did not start:\n{err.stdout}\n{err.stderr}")
+    values = dict(line.split("=", 1) for line in Path(tmp, "env").read_text().splitlines() if "=" in line)
+    yield values
+    subprocess.run([str(SERVICES), "stop"], env=env, capture_output=True, timeout=60)
+    shutil.rmtree(tmp, ignore_errors=True)
+
+
+@pytest.fixture(scope="module")
+def scaled_server(services, oauth_provider, tmp_path_factory) -> Iterator[AppServer]:
+    """The app in production mode with 2 workers against the module's PostgreSQL + Redis."""
+    tmp = tmp_path_factory.mktemp("scaled")
+    port = free_port()
+    url = f"http://localhost:{port}"
+    env = app_env(url, services["DATABASE_URL"], oauth_provider.url,
+                  REFLEX_REDIS_URL=services["REFLEX_REDIS_URL"], RATE_LIMIT_STORAGE=services["RATE_LIMIT_STORAGE"],
+                  REFLEX_STATE_MANAGER_MODE="redis", GRANIAN_WORKERS=str(WORKERS), REFLEX_USE_GRANIAN="1",
+                  # Its own compile directory: the SQLite app of the other tests keeps serving its own.
+                  REFLEX_WEB_WORKDIR=os.environ.get("E2E_WEB_DIR", ".web-e2e") + "-scaled")
+    subprocess.run([str(VENV_BIN / "alembic"), "upgrade", "head"], cwd=ROOT, env=env, check=True,
+                   capture_output=True)
+    server = AppServer(url=url, database_url=services["DATABASE_URL"], log_path=tmp / "app.log", env=env)
+    server.start()
+    yield server
+    server.stop()
+
+
+def worker_pids(server: AppServer) -> list[int]:
+    """The granian worker processes under the ``reflex run`` supervisor."""
+    return [p.pid for p in psutil.Process(server.proc.pid).children() if "reflex" in " ".join(p.cmdline())]
+
+
+def socket_instance(rds: redis.Redis, page: Page) -> str | None:
+    """The worker instance that holds this tab's socket, from Reflex's Redis socket record."""
+    token = page.evaluate("window.sessionStorage.getItem('token')")
+    raw = rds.get(f"token_manager_socket_record_{token}")
+    return pickle.loads(raw).instance_id if raw else None  # our own private Redis: trusted
+
+
+@pytest.fixture
+def scaled_context(browser: Browser, scaled_server: AppServer) -> Iterator[Callable[[], Page]]:
+    """Browser contexts on the scaled app that fail the test on page/console/server errors."""
+    made, errors = [], []
+    scaled_server.new_log_errors()
+
+    def make() -> Page:
+        ctx = browser.new_context(base_url=scaled_server.url)
+        ctx.set_default_timeout(15_000)
+        page = ctx.new_page()
+        page.on("pageerror", lambda exc: errors.append(f"pageerror: {exc}"))
+        page.on("console", lambda msg: errors.append(f"console: {msg.text}")
+                if msg.type == "error" and not IGNORED_CONSOLE.search(f"{msg.text} {msg.location.get('url', '')}")
+                else None)
+        made.append(ctx)
+        return page
+
+    yield make
+    for ctx in made:
+        ctx.close()
+    server_errors = scaled_server.new_log_errors()
+    assert not errors, f"browser errors: {errors}"
+    assert not server_errors, f"server log errors: {server_errors}"
+
+
+def test_timer_and_chat_cross_workers(scaled_server, scaled_context, services):
+    pids = worker_pids(scaled_server)
+    assert len(pids) == WORKERS, f"expected {WORKERS} granian workers, found {pids}"
+    rds = redis.Redis.from_url(services["REFLEX_REDIS_URL"])
+
+    host, guest = scaled_context(), scaled_context()
+    sign_up(host, "Host Hugo")
+    sign_up(guest, "Guest Greta")
+    goto(host, "/rooms/new")
+    name = f"Scaled {uuid.uuid4().hex[:4]}"
+    host.fill("#room-name", name)
+    host.fill("#room-focus", "60")
+    host.fill("#room-short-break", "3")
+    host.click("#room-submit")
+    host.wait_for_url("**/rooms/*")
+    expect(host.locator("#room-title")).to_have_text(name)
+    room_path = "/rooms/" + host.url.rstrip("/").rsplit("/", 1)[1]
+
+    goto(guest, room_path)
+    expect(guest.locator("#participant-list .participant")).to_have_count(2)
+    expect(host.locator("#participant-list .participant")).to_have_count(2)
+
+    # Put the two sockets on different workers: a reload opens a new socket, which granian
+    # hands to whichever worker accepts it first.
+    host_worker = socket_instance(rds, host)
+    assert host_worker, "no socket record for the host's tab in Redis"
+    for _ in range(20):
+        guest_worker = socket_instance(rds, guest)
+        if guest_worker and guest_worker != host_worker:
+            break
+        guest.reload()
+        guest.wait_for_selector("#hydrated", state="attached", timeout=30_000)
+        expect(guest.locator("#room-title")).to_have_text(name)
+    else:
+        pytest.fail("20 reloads all landed on the host's worker: are there really 2 workers?")
+    expect(guest.locator("#participant-list .participant")).to_have_count(2)
+
+    # Timer actions from the host reach the guest on the other worker.
+    host.click("#timer-start")
+    expect(guest.locator("#timer-phase")).to_have_text("focus")
+    host.click("#timer-pause")
+    expect(guest.locator("#timer-paused")).to_be_visible()
+    host.click("#timer-resume")
+    expect(guest.locator("#timer-paused")).to_have_count(0)
+    host.click("#timer-skip")
+    expect(guest.locator("#timer-phase")).to_have_text("short break")
+    # A server-side push: the 3-minute break (3 s at TIME_SCALE=60) ends on whichever worker
+    # runs it first (compare-and-set in PostgreSQL); both browsers see the next focus.
+    for page in (host, guest):
+        expect(page.locator("#timer-phase")).to_have_text("focus", timeout=15_000)
+
+    # Chat, both ways, if the chat feature is in the room page.
+    if host.locator("#chat-input").count():
+        for sender, receiver, text in ((guest, host, "hello from the other worker"),
+                                       (host, guest, "and back again")):
+            sender.fill("#chat-input", text)
+            sender.click("#chat-send")
+            expect(receiver.locator(".chat-message .chat-body").filter(has_text=text)).to_have_count(1)
+
+    # Still on different workers at the end (nothing reconnected behind our back).
+    assert socket_instance(rds, host) == host_worker != socket_instance(rds, guest)
+    print(f"\nworkers {pids}; host socket on {host_worker[:8]}, guest socket on {socket_instance(rds, guest)[:8]}")
+
+
+def test_one_frame_per_member_across_workers(scaled_server, services):
+    """A room of 12 protocol clients spread over both workers: a host action reaches every
+    member exactly once (not lost on the other worker, not doubled by the Redis relay)."""
+    url, dburl = scaled_server.url, services["DATABASE_URL"]
+    rds = redis.Redis.from_url(services["REFLEX_REDIS_URL"])
+
+    def instance(client: ReflexClient) -> str | None:
+        token = parse_qs(urlparse(client.sio.connection_url).query)["token"][0]
+        raw = rds.get(f"token_manager_socket_record_{token}")
+        return pickle.loads(raw).instance_id if raw else None
+
+    async def scenario() -> None:
+        host_id, host_token = make_user(dburl, "Scaled Host")
+        room_id, _ = db_room(dburl, host_id, private=False, name="Twelve")
+        path, query = f"/rooms/{room_id}", {"room_id": str(room_id)}
+        everyone = [ReflexClient(url, host_token)] + [ReflexClient(url, make_user(dburl, f"Scaled {i}")[1])
+                                                      for i in range(11)]
+        for client in everyone:
+            await client.open(path, query)
+        await settle(everyone, quiet=1.0)
+        by_worker: dict[str | None, int] = {}
+        for client in everyone:
+            by_worker[instance(client)] = by_worker.get(instance(client), 0) + 1
+        assert None not in by_worker and len(by_worker) == WORKERS, f"sockets per worker: {by_worker}"
+        assert all(len(c.last(LIVE, "members", [])) == 12 for c in everyone[1:])
+
+        for client in everyone:
+            client.frames.clear()
+        await everyone[0].call(f"{LIVE}.control", action="start")
+        await settle(everyone, quiet=1.0)
+        frames = [len(c.frames) for c in everyone[1:]]
+        assert frames == [1] * 11, f"frames per member: {frames}"
+        assert {c.last(LIVE, "phase") for c in everyone[1:]} == {"focus"}
+        print(f"\nsockets per worker: {sorted(by_worker.values())}")
+        await asyncio.gather(*(c.close() for c in everyone))
+
+    run(scenario())  # in a thread: after a Playwright test this thread has a running loop
