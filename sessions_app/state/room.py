@@ -8,9 +8,11 @@ here relies on Reflex's per-member fan-out.
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import logging
 import time
+from collections.abc import AsyncIterator
 from datetime import timedelta
 
 import reflex as rx
@@ -257,19 +259,25 @@ class RoomPageState(rx.State):
         self.sound_on = bool(on)
 
 
-async def _drop_tab(room_id: int, token: str) -> None:
-    """Server-side departure of one tab (navigated away, closed, or swept)."""
+@contextlib.asynccontextmanager
+async def locked_room(room_id: int) -> AsyncIterator[RoomLive | None]:
+    """The room's shared instance, locked, for a server-side change — rebuilt from the DB
+    when it is missing (after a restart with in-memory state, or an expired Redis key).
+    Yields None if the room does not exist."""
     async with realtime.modify_shared(RoomLive, channel(room_id)) as live:
         if live.room_id != room_id:
             with session_scope() as db:
                 room = db.get(Room, room_id)
-                if room is None:
-                    return
-                live._load_snapshot(db, room)
-        uid = live._tabs.get(token)
-        if uid is None:
-            return
-        await depart(live, token, uid, None, whole_user=False)
+                if room is not None:
+                    live._load_snapshot(db, room)
+        yield live if live.room_id == room_id else None
+
+
+async def _drop_tab(room_id: int, token: str) -> None:
+    """Server-side departure of one tab (navigated away, closed, or swept)."""
+    async with locked_room(room_id) as live:
+        if live is not None and (uid := live._tabs.get(token)) is not None:
+            await depart(live, token, uid, None, whole_user=False)
 
 
 async def leave_all_rooms(uid: int) -> None:
@@ -278,11 +286,9 @@ async def leave_all_rooms(uid: int) -> None:
     with session_scope() as db:
         room_ids = rooms.rooms_of_user(db, uid)
     for room_id in room_ids:
-        async with realtime.modify_shared(RoomLive, channel(room_id)) as live:
-            if live.room_id != room_id:
-                with session_scope() as db:
-                    live._load_snapshot(db, db.get(Room, room_id))
-            await depart(live, "", uid, None, whole_user=True)
+        async with locked_room(room_id) as live:
+            if live is not None:
+                await depart(live, "", uid, None, whole_user=True)
 
 
 async def _on_tab_gone(token: str) -> None:
@@ -298,12 +304,11 @@ def refresh_members(room_id: int) -> None:
     """Batch member-list changes of a room into one broadcast (a join storm sends a few)."""
 
     async def push() -> None:
-        async with realtime.modify_shared(RoomLive, channel(room_id)) as live:
+        async with locked_room(room_id) as live:
+            if live is None:
+                return
             with session_scope() as db:
-                room = db.get(Room, room_id)
-                if room is None:
-                    return
-                values = member_vars(db, room)
+                values = member_vars(db, db.get(Room, room_id))
             for k, v in values.items():
                 setattr(live, k, v)
             await realtime.push(channel(room_id), RoomLive, **values)
@@ -347,7 +352,7 @@ async def phase_due(room_id: int, seq: int) -> None:
         values = timer_vars(room)
         credited = (db.get(User, credit.user_id) for credit in advanced.credits)
         exp_updates = {user.id: own_view_vars(user) for user in credited if user is not None}
-    async with realtime.modify_shared(RoomLive, channel(room_id)) as live:
+    async with locked_room(room_id) as live:
         for k, v in values.items():
             setattr(live, k, v)
         await realtime.push(channel(room_id), RoomLive, **values)
@@ -373,7 +378,9 @@ async def sweep() -> None:
         open_ids = [r.id for r in db.exec(select(Room).where(Room.is_open)).all()]
     for room_id in open_ids:
         gone: list[str] = []
-        async with realtime.modify_shared(RoomLive, channel(room_id)) as live:
+        async with locked_room(room_id) as live:
+            if live is None:
+                continue
             now = time.monotonic()
             missing = dict(live._missing_since)
             for token in list(live._tabs):
@@ -381,25 +388,25 @@ async def sweep() -> None:
                     missing.pop(token, None)
                 elif now - missing.setdefault(token, now) >= grace:
                     gone.append(token)
-            live._missing_since = missing
-            with session_scope() as db:
-                present = {m.user_id for m in rooms.members(db, room_id)}
+            # Members with no tab anywhere (e.g. after a restart with in-memory state) leave
+            # too, once they have had the same grace to come back.
             tab_users = set(live._tabs.values())
+            for m in live.members:
+                key = f"user:{m.user_id}"
+                if m.user_id in tab_users:
+                    missing.pop(key, None)
+                elif now - missing.setdefault(key, now) >= grace:
+                    gone.append(key)
+            live._missing_since = missing
         for token in gone:
-            await _drop_tab(room_id, token)
-        # Members with no tab anywhere (e.g. after a restart with in-memory state) leave too,
-        # once they have had a grace period to come back.
-        for uid in present - tab_users:
-            key = f"user:{uid}"
-            async with realtime.modify_shared(RoomLive, channel(room_id)) as live:
-                first = live._missing_since.get(key)
-                if first is None:
-                    live._missing_since = {**live._missing_since, key: time.monotonic()}
-                    continue
-                if time.monotonic() - first < grace or uid in live._tabs.values():
-                    continue
-                live._missing_since = {k: v for k, v in live._missing_since.items() if k != key}
-                await depart(live, "", uid, None, whole_user=True)
+            if token.startswith("user:"):
+                async with locked_room(room_id) as live:
+                    uid = int(token.removeprefix("user:"))
+                    if live is not None and uid not in live._tabs.values():
+                        live._missing_since = {k: v for k, v in live._missing_since.items() if k != token}
+                        await depart(live, "", uid, None, whole_user=True)
+            else:
+                await _drop_tab(room_id, token)
 
 
 def install() -> None:
