@@ -235,7 +235,10 @@ class SessionsListState(rx.State):
         self.feed_active = False
 
 
-_FORM_FIELDS = ("title", "description", "link", "date", "start", "end", "capacity")
+# The session form's fields and how much of each a keystroke event may store.
+FORM_FIELD_CAPS = {"title": 400, "description": 3000, "link": 1000, "date": 20, "start": 20, "end": 20,
+                   "capacity": 20}
+_FORM_FIELDS = tuple(FORM_FIELD_CAPS)
 
 
 class SessionFormState(rx.State):
@@ -341,39 +344,12 @@ class SessionFormState(rx.State):
             self._default_times()
 
     @rx.event
-    def set_title(self, value: str):
-        """Typing the title (the server checks the length on submit)."""
-        self.title = str(value)[:400]
-
-    @rx.event
-    def set_description(self, value: str):
-        """Typing the description."""
-        self.description = str(value)[:3000]
-
-    @rx.event
-    def set_link(self, value: str):
-        """Typing the meeting link."""
-        self.link = str(value)[:1000]
-
-    @rx.event
-    def set_date(self, value: str):
-        """Choosing the date."""
-        self.date = str(value)[:20]
-
-    @rx.event
-    def set_start(self, value: str):
-        """Choosing the start time."""
-        self.start = str(value)[:20]
-
-    @rx.event
-    def set_end(self, value: str):
-        """Choosing the end time."""
-        self.end = str(value)[:20]
-
-    @rx.event
-    def set_capacity(self, value: str):
-        """Typing the number of places (empty = unlimited)."""
-        self.capacity = str(value)[:20]
+    def set_field(self, name: str, value: str):
+        """Typing in one of the form's fields. Lengths are only capped here (a client may send
+        anything); the service validates every field on submit."""
+        cap = FORM_FIELD_CAPS.get(name)
+        if cap is not None:
+            setattr(self, name, str(value)[:cap])
 
     @rx.event
     async def submit(self, form: dict):
