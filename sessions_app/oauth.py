@@ -39,7 +39,12 @@ ERR_EXPIRED = "This login took too long. Start the login again."
 ERR_DENIED = "The provider did not approve the login. Try again."
 ERR_UNREACHABLE = "The login provider could not be reached or refused the login. Try again."
 ERR_REFUSED = "The login provider refused the login. Try again."
-MESSAGES = frozenset({ERR_UNAVAILABLE, ERR_STATE, ERR_EXPIRED, ERR_DENIED, ERR_UNREACHABLE, ERR_REFUSED})
+ERR_UNVERIFIED = ("An account with this email address exists, but its address was never confirmed, so this "
+                  "login cannot be joined to it. If the account is yours, log in with its password and "
+                  "confirm the address from Settings, or use \"Forgot password?\" to set a new password "
+                  "(that confirms it too); then this login works.")
+MESSAGES = frozenset({ERR_UNAVAILABLE, ERR_STATE, ERR_EXPIRED, ERR_DENIED, ERR_UNREACHABLE, ERR_REFUSED,
+                      ERR_UNVERIFIED})
 
 
 @dataclass(frozen=True)
@@ -151,7 +156,15 @@ def _avatar_url(url: object) -> str:
 
 
 def user_for_profile(db: Session, *, provider: str, profile: Profile) -> User:
-    """The account for a provider identity: linked, matched by verified email, or new."""
+    """The account for a provider identity: linked, matched by verified email, or new.
+
+    A match by email joins the identity to an account only if that account's owner proved
+    the address too (``email_verified_at``). An unverified account with the address is
+    refused, not joined and not duplicated: joining would let whoever signed up with
+    someone else's address first keep a password into their account (pre-hijacking), and a
+    second account cannot take the address. The owner proves it by a mailed link (or a
+    password reset) and then this login joins.
+    """
     link = db.exec(select(OAuthAccount).where(OAuthAccount.provider == provider,
                                               OAuthAccount.subject == profile.subject)).first()
     if link is not None:
@@ -162,9 +175,12 @@ def user_for_profile(db: Session, *, provider: str, profile: Profile) -> User:
         email = None
     if email:
         user = db.exec(select(User).where(User.email == email)).first()
+        if user is not None and user.email_verified_at is None:
+            raise ServiceError(ERR_UNVERIFIED)
     if user is None:
+        # The provider verified the address (``Profile.email`` is None otherwise).
         user = User(email=email or None, display_name=_display_name(profile.name),
-                    avatar_url=_avatar_url(profile.avatar_url))
+                    avatar_url=_avatar_url(profile.avatar_url), email_verified_at=utcnow() if email else None)
         db.add(user)
         db.flush()
     db.add(OAuthAccount(user_id=user.id, provider=provider, subject=profile.subject))

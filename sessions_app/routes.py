@@ -16,6 +16,9 @@ SESSIONS = "/sessions"
 SESSION_NEW = "/sessions/new"
 SESSION = "/sessions/[session_id]"
 SESSION_EDIT = "/sessions/[session_id]/edit"
+VERIFY_EMAIL = "/verify-email"
+FORGOT_PASSWORD = "/forgot-password"
+RESET_PASSWORD = "/reset-password"
 
 
 def room(room_id: int) -> str:

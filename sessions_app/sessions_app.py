@@ -18,6 +18,7 @@ from sessions_app.pages import (
     auth,
     landing,
     lobby,
+    recovery,
     rooms,
     session_detail,
     session_form,
@@ -68,7 +69,7 @@ def _register(spec: dict) -> None:
 
 
 for spec in [landing.PAGE, lobby.PAGE, *auth.PAGES, *account.PAGES, *rooms.PAGES, *sessions_list.PAGES,
-             *session_form.PAGES, *session_detail.PAGES]:
+             *session_form.PAGES, *session_detail.PAGES, *recovery.PAGES]:
     _register(spec)
 
 realtime.init(app, grace_seconds=get_settings().presence_grace_seconds)

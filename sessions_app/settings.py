@@ -51,6 +51,19 @@ class Settings(BaseSettings):
     chat_rate_limit: str = "5/5second"
     rate_limit_storage: str = "memory://"
 
+    # Outgoing mail (verification and password-reset links). Without SMTP_HOST nothing is
+    # sent: in dev/test the mail, link included, is written to the server log instead.
+    smtp_host: str = ""
+    smtp_port: int = Field(default=587, ge=1, le=65535)
+    smtp_username: str = ""
+    smtp_password: str = ""
+    smtp_from: str = "Sessions <no-reply@localhost>"
+    smtp_tls: Literal["starttls", "ssl", "none"] = "starttls"
+    smtp_timeout: float = Field(default=10.0, gt=0, le=120)
+    # Verification / reset mails per address and per client ("N per period").
+    mail_rate_limit: str = "3/10minute"
+    mail_client_rate_limit: str = "20/hour"
+
     @model_validator(mode="after")
     def _refuse_unsafe_production(self) -> Settings:
         weak_secret = self.secret_key == DEFAULT_SECRET or len(self.secret_key) < 32
@@ -58,6 +71,8 @@ class Settings(BaseSettings):
             raise ValueError("SECRET_KEY must be set to a random string of 32+ characters in production.")
         if self.time_scale != 1.0 and self.sessions_env != "test":
             raise ValueError("TIME_SCALE is a test-only setting: it is refused unless SESSIONS_ENV=test.")
+        if self.sessions_env == "prod" and self.smtp_username and self.smtp_tls == "none":
+            raise ValueError("SMTP_TLS=none would send the SMTP password in clear text: use starttls or ssl.")
         return self
 
     @property

@@ -2,6 +2,7 @@
 
 from sessions_app.models.activity import ChatMessage, FocusCredit, Task
 from sessions_app.models.base import UTCDateTime, utcnow
+from sessions_app.models.email import EmailToken
 from sessions_app.models.room import Room, RoomMember
 from sessions_app.models.scheduled import (
     CalendarFeed,
@@ -15,6 +16,7 @@ __all__ = [
     "AuthSession",
     "CalendarFeed",
     "ChatMessage",
+    "EmailToken",
     "FocusCredit",
     "LoginTicket",
     "OAuthAccount",

@@ -28,6 +28,9 @@ class User(SQLModel, table=True):
     timezone: str = Field(default="UTC", max_length=64)
     exp_total: int = Field(default=0)
     created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
+    # When the owner proved the email (a mailed link, a password reset, or a provider that
+    # verified it). None: nobody has; such an account is never joined to an OAuth login.
+    email_verified_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
 
 
 class AuthSession(SQLModel, table=True):

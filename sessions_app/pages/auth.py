@@ -49,6 +49,7 @@ def login() -> rx.Component:
                 field("Password", rx.input(id="login-password", name="password", type="password",
                                            auto_complete="current-password", required=True, width="100%", size="3")),
                 rx.button("Log in", id="login-submit", type="submit", width="100%", size="3"),
+                rx.link("Forgot password?", href=routes.FORGOT_PASSWORD, id="forgot-password", size="2"),
                 spacing="3", width="100%",
             ),
             on_submit=AuthState.log_in, reset_on_submit=False, width="100%",

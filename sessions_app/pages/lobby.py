@@ -7,9 +7,11 @@ from sessions_app.components.chat import lobby_chat_panel
 from sessions_app.components.layout import level_chip, page, panel
 from sessions_app.components.tasks import personal_tasks_panel
 from sessions_app.components.timer import room_card
+from sessions_app.pages.recovery import verify_banner
 from sessions_app.state.auth import AuthState
 from sessions_app.state.chat import LobbyChatState
 from sessions_app.state.lobby import ALL, LobbyState
+from sessions_app.state.recovery import RecoveryState
 from sessions_app.state.tasks import TaskState
 
 
@@ -74,6 +76,7 @@ def you_panel() -> rx.Component:
 def lobby() -> rx.Component:
     """The lobby page."""
     return page(
+        verify_banner(),
         rx.grid(
             rx.box(rooms_panel(), grid_column=rx.breakpoints(initial="auto", md="span 2")),
             rx.vstack(you_panel(), join_panel(), spacing="4", width="100%"),
@@ -85,4 +88,4 @@ def lobby() -> rx.Component:
 
 
 PAGE = dict(route=routes.LOBBY, component=lobby, title="Lobby · Sessions",
-            on_load=[LobbyState.load, LobbyChatState.load, TaskState.load])
+            on_load=[LobbyState.load, LobbyChatState.load, TaskState.load, RecoveryState.load_status])

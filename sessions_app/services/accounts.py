@@ -17,6 +17,7 @@ from sessions_app.models import (
     AuthSession,
     CalendarFeed,
     ChatMessage,
+    EmailToken,
     FocusCredit,
     LoginTicket,
     OAuthAccount,
@@ -306,6 +307,8 @@ def export_data(db: Session, *, user_id: int) -> dict:
         "profile": {
             **asdict(me(user)),
             "created_at": user.created_at.isoformat(),
+            "email_verified": user.email_verified_at is not None,
+            "email_verified_at": user.email_verified_at.isoformat() if user.email_verified_at else None,
         },
         "oauth_identities": [
             {"provider": a.provider} for a in db.exec(select(OAuthAccount).where(OAuthAccount.user_id == user_id))
@@ -335,7 +338,7 @@ def delete_account(db: Session, *, user_id: int, now: datetime | None = None) ->
         return scheduled.Departure((), ())
     departure = scheduled.release_user(db, user_id=user_id, now=now)
     # Explicit deletes as well as the FK cascade: SQLite only cascades with foreign_keys=ON.
-    for model in (AuthSession, LoginTicket, OAuthAccount, Task, ChatMessage, FocusCredit, RoomMember,
+    for model in (AuthSession, LoginTicket, EmailToken, OAuthAccount, Task, ChatMessage, FocusCredit, RoomMember,
                   SessionNote, SessionParticipant, CalendarFeed):
         db.exec(delete(model).where(col(model.user_id) == user_id))
     hosted = db.exec(select(StudySession.id).where(StudySession.creator_id == user_id)).all()

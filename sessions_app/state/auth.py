@@ -15,7 +15,7 @@ import reflex as rx
 
 from sessions_app import oauth, routes
 from sessions_app.db import session_scope
-from sessions_app.services import accounts
+from sessions_app.services import accounts, mail, recovery
 from sessions_app.services.errors import ServiceError
 from sessions_app.settings import get_settings
 
@@ -151,9 +151,11 @@ class AuthState(rx.State):
                                         password=form.get("password"), timezone=self._browser_tz)
                 self.auth_token = accounts.start_session(db, user_id=user.id)
                 self._apply(user)
+                confirm = recovery.verification_mail(db, user=user)  # the address is unproven
         except ServiceError as err:
             self.form_error = err.message
             return
+        mail.send_later(confirm)  # after the commit, off the event loop
         return rx.redirect(self._next())
 
     @rx.event

@@ -98,7 +98,12 @@ def test_next_login_finds_the_linked_account_even_if_the_profile_changed(db):
 
 
 def test_verified_email_signs_into_the_existing_password_account(db):
+    """Only once the account's owner confirmed the address (tests/unit/test_recovery.py
+    checks that an unconfirmed one is refused)."""
     existing = password_user(db)
+    existing.email_verified_at = utcnow()
+    db.add(existing)
+    db.commit()
     user = oauth.user_for_profile(db, provider="google",
                                   profile=profile(name="Ada From Google", email="ADA@example.com"))
     db.commit()
@@ -209,7 +214,8 @@ def test_old_state_is_refused_and_used_up(db):
 
 
 def test_every_finish_refusal_is_a_known_message():
-    assert oauth.ERR_STATE in oauth.MESSAGES and len(oauth.MESSAGES) == 6
+    assert oauth.ERR_STATE in oauth.MESSAGES and oauth.ERR_UNVERIFIED in oauth.MESSAGES
+    assert len(oauth.MESSAGES) == 7
 
 
 # --- the whole exchange against the local provider -------------------------------------------
