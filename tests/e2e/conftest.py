@@ -110,9 +110,20 @@ def oauth_provider():
     provider.stop()
 
 
+@pytest.fixture(scope="session")
+def mail_server():
+    """A local SMTP server (aiosmtpd) the app sends its mail to; tests read what arrived."""
+    from tests.e2e.fake_smtp import MailCatcher
+
+    catcher = MailCatcher(port=free_port())
+    catcher.start()
+    yield catcher
+    catcher.stop()
+
+
 def app_env(url: str, database_url: str, oauth_url: str, **extra: str) -> dict:
     """The environment the app runs with in end-to-end tests."""
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("REFLEX_", "GITHUB_", "GOOGLE_"))}
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("REFLEX_", "GITHUB_", "GOOGLE_", "SMTP_"))}
     env.update(
         PATH=f"{VENV_BIN}:{env.get('PATH', '')}",
         REFLEX_USE_NPM="1",
@@ -140,13 +151,14 @@ def app_env(url: str, database_url: str, oauth_url: str, **extra: str) -> dict:
 
 
 @pytest.fixture(scope="session")
-def app_server(tmp_path_factory, oauth_provider) -> Iterator[AppServer]:
+def app_server(tmp_path_factory, oauth_provider, mail_server) -> Iterator[AppServer]:
     """The app, migrated and running, shared by the whole e2e session."""
     tmp = tmp_path_factory.mktemp("app")
     port = free_port()
     url = f"http://localhost:{port}"
     database_url = f"sqlite:///{tmp}/e2e.db"
-    env = app_env(url, database_url, oauth_provider.url)
+    # Every e2e test comes from one client address: the per-client mail limit is unit-tested.
+    env = app_env(url, database_url, oauth_provider.url, **mail_server.env, MAIL_CLIENT_RATE_LIMIT="500/hour")
     subprocess.run([str(VENV_BIN / "alembic"), "upgrade", "head"], cwd=ROOT, env=env, check=True,
                    capture_output=True)
     server = AppServer(url=url, database_url=database_url, log_path=tmp / "app.log", env=env)

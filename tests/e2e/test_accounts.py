@@ -21,6 +21,7 @@ from playwright.sync_api import Page, expect
 
 from tests.e2e.conftest import PASSWORD, goto, log_in, sign_up
 from tests.e2e.fake_oauth import s256
+from tests.e2e.fake_smtp import link_in
 
 pytestmark = pytest.mark.e2e
 
@@ -249,10 +250,13 @@ def test_github_login_creates_profile_from_provider(new_context, oauth_provider)
     assert [r.endpoint for r in records if r.provider == "github"][-2:] == ["user", "emails"]
 
 
-def test_oauth_login_with_verified_email_signs_into_existing_account(new_context, oauth_provider):
-    """Google with the verified email of a password account logs into that same account."""
+def test_oauth_login_with_verified_email_signs_into_existing_account(new_context, oauth_provider, mail_server):
+    """Google with the verified email of a password account logs into that same account, once
+    the account confirmed that address (test_email_flows.py: an unconfirmed one is refused)."""
     _, page, _ = new_context()
     name, email = sign_up(page, "Ada Lovelace", _unique_email("ada"))
+    goto(page, link_in(mail_server.wait_for(email, "Confirm"), "/verify-email"))
+    expect(page.locator("#form-message")).to_contain_text("confirmed")
     _log_out(page)
 
     oauth_provider.next_user["google"] = oauth_provider.google_user(name="Ada From Google", email=email)
