@@ -15,7 +15,7 @@ class EmailToken(SQLModel, table=True):
 
     ``purpose`` is ``verify`` (prove the address) or ``reset`` (set a new password).
     ``email`` is the address the link was sent to: a link proves only that address. The row
-    is deleted when the link is used; a newer link of the same purpose replaces older ones.
+    is deleted when the link is used, together with the account's other links of that purpose.
     """
 
     __tablename__ = "email_tokens"

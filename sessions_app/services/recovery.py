@@ -8,9 +8,11 @@ would keep a password into its real owner's account ("account pre-hijacking").
 
 Links carry a random token; the database keeps only its SHA-256 (``EmailToken``), with the
 address it was sent to and an expiry. Using a link deletes its row in one statement whose
-row count decides (so two tabs racing on one link cannot both win). A newer link of the
-same purpose replaces older ones. A password reset also proves the address, ends every
-login of the account and hands nobody a login: the student logs in afresh.
+row count decides (so two tabs racing on one link cannot both win), and with it every
+other link of that purpose: a student who asked twice (or double-clicked) can open either
+mail, but only once. Requests are rate-limited, so few links are ever live. A password
+reset also proves the address, ends every login of the account and hands nobody a login:
+the student logs in afresh.
 
 Functions here build the ``Mail`` to send; the caller sends it after its commit with
 ``mail.send_later`` (off the event loop).
@@ -74,14 +76,13 @@ def status(db: Session, *, user_id: int) -> EmailStatus:
 
 
 def issue_token(db: Session, *, user: User, purpose: str, now: datetime | None = None) -> str:
-    """A new link token for ``user`` (replacing earlier ones of ``purpose``); only its hash is kept."""
+    """A new link token for ``user``; only its hash is kept. Earlier unexpired ones stay valid
+    until one of them is used."""
     if purpose not in (VERIFY, RESET) or not user.email:
         raise ValueError("a link needs a known purpose and an address")
     now = now or utcnow()
     ttl = VERIFY_TTL if purpose == VERIFY else RESET_TTL
-    # Old links of this kind stop working; expired rows of anyone are purged on the way.
-    db.exec(delete(EmailToken).where(col(EmailToken.user_id) == user.id, col(EmailToken.purpose) == purpose))
-    db.exec(delete(EmailToken).where(col(EmailToken.expires_at) <= now))
+    db.exec(delete(EmailToken).where(col(EmailToken.expires_at) <= now))  # purge anyone's dead links
     token = new_token()
     db.add(EmailToken(user_id=user.id, purpose=purpose, token_hash=hash_token(token), email=user.email,
                       created_at=now, expires_at=now + ttl))
@@ -104,9 +105,14 @@ def _live_row(db: Session, token: object, purpose: str, now: datetime) -> tuple[
 
 
 def _consume(db: Session, row: EmailToken) -> bool:
-    """Delete ``row``; True only for the one caller whose delete removed it (single use)."""
-    result = db.exec(delete(EmailToken).where(col(EmailToken.id) == row.id))
-    return result.rowcount == 1
+    """Use ``row`` up, with every other link of its purpose for that account.
+
+    True only for the one caller whose delete removed ``row`` (single use under races).
+    """
+    if db.exec(delete(EmailToken).where(col(EmailToken.id) == row.id)).rowcount != 1:
+        return False
+    db.exec(delete(EmailToken).where(col(EmailToken.user_id) == row.user_id, col(EmailToken.purpose) == row.purpose))
+    return True
 
 
 def _mark_verified(user: User, now: datetime) -> None:

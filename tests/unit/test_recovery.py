@@ -94,13 +94,22 @@ def test_unknown_or_malformed_tokens_are_refused(db, token):
     assert refused(recovery.verify_email, db, token=token).message == recovery.LINK_INVALID
 
 
-def test_a_newer_link_replaces_the_older_one(db):
+def test_either_of_two_links_works_but_using_one_kills_the_other(db):
     user = password_user(db)
     first = token_of(recovery.verification_mail(db, user=user), "/verify-email")
     second = token_of(recovery.verification_mail(db, user=user), "/verify-email")
     db.commit()
-    assert refused(recovery.verify_email, db, token=first).message == recovery.LINK_INVALID
-    assert recovery.verify_email(db, token=second).id == user.id
+    assert recovery.verify_email(db, token=first).id == user.id
+    assert refused(recovery.verify_email, db, token=second).message == recovery.LINK_INVALID
+    assert db.exec(select(EmailToken)).all() == []
+
+
+def test_issuing_a_link_purges_expired_ones(db):
+    user = password_user(db)
+    recovery.verification_mail(db, user=user, now=utcnow() - recovery.VERIFY_TTL - timedelta(minutes=1))
+    recovery.verification_mail(db, user=user)
+    db.commit()
+    assert len(db.exec(select(EmailToken)).all()) == 1
 
 
 def test_a_link_proves_only_the_address_it_was_sent_to(db):
