@@ -53,7 +53,8 @@ def verify_panel() -> rx.Component:
             rx.heading("Email address", size="4"),
             rx.cond(
                 RecoveryState.email_verified,
-                rx.text("Confirmed.", id="verify-status", data_verified="true", size="2"),
+                rx.text(rx.cond(RecoveryState.has_email, "Confirmed.", "Your account has no email address."),
+                        id="verify-status", data_verified="true", size="2"),
                 rx.vstack(
                     rx.text("Not confirmed yet. Open the link we mailed you; until then, a GitHub or Google "
                             "login with this address cannot be joined to your account.",

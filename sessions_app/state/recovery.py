@@ -39,6 +39,7 @@ class RecoveryState(rx.State):
 
     # The logged-in user's own status (a default of True keeps the note hidden until known).
     email_verified: bool = True
+    has_email: bool = True
     message: str = ""
     error: str = ""
     # The reset page: whether its link is usable, and whether the password was changed.
@@ -65,7 +66,8 @@ class RecoveryState(rx.State):
             return
         with session_scope() as db:
             status = recovery.status(db, user_id=uid)
-        self.email_verified = status.verified or not status.has_email
+        self.email_verified = status.verified or not status.has_email  # nothing to confirm: no note
+        self.has_email = status.has_email
 
     @rx.event
     async def resend_verification(self):
