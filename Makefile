@@ -103,4 +103,4 @@ bench: .stamp-install-bench services-install
 	$(BIN)/python -m bench $(BENCH_ARGS)
 
 clean:
-	rm -rf .web .states .stamp-* data/sessions.db*
+	rm -rf .web .web-* .states .stamp-* data/sessions.db*
