@@ -59,6 +59,8 @@ run: migrate
 # -wal/-shm files, rewritten on every read) is excluded too, or the backend restarts every
 # few seconds.
 dev: migrate
+	PUBLIC_URL=$${PUBLIC_URL:-http://localhost:$(FRONTEND_PORT)} \
+	BACKEND_URL=$${BACKEND_URL:-http://localhost:$(BACKEND_PORT)} \
 	REFLEX_HOT_RELOAD_EXCLUDE_PATHS=$(CURDIR)/data $(BIN)/reflex run \
 		--frontend-port $(FRONTEND_PORT) --backend-port $(BACKEND_PORT)
 

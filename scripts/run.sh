@@ -43,8 +43,21 @@ trap 'stop; exit 130' INT
 trap 'stop; exit 143' TERM HUP
 trap stop EXIT
 
+# Reflex's own banners name raw server addresses ("App running at" is printed by the
+# backend-only server too, whose port serves no page) and, on a first run, suggest another
+# command: drop those lines, so the one address to open is the line printed below.
+# The filter ignores Ctrl-C so that the servers' last words still get through.
+filter() {
+    trap '' INT TERM HUP
+    exec grep --line-buffered -v -E 'App running at|to start the app\.'
+}
+if [ -t 1 ]; then
+    # Through the filter Reflex no longer sees a terminal: keep its live progress bars.
+    export TTY_COMPATIBLE=1 TTY_INTERACTIVE=1 COLUMNS=${COLUMNS:-$(tput cols 2>/dev/null || echo 100)}
+fi
+
 start() {  # start a server in its own process group, remember its id
-    setsid "$@" &
+    setsid "$@" > >(filter) 2>&1 &
     pids+=("$!")
 }
 

@@ -116,16 +116,22 @@ class MakeTarget:
                 pass
         return owners
 
-    def survivors(self) -> list[str]:
-        alive = []
-        for pid, started in self.seen:
-            try:
-                p = psutil.Process(pid)
-                if p.create_time() == started and p.status() != psutil.STATUS_ZOMBIE:
-                    alive.append(f"{pid} {' '.join(p.cmdline())[:120]}")
-            except psutil.NoSuchProcess:
-                pass
-        return alive
+    def survivors(self, grace: float = 5.0) -> list[str]:
+        """Processes of the tree still running `grace` seconds after make exited (output
+        filters drain the servers' last lines and end on their own)."""
+        deadline = time.monotonic() + grace
+        while True:
+            alive = []
+            for pid, started in self.seen:
+                try:
+                    p = psutil.Process(pid)
+                    if p.create_time() == started and p.status() != psutil.STATUS_ZOMBIE:
+                        alive.append(f"{pid} {' '.join(p.cmdline())[:120]}")
+                except psutil.NoSuchProcess:
+                    pass
+            if not alive or time.monotonic() >= deadline:
+                return alive
+            time.sleep(0.2)
 
     def interrupt(self, timeout: float = 30) -> int | None:
         """Ctrl-C: SIGINT to make's process group, as a terminal sends it; returns make's status."""
@@ -310,7 +316,7 @@ def test_make_run_serves_a_stable_app_and_stops_cleanly(run_app, browser: Browse
 
     status = app.interrupt()
     assert status is not None, "make run did not stop within 30 s of Ctrl-C"
-    assert not app.survivors(), f"left running after Ctrl-C: {app.survivors()}"
+    assert not (left := app.survivors()), f"left running after Ctrl-C: {left}"
     assert not _ok(f"http://localhost:{bport}/ping") and not _ok(f"{url}/")
     assert "Sessions stopped." in app.log()
 
@@ -334,4 +340,4 @@ def test_idle_make_dev_does_not_reload(dev_app):
 
     status = watch.app.interrupt()
     assert status is not None, "make dev did not stop within 30 s of Ctrl-C"
-    assert not watch.app.survivors(), f"left running after Ctrl-C: {watch.app.survivors()}"
+    assert not (left := watch.app.survivors()), f"left running after Ctrl-C: {left}"
