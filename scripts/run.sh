@@ -69,8 +69,8 @@ else
     start reflex run --env prod --frontend-only --frontend-port "$FRONTEND_PORT" --loglevel "$LOGLEVEL"
 fi
 
-echo "Starting Sessions (production mode). The first run installs the frontend's packages and"
-echo "compiles it: a few minutes, with progress below."
+echo "Starting Sessions (production mode): building the frontend, progress below (the first run"
+echo "also installs its npm packages: about a minute more)."
 # Announce the address once both the backend (/ping) and the page answer.
 python - "$BACKEND_PORT" "$FRONTEND_PORT" "${pids[@]}" <<'EOF' &
 import os, sys, time, urllib.request
