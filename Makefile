@@ -1,6 +1,8 @@
-# Sessions — the two quick-start commands are `make run` and `make test`.
+# Sessions — the quick-start commands are `make run` (production mode), `make dev` (hot
+# reload, for developers) and `make test`.
 # Everything installs itself: the virtualenv, Python packages (with Node from PyPI), and for
 # tests Debian's Chromium. REFLEX_USE_NPM=1 because bun cannot be downloaded here.
+# Installs print pip's progress (no --quiet): a first run must not look frozen.
 SHELL := /bin/bash
 PY ?= python3
 VENV := .venv
@@ -10,20 +12,25 @@ export REFLEX_USE_NPM := 1
 export REFLEX_TELEMETRY_ENABLED := false
 FRONTEND_PORT ?= 3000
 BACKEND_PORT ?= 8000
+export FRONTEND_PORT BACKEND_PORT
+PIP_INSTALL := $(BIN)/pip install --progress-bar off
 
-.PHONY: run install install-test migrate test test-unit test-e2e lint format prod bench clean screenshot \
+.PHONY: run dev install install-test migrate test test-unit test-e2e lint format prod bench clean screenshot \
 	services-install services-start services-stop
 
 $(BIN)/python:
+	@echo "==> Creating the virtualenv $(VENV)"
 	$(PY) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip
 
 .stamp-install: pyproject.toml | $(BIN)/python
-	$(BIN)/pip install --quiet -e .
+	@echo "==> Installing the Python packages (Reflex, Node from PyPI, ...): about a minute the first time"
+	$(PIP_INSTALL) -e .
 	touch $@
 
 .stamp-install-test: pyproject.toml | $(BIN)/python
-	$(BIN)/pip install --quiet -e '.[test]'
+	@echo "==> Installing the Python packages with the test tools"
+	$(PIP_INSTALL) -e '.[test]'
 	touch .stamp-install $@
 
 install: .stamp-install
@@ -43,8 +50,19 @@ migrate: install
 	@mkdir -p data
 	$(BIN)/alembic upgrade head
 
+# Production mode: compiled frontend, no hot reload (scripts/run.sh: ports, Ctrl-C).
 run: migrate
-	$(BIN)/reflex run --frontend-port $(FRONTEND_PORT) --backend-port $(BACKEND_PORT)
+	@scripts/run.sh
+
+# Developers' hot reload. The reloader watches every top-level entry of the project except
+# hidden ones (.web, .states, .venv) and uploaded_files; data/ (the SQLite database with its
+# -wal/-shm files, rewritten on every read) is excluded too, or the backend restarts every
+# few seconds.
+dev: migrate
+	PUBLIC_URL=$${PUBLIC_URL:-http://localhost:$(FRONTEND_PORT)} \
+	BACKEND_URL=$${BACKEND_URL:-http://localhost:$(BACKEND_PORT)} \
+	REFLEX_HOT_RELOAD_EXCLUDE_PATHS=$(CURDIR)/data $(BIN)/reflex run \
+		--frontend-port $(FRONTEND_PORT) --backend-port $(BACKEND_PORT)
 
 # Unit and end-to-end tests run as two pytest processes: after a Playwright (sync API) test
 # the main thread keeps an event loop running, where unit tests' asyncio.run is refused.
@@ -87,4 +105,4 @@ bench: .stamp-install-bench services-install
 	$(BIN)/python -m bench $(BENCH_ARGS)
 
 clean:
-	rm -rf .web .states .stamp-* data/sessions.db*
+	rm -rf .web .web-* .states .stamp-* data/sessions.db*

@@ -1,6 +1,6 @@
 """Load-generator clients: one python-socketio connection per simulated tab.
 
-``SessionsClient`` speaks Reflex's ``/_event`` protocol (shared REFLEX_NOTES.md): the connect
+``SessionsClient`` speaks Reflex's ``/_event`` protocol (docs/architecture.md): the connect
 packet carries the ``hydrate_and_load`` event with the login token in the payload's vars,
 handlers are called with ``event`` packets, updates arrive as ``event`` with ``{"delta":
 {state: {var_rx_state_: value}}}``. ``FloorClient`` speaks the floor's tiny protocol

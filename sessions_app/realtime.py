@@ -1,6 +1,6 @@
 """The one module that touches Reflex's semi-internal realtime API (reflex==0.10.1).
 
-Design (measured, see ARCHITECTURE.md "Real time"): a live room is *stored* in a small
+Design (measured, see docs/architecture.md "Real time"): a live room is *stored* in a small
 ``rx.SharedState`` (its backend copy is the authoritative cache; the room lock orders
 updates) but *delivered* with one socket.io broadcast per change to a channel that every
 member's socket joins in ``on_load`` — never through Reflex's per-member shared-state fan-out

@@ -46,7 +46,7 @@ def user_menu() -> rx.Component:
                 avatar(AuthState.display_name, AuthState.avatar_url, size="2"),
                 rx.vstack(
                     rx.text(AuthState.display_name, id="user-menu", weight="medium", size="2",
-                            max_width="12rem", truncate=True),
+                            max_width=["6rem", "12rem"], truncate=True),
                     rx.hstack(
                         rx.text("Lv ", AuthState.level, size="1", color_scheme="gray", id="nav-level"),
                         rx.progress(value=(AuthState.level_progress * 100).to(int), width="4rem", size="1"),
@@ -58,12 +58,16 @@ def user_menu() -> rx.Component:
             ),
             href=routes.PROFILE, underline="none", color="inherit",
         ),
-        rx.menu.root(
-            rx.menu.trigger(rx.icon_button(rx.icon("chevron-down", size=16), variant="ghost", aria_label="Account menu")),
-            rx.menu.content(
-                rx.menu.item("Profile", on_click=rx.redirect(routes.PROFILE)),
-                rx.menu.item("Settings", on_click=rx.redirect(routes.SETTINGS)),
+        # On a phone the navigation menu (#nav-menu) holds Profile and Settings instead.
+        rx.box(
+            rx.menu.root(
+                rx.menu.trigger(rx.icon_button(rx.icon("chevron-down", size=16), variant="ghost", aria_label="Account menu")),
+                rx.menu.content(
+                    rx.menu.item("Profile", on_click=rx.redirect(routes.PROFILE)),
+                    rx.menu.item("Settings", on_click=rx.redirect(routes.SETTINGS)),
+                ),
             ),
+            display=["none", "block"],
         ),
         rx.button(rx.icon("log-out", size=16), rx.text("Log out", display=["none", "none", "inline"]),
                   id="logout", variant="ghost", color_scheme="gray", on_click=AuthState.log_out),
@@ -71,18 +75,39 @@ def user_menu() -> rx.Component:
     )
 
 
+def nav_menu() -> rx.Component:
+    """``#nav-menu``: the page links behind one button on a phone (below 480 px), where the
+    inline links do not fit beside the account menu."""
+    return rx.menu.root(
+        rx.menu.trigger(
+            rx.icon_button(rx.icon("menu", size=18), variant="ghost", color_scheme="gray",
+                           id="nav-menu", aria_label="Navigation menu"),
+        ),
+        rx.menu.content(
+            rx.menu.item(rx.icon("layout-grid", size=14), "Lobby", id="nav-menu-lobby",
+                         on_click=rx.redirect(routes.LOBBY)),
+            rx.menu.item(rx.icon("calendar", size=14), "Sessions", id="nav-menu-sessions",
+                         on_click=rx.redirect(routes.SESSIONS)),
+            rx.menu.separator(),
+            rx.menu.item(rx.icon("user", size=14), "Profile", on_click=rx.redirect(routes.PROFILE)),
+            rx.menu.item(rx.icon("settings", size=14), "Settings", on_click=rx.redirect(routes.SETTINGS)),
+        ),
+    )
+
+
 def navbar() -> rx.Component:
-    """The top navigation; collapses gracefully on a phone."""
-    link = lambda text, href: rx.link(text, href=href, color="inherit", underline="none", weight="medium", size="2")  # noqa: E731
+    """The top navigation: inline links from 480 px up, a menu button on a phone."""
+    link = lambda text, href, id: rx.link(text, href=href, id=id, color="inherit", underline="none", weight="medium", size="2")  # noqa: E731
     return rx.hstack(
+        rx.cond(AuthState.logged_in, rx.box(nav_menu(), display=["block", "none"])),
         rx.link(
-            rx.hstack(rx.icon("timer", color=rx.color("accent", 10)), rx.heading("Sessions", size="5"),
+            rx.hstack(rx.icon("timer", color=rx.color("accent", 10)), rx.heading("Sessions", size=rx.breakpoints(initial="4", xs="5")),
                       align="center", spacing="2"),
             href=routes.HOME, underline="none", color="inherit",
         ),
         rx.cond(
             AuthState.logged_in,
-            rx.hstack(link("Lobby", routes.LOBBY), link("Sessions", routes.SESSIONS),
+            rx.hstack(link("Lobby", routes.LOBBY, "nav-lobby"), link("Sessions", routes.SESSIONS, "nav-sessions"),
                       spacing="4", display=["none", "flex"]),
         ),
         rx.spacer(),
@@ -95,7 +120,7 @@ def navbar() -> rx.Component:
                 spacing="2",
             ),
         ),
-        width="100%", align="center", padding_x=["1rem", "1.5rem"], padding_y="0.75rem",
+        id="navbar", width="100%", align="center", padding_x=["1rem", "1.5rem"], padding_y="0.75rem",
         position="sticky", top="0", z_index="10",
         style={"backdrop_filter": "blur(12px)", "background": "rgba(10, 10, 18, 0.6)",
                "border_bottom": "1px solid rgba(255,255,255,0.06)"},

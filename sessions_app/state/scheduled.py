@@ -8,7 +8,7 @@ names and the meeting link are empty for anyone not holding a place).
 Times are shown in the viewer's zone: the browser's (read once per page via
 ``Intl.DateTimeFormat``), else the account's saved zone, else UTC.
 
-Live updates, one broadcast per change (ARCHITECTURE.md "Real time"):
+Live updates, one broadcast per change (docs/architecture.md "Real time"):
 
 * ``/sessions`` joins the ``sessions`` channel; after a join, leave, edit or cancel anywhere,
   one coalesced push replaces ``SessionsListState.live_places`` (session id → "3 places

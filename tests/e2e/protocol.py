@@ -1,7 +1,7 @@
 """A python-socketio client that speaks Reflex's ``/_event`` protocol (reflex 0.10.1).
 
 Used to send crafted events the UI would never send and to count the frames each client
-receives. See shared REFLEX_NOTES.md "The /_event wire protocol".
+receives. See docs/architecture.md "The /_event wire protocol".
 """
 
 from __future__ import annotations
