@@ -125,9 +125,10 @@ def on_gone(callback: Callable[[str], Awaitable[None]]) -> None:
 # --- who may connect ---------------------------------------------------------------------------
 
 # Reflex's frontend makes a tab's token with ``generateUUID()`` (reflex_base/.templates/web/
-# utils/state.js: the uuid4 layout in lower-case hex) and the server hands out
-# ``str(uuid.uuid4())`` for a duplicated tab: both have exactly this shape.
-_TAB_TOKEN = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}")
+# utils/state.js): the uuid4 layout in lower-case hex, but its variant digit is
+# ``(r & 0x7) | 0x8``, i.e. 8-f (half of real tabs have c-f, which a strict uuid4 check
+# would refuse). The server hands out ``str(uuid.uuid4())`` for a duplicated tab (8-b).
+_TAB_TOKEN = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89a-f][0-9a-f]{3}-[0-9a-f]{12}")
 
 
 def is_tab_token(token: object) -> bool:

@@ -25,8 +25,11 @@ def test_room_keys_are_derived_with_the_secret(monkeypatch):
 
 def test_only_uuid4_shaped_tokens_are_tab_tokens():
     assert realtime.is_tab_token(str(uuid.uuid4()))
-    # What Reflex's generateUUID() makes: version nibble 4, variant 8/9/a/b, lower-case hex.
-    assert realtime.is_tab_token("0b1f6c3e-9d2a-4c5e-8f70-1a2b3c4d5e6f")
+    # What Reflex's generateUUID() makes: version digit 4, variant digit 8 to f (not only
+    # 8-b: half of real browser tabs have c-f), lower-case hex.
+    for variant in "89abcdef":
+        assert realtime.is_tab_token(f"0b1f6c3e-9d2a-4c5e-{variant}f70-1a2b3c4d5e6f")
+    assert not realtime.is_tab_token("0b1f6c3e-9d2a-4c5e-7f70-1a2b3c4d5e6f")
     for bad in ("room-42", "session-7", "session-7-chat", "user-1", "lobby", "", "42",
                 shared_keys.room_key(42), str(uuid.uuid4()).upper(), str(uuid.uuid1()),
                 str(uuid.uuid4()) + "x", " " + str(uuid.uuid4()), str(uuid.uuid4()).replace("-", ""),
