@@ -105,6 +105,8 @@ def test_shared_state_keys_and_channel_names_as_tokens_are_refused_and_read_noth
         room_id, code = db_room(dburl, host_id, private=True, name=f"Secret room {mark}")
         host = ReflexClient(url, host_token)
         await host.open(f"/rooms/{room_id}", {"room_id": str(room_id)})
+        # The page's on_load handlers run as their own events: post once the board is linked.
+        await wait_for(lambda: host.last(BOARD, "room_id") == room_id)
         await host.call(f"{BOARD}.send", form={"body": f"private chat {mark}"})
         await host.call(f"{BOARD}.add_task", form={"text": f"private task {mark}"})
         # A scheduled session that is live now, and its live room with someone in it.
@@ -113,6 +115,7 @@ def test_shared_state_keys_and_channel_names_as_tokens_are_refused_and_read_noth
         live_room_id = open_live_room(dburl, session_id, member_id)
         member = ReflexClient(url, member_token)
         await member.open(f"/rooms/{live_room_id}", {"room_id": str(live_room_id)})
+        await wait_for(lambda: member.last(BOARD, "room_id") == live_room_id)
         await member.call(f"{BOARD}.send", form={"body": f"live room chat {mark}"})
         # The room's state is there to be read, for whoever could connect as its key.
         await wait_for(lambda: f"private chat {mark}" in host.text() and code in host.text())
@@ -201,7 +204,8 @@ def test_after_logout_a_tab_gets_no_pushes_for_the_old_user(app_server):
         await stayer.open(path, query)
         leaver = ReflexClient(url, leaver_token)
         await leaver.open(path, query)
-        await settle([stayer, leaver])
+        for client in (stayer, leaver):
+            await wait_for(lambda c=client: c.last(BOARD, "room_id") == room_id)
         await stayer.call(f"{LIVE}.control", action="start")
         await wait_for(lambda: leaver.last(LIVE, "phase") == "focus")
 
@@ -242,8 +246,8 @@ def test_leaving_a_session_in_one_tab_stops_its_chat_in_the_others(app_server):
         await tab_one.open(path, query)
         tab_two = ReflexClient(url, part_token)
         await tab_two.open(path, query)
-        await settle([creator, tab_one, tab_two])
-        assert tab_one.last(DETAIL, "chat_readable") is True
+        for client in (creator, tab_one, tab_two):
+            await wait_for(lambda c=client: c.last(DETAIL, "chat_readable") is True)
 
         await creator.call(f"{SESSION_CHAT}.send", form={"body": f"before leaving {mark}"})
         await wait_for(lambda: f"before leaving {mark}" in tab_one.text())
@@ -279,7 +283,8 @@ def test_leaving_a_room_in_one_tab_stops_its_chat_in_the_others(app_server):
         await tab_one.open(path, query)
         tab_two = ReflexClient(url, member_token)
         await tab_two.open(path, query)
-        await settle([host, tab_one, tab_two])
+        for client in (host, tab_one, tab_two):
+            await wait_for(lambda c=client: c.last(BOARD, "room_id") == room_id)
         await host.call(f"{BOARD}.send", form={"body": f"before leaving {mark}"})
         await wait_for(lambda: f"before leaving {mark}" in tab_one.text())
 
