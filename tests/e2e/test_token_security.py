@@ -5,9 +5,10 @@ Reflex takes the client token a socket connects with as given: a socket connecti
 chat and tasks) without any login. Now every token that is not tab-shaped is refused at
 connect, and shared states live under keys derived with the server secret.
 
-Channels follow rights: a tab that logs out leaves its user's channel (no more name or EXP
-pushes), and when a user leaves a session or a room in one tab, their other tabs' sockets
-leave its chat at once — without waiting for the browser to notice.
+Channels follow rights: a tab that logs out leaves its channels (no more name or EXP pushes,
+no room chat), when a user leaves a session or a room in one tab their other tabs' sockets
+leave its chat at once — without waiting for the browser to notice — and a deleted account's
+sockets leave everything.
 """
 
 from __future__ import annotations
@@ -25,6 +26,7 @@ from sqlmodel import Session
 from sessions_app.db import make_engine
 from sessions_app.models import SessionParticipant, StudySession, utcnow
 from sessions_app.services import scheduled, shared_keys
+from sessions_app.state.account import AccountState
 from sessions_app.state.auth import AuthState
 from sessions_app.state.chat import RoomBoard
 from sessions_app.state.room import RoomLive
@@ -38,6 +40,7 @@ from tests.e2e.test_rooms import create_room
 LIVE = RoomLive.get_full_name()
 BOARD = RoomBoard.get_full_name()
 AUTH = AuthState.get_full_name()
+ACCOUNT = AccountState.get_full_name()
 DETAIL = SessionDetailState.get_full_name()
 SESSION_CHAT = SessionChatState.get_full_name()
 
@@ -296,6 +299,50 @@ def test_leaving_a_room_in_one_tab_stops_its_chat_in_the_others(app_server):
         assert f"after leaving {mark}" not in tab_one.text()
         assert f"after leaving {mark}" not in tab_two.text()
         for client in (host, tab_one, tab_two):
+            await client.close()
+
+    run(scenario())
+
+
+def test_a_deleted_account_s_tabs_get_nothing_more(app_server):
+    url, dburl = app_server.url, app_server.database_url
+    mark = uuid.uuid4().hex[:8]
+
+    async def scenario() -> None:
+        host_id, host_token = make_user(dburl, "Deletion Host")
+        gone_id, gone_token = make_user(dburl, f"Soon Gone {mark}")
+        room_id, _ = db_room(dburl, host_id, private=False, name=f"Deletion room {mark}")
+        session_id = db_session(dburl, host_id, [gone_id], starts_in=timedelta(minutes=10), title="Deletion")
+        room_path, room_query = f"/rooms/{room_id}", {"room_id": str(room_id)}
+        session_path, session_query = f"/sessions/{session_id}", {"session_id": str(session_id)}
+        host_room, host_session = ReflexClient(url, host_token), ReflexClient(url, host_token)
+        await host_room.open(room_path, room_query)
+        await host_session.open(session_path, session_query)
+        in_room, in_session = ReflexClient(url, gone_token), ReflexClient(url, gone_token)
+        await in_room.open(room_path, room_query)
+        await in_session.open(session_path, session_query)
+        for client in (host_room, in_room):
+            await wait_for(lambda c=client: c.last(BOARD, "room_id") == room_id)
+        for client in (host_session, in_session):
+            await wait_for(lambda c=client: c.last(DETAIL, "chat_readable") is True)
+
+        # The account is deleted from a third tab (a crafted client: it never follows anything).
+        settings = ReflexClient(url, gone_token)
+        await settings.open("/settings")
+        await settle([settings])
+        await settings.call(f"{ACCOUNT}.delete_account")
+        await wait_for(lambda: len(host_room.last(LIVE, "members", [])) == 1)
+        await settle([host_room, host_session, in_room, in_session, settings])
+        for client in (in_room, in_session, settings):
+            client.frames.clear()
+        await host_room.call(f"{BOARD}.send", form={"body": f"room after deletion {mark}"})
+        await host_session.call(f"{SESSION_CHAT}.send", form={"body": f"session after deletion {mark}"})
+        await wait_for(lambda: f"room after deletion {mark}" in host_room.text())
+        await wait_for(lambda: f"session after deletion {mark}" in host_session.text())
+        await settle([host_room, host_session, in_room, in_session, settings])
+        for client in (in_room, in_session, settings):
+            assert f"after deletion {mark}" not in client.text()
+        for client in (host_room, host_session, in_room, in_session, settings):
             await client.close()
 
     run(scenario())
