@@ -376,6 +376,7 @@ class SessionFormState(rx.State):
                 else:
                     saved = scheduled.create_session(db, creator_id=uid, **fields)
                 saved_id = saved.id
+                chat_still_open = scheduled.chat_readable(saved, utcnow())
         except ServiceError as err:
             self.form_error = err.message
             self.error_field = err.field or ""
@@ -383,6 +384,8 @@ class SessionFormState(rx.State):
             return
         self._clear()
         if editing:
+            if not chat_still_open:  # moved later: nobody may read the chat until it opens again
+                await realtime.close_channel(chat_socket_channel(saved_id))
             await announce(saved_id, EDIT)
         yield rx.redirect(routes.session(saved_id))
 
