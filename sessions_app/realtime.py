@@ -16,6 +16,11 @@ The small API:
     ``on_gone(callback)``                               a tab closed for longer than the grace
     ``every(seconds, fn)``                              periodic safety nets (sweeper, catch-up)
     ``make_sio(settings)``                              the socket.io server for several workers
+    ``leave_user_channels(user_id, *channels)``         a right ended: all the user's sockets leave
+    ``close_channel(channel)`` / ``leave_all(sid)``     everyone leaves / one socket leaves everything
+
+Connections: only tab-shaped client tokens (a uuid4, as Reflex's frontend makes them) may
+connect (``_guard_connect``), so nobody connects *as* a shared state's key.
 
 If a Reflex upgrade changes any of this, ``tests/e2e/test_realtime_protocol.py`` fails.
 """
@@ -26,6 +31,8 @@ import asyncio
 import contextlib
 import dataclasses
 import logging
+import re
+import urllib.parse
 import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable
 from datetime import UTC, datetime
@@ -78,6 +85,7 @@ async def _install() -> None:
         return result
 
     ns.on_disconnect = on_disconnect
+    _guard_connect(ns)
     manager = getattr(_app.sio, "manager", None)
     if manager is not None and hasattr(manager, "host_id"):
         manager.host_id = uuid.uuid4().hex
@@ -114,6 +122,40 @@ def on_gone(callback: Callable[[str], Awaitable[None]]) -> None:
     _gone_callbacks.append(callback)
 
 
+# --- who may connect ---------------------------------------------------------------------------
+
+# Reflex's frontend makes a tab's token with ``generateUUID()`` (reflex_base/.templates/web/
+# utils/state.js): the uuid4 layout in lower-case hex, but its variant digit is
+# ``(r & 0x7) | 0x8``, i.e. 8-f (half of real tabs have c-f, which a strict uuid4 check
+# would refuse). The server hands out ``str(uuid.uuid4())`` for a duplicated tab (8-b).
+_TAB_TOKEN = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89a-f][0-9a-f]{3}-[0-9a-f]{12}")
+
+
+def is_tab_token(token: object) -> bool:
+    """Whether ``token`` looks like a token a browser tab made for itself (a uuid4)."""
+    return isinstance(token, str) and _TAB_TOKEN.fullmatch(token) is not None
+
+
+def _guard_connect(ns) -> None:
+    """Refuse, before Reflex sees it, every socket whose ``?token=`` is not a tab token.
+
+    Reflex takes the client token as given, and a socket connecting with the key of a shared
+    state (``room-42``) would hydrate that state. The refusal happens before Reflex's own
+    ``on_connect`` runs, so nothing is registered for the socket (no token link, no router
+    data, no hydrate); python-socketio answers with a connect error and calls no disconnect.
+    """
+    original = ns.on_connect
+
+    async def on_connect(sid: str, environ: dict, auth=None):
+        tokens = urllib.parse.parse_qs(environ.get("QUERY_STRING", "")).get("token", [])
+        if len(tokens) != 1 or not is_tab_token(tokens[0]):
+            log.warning("refused a socket whose client token is not a tab token")
+            raise socketio.exceptions.ConnectionRefusedError("invalid client token")
+        return await original(sid, environ, auth)
+
+    ns.on_connect = on_connect
+
+
 # --- several workers --------------------------------------------------------------------------
 
 
@@ -129,6 +171,22 @@ class RedisRoomManager(socketio.AsyncRedisManager):
             kwargs["ignore_queue"] = True
         return await super().emit(event, data, namespace=namespace, room=target, skip_sid=skip_sid,
                                   callback=callback, **kwargs)
+
+    async def leave_members(self, namespace: str, members_of: str, channels: list[str] | None) -> None:
+        """Ask every worker to take its sockets in ``members_of`` out of ``channels``.
+
+        Sent as a ``leave_room`` message with ``sid: None``: python-socketio's listener only
+        dispatches the methods it knows, and a worker without this override ignores a
+        ``leave_room`` for a socket it does not hold, so the message is safe everywhere."""
+        await self._publish({"method": "leave_room", "sid": None, "room": None, "namespace": namespace,
+                             "members_of": members_of, "channels": channels, "host_id": self.host_id})
+
+    async def _handle_leave_room(self, message):
+        if message.get("members_of"):
+            await _leave_members_here(self, message.get("namespace"), message["members_of"],
+                                      message.get("channels"))
+        else:
+            await super()._handle_leave_room(message)
 
 
 def make_sio(settings: Settings) -> socketio.AsyncServer | None:
@@ -174,6 +232,46 @@ async def join(sid: str, channel: str) -> None:
 async def leave(sid: str, channel: str) -> None:
     """Take a socket out of a channel."""
     await _app.sio.leave_room(sid, channel, namespace=_namespace())
+
+
+def user_channel(user_id: int) -> str:
+    """The channel every socket of one user enters along with any channel that needs a right
+    (a room, a session chat): their own EXP pushes, and the handle by which
+    ``leave_user_channels`` finds all their sockets when a right ends."""
+    return f"user-{int(user_id)}"
+
+
+async def _leave_members_here(manager, namespace: str, members_of: str, channels: list[str] | None) -> None:
+    """This worker's sockets in ``members_of`` leave ``channels`` (None: every channel)."""
+    for sid, _ in list(manager.get_participants(namespace, members_of)):
+        rooms = [r for r in manager.get_rooms(sid, namespace) if r != sid] if channels is None else channels
+        for room in rooms:
+            await manager.leave_room(sid, namespace, room)
+
+
+async def leave_user_channels(user_id: int, *channels: str) -> None:
+    """A user's right to ``channels`` ended (left, logged out, deleted, removed): every socket
+    of theirs leaves them now, on every worker. No ``channels``: every channel they are in.
+
+    socket.io lists only this worker's members of a room; with the Redis manager the request
+    also goes to the other workers (``RedisRoomManager.leave_members``)."""
+    manager, namespace = _app.sio.manager, _namespace()
+    wanted = list(channels) or None
+    await _leave_members_here(manager, namespace, user_channel(user_id), wanted)
+    if isinstance(manager, RedisRoomManager):
+        await manager.leave_members(namespace, user_channel(user_id), wanted)
+
+
+async def close_channel(channel: str) -> None:
+    """Everyone leaves ``channel`` (on every worker): nobody holds the right any more."""
+    await _app.sio.close_room(channel, namespace=_namespace())
+
+
+async def leave_all(sid: str) -> None:
+    """One socket (of this worker: the caller's own) leaves every channel it is in."""
+    for room in _app.sio.rooms(sid, namespace=_namespace()):
+        if room != sid:
+            await leave(sid, room)
 
 
 def _plain(value):

@@ -100,7 +100,7 @@ def people_panel() -> rx.Component:
             rx.text("Host: ", rx.el.span(RoomLive.host_name, id="host-name"), size="2", color_scheme="gray"),
             rx.vstack(rx.foreach(RoomLive.members, participant), id="participant-list", spacing="2", width="100%"),
             rx.cond(
-                RoomLive.is_private,
+                RoomLive.is_private & (RoomLive.code != ""),
                 rx.vstack(
                     rx.text("Invite with this code", size="1", color_scheme="gray"),
                     rx.hstack(

@@ -187,7 +187,10 @@ def enter(db: Session, *, room_id: object, user_id: int, code: object = None, no
     gets back in without it while the room is open.
     """
     room = get_open_room(db, room_id)
-    if room.is_private and not has_access(db, room, user_id) and normalize_code(code) != room.code:
+    # A private room without a code (a scheduled session's live room) admits only through
+    # ``has_access``: no code, not even "none", opens it.
+    by_code = room.code is not None and normalize_code(code) == room.code
+    if room.is_private and not has_access(db, room, user_id) and not by_code:
         raise ServiceError("This room is private. Ask the host for its 6-character code.")
     if open_stint(db, room.id, user_id) is not None:
         return room, False

@@ -977,8 +977,10 @@ def open_live_room(db: Session, *, session_id: int, user_id: int, now: datetime 
     room = db.get(Room, session.room_id) if session.room_id else None
     created = False
     if room is None or not room.is_open:
+        # No join code: the session's people get in through the session (``rooms.has_access``)
+        # and nobody needs one, so none exists to be shown, shared or leaked.
         room = Room(name=live_room_name(session.title), discipline=LIVE_ROOM_DISCIPLINE, is_private=True,
-                    code=rooms.new_code(db), host_id=session.creator_id if is_creator else None, created_at=now)
+                    code=None, host_id=session.creator_id if is_creator else None, created_at=now)
         db.add(room)
         db.flush()
         previous = session.room_id

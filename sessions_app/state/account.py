@@ -6,7 +6,7 @@ import json
 
 import reflex as rx
 
-from sessions_app import routes
+from sessions_app import realtime, routes
 from sessions_app.db import session_scope
 from sessions_app.services import accounts
 from sessions_app.services.errors import ServiceError
@@ -108,6 +108,9 @@ class AccountState(rx.State):
             departure = accounts.delete_account(db, user_id=uid)
         # Pages open on the sessions they hosted learn they are cancelled; freed places show.
         await announce_departure(departure)
+        # Every socket of theirs (this one too) leaves every channel: nothing more reaches them.
+        await realtime.leave_user_channels(uid)
+        await realtime.leave_all(self.router.session.session_id)
         auth.auth_token = ""
         auth._clear()
         self.confirm_open = False

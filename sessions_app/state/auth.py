@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import reflex as rx
 
-from sessions_app import oauth, routes
+from sessions_app import oauth, realtime, routes
 from sessions_app.db import session_scope
 from sessions_app.services import accounts, mail, recovery
 from sessions_app.services.errors import ServiceError
@@ -230,6 +230,8 @@ class AuthState(rx.State):
             accounts.end_session(db, token=self.auth_token)
         self.auth_token = ""
         self._clear()
+        # This tab's socket leaves every channel (its user's EXP pushes, rooms, chats).
+        await realtime.leave_all(self.router.session.session_id)
         # Clearing the cookie var empties the cookie; no rx.remove_cookie: it re-runs the
         # current page's on_load, which raced the redirect (a logout from /lobby ended on
         # /login?next=/lobby instead of the home page).

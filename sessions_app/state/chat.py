@@ -1,7 +1,7 @@
 """Chat and room tasks: the room's shared board and the lobby chat.
 
-Room: ``RoomBoard`` is a small shared state linked to the room's token (``room-<id>``, the
-same token as ``RoomLive``) in its own on_load handler. It holds the chat tail (last 50
+Room: ``RoomBoard`` is a small shared state linked to the room's key (``shared_key``, the
+same key as ``RoomLive``) in its own on_load handler. It holds the chat tail (last 50
 messages), recently deleted message ids and the room's tasks; every load rebuilds them from
 the DB (which is also how a reconnecting tab catches up: on_load runs again, and the lists
 are replaced whole, so nothing is lost and nothing shows twice). Every change writes the DB
@@ -28,7 +28,7 @@ from sessions_app.db import session_scope
 from sessions_app.services import chat, tasks
 from sessions_app.services.errors import ServiceError
 from sessions_app.state.auth import AuthState
-from sessions_app.state.room import RoomPageState, channel
+from sessions_app.state.room import RoomPageState, channel, shared_key
 from sessions_app.state.tasks import TaskView, form_text, task_views
 
 MAX_DELETED = 100
@@ -173,7 +173,7 @@ class RoomBoard(rx.SharedState):
         if not room_id or uid is None:
             await self._leave()
             return
-        board = await self._link_to(channel(room_id))
+        board = await self._link_to(shared_key(room_id))
         try:
             with session_scope() as db:
                 messages = message_views(chat.recent(db, chat.room_channel(room_id), user_id=uid))

@@ -1,7 +1,7 @@
 """A live room: the shared ``RoomLive`` store, presence, host controls and server pushes.
 
-``RoomLive`` is linked per room (token ``room-<id>``); its backend copy is the cache that a
-reload reads, and the DB stays the truth (the snapshot is rebuilt from it on every entry).
+``RoomLive`` is linked per room under ``shared_key(room_id)`` (an HMAC of the id: nobody can
+connect as it); its backend copy is the cache that a reload reads, and the DB stays the truth (the snapshot is rebuilt from it on every entry).
 Every change goes out as ONE broadcast to the room's channel via ``realtime``; nothing
 here relies on Reflex's per-member fan-out.
 """
@@ -21,7 +21,7 @@ from sqlmodel import select
 from sessions_app import realtime, routes
 from sessions_app.db import session_scope
 from sessions_app.models import Room, User, utcnow
-from sessions_app.services import rooms
+from sessions_app.services import rooms, shared_keys
 from sessions_app.services.errors import ServiceError
 from sessions_app.services.timer import PHASE_LABELS
 from sessions_app.settings import get_settings
@@ -46,13 +46,19 @@ class MemberView:
 
 
 def channel(room_id: int) -> str:
-    """The socket.io channel and shared-state token of a room (no ``_`` allowed)."""
+    """The socket.io channel of a room. Readable on purpose: a client cannot enter a socket.io
+    room by itself (only the server's ``realtime.join`` does), and it is not a state key."""
     return f"room-{room_id}"
 
 
-def user_channel(user_id: int) -> str:
-    """The channel every tab of one user joins (for their own EXP updates)."""
-    return f"user-{user_id}"
+def shared_key(room_id: int) -> str:
+    """The key ``RoomLive`` and ``RoomBoard`` are stored (linked) under: unguessable."""
+    return shared_keys.room_key(room_id)
+
+
+# The channel every tab of one user joins along with a room or a session chat: their own EXP
+# updates, and the handle that takes all their sockets out of a channel when a right ends.
+user_channel = realtime.user_channel
 
 
 def timer_vars(room: Room) -> dict:
@@ -172,6 +178,10 @@ async def depart(live: RoomLive, token: str, uid: int, sender_sid: str | None, *
     live._tabs = tabs
     if sender_sid:
         await realtime.leave(sender_sid, channel(room_id))
+    if whole_user:
+        # The user's right to the room ends: every socket of theirs leaves the channel now
+        # (their other tabs too, which only a browser would have moved on by itself).
+        await realtime.leave_user_channels(uid, channel(room_id))
     if uid in tabs.values():
         realtime.detach_fanout(live)
         return
@@ -208,7 +218,7 @@ class RoomPageState(rx.State):
                 room, is_new = rooms.enter(db, room_id=requested, user_id=uid)
                 db.commit()
                 room_id = room.id
-                live = await (await self.get_state(RoomLive))._link_to(channel(room_id))
+                live = await (await self.get_state(RoomLive))._link_to(shared_key(room_id))
                 # What the others see may not list this user yet (new stint, or a stint
                 # started by a join-by-code elsewhere): then they get a member update.
                 cached = live.room_id == room_id
@@ -264,7 +274,7 @@ async def locked_room(room_id: int) -> AsyncIterator[RoomLive | None]:
     """The room's shared instance, locked, for a server-side change — rebuilt from the DB
     when it is missing (after a restart with in-memory state, or an expired Redis key).
     Yields None if the room does not exist."""
-    async with realtime.modify_shared(RoomLive, channel(room_id)) as live:
+    async with realtime.modify_shared(RoomLive, shared_key(room_id)) as live:
         if live.room_id != room_id:
             with session_scope() as db:
                 room = db.get(Room, room_id)

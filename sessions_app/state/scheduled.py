@@ -39,7 +39,7 @@ from sessions_app.services import calendar, scheduled
 from sessions_app.services.errors import ServiceError
 from sessions_app.services.scheduled import SessionDetail, SessionSummary
 from sessions_app.state.auth import AuthState
-from sessions_app.state.session_chat import SessionChatState
+from sessions_app.state.session_chat import SessionChatState, chat_socket_channel
 
 BROWSER_TZ_SCRIPT = "Intl.DateTimeFormat().resolvedOptions().timeZone"
 _SESSION_PATH_RE = re.compile(r"/sessions/(\d{1,12})(?:/edit)?/?$")
@@ -376,6 +376,7 @@ class SessionFormState(rx.State):
                 else:
                     saved = scheduled.create_session(db, creator_id=uid, **fields)
                 saved_id = saved.id
+                chat_still_open = scheduled.chat_readable(saved, utcnow())
         except ServiceError as err:
             self.form_error = err.message
             self.error_field = err.field or ""
@@ -383,6 +384,8 @@ class SessionFormState(rx.State):
             return
         self._clear()
         if editing:
+            if not chat_still_open:  # moved later: nobody may read the chat until it opens again
+                await realtime.close_channel(chat_socket_channel(saved_id))
             await announce(saved_id, EDIT)
         yield rx.redirect(routes.session(saved_id))
 
@@ -574,9 +577,11 @@ class SessionDetailState(rx.State):
             if self.found:
                 self._refresh(await self._uid())
 
-    async def _act(self, action, success, kind: str):
+    async def _act(self, action, success, kind: str, *, rights_ended=None):
         """Run ``action(db, uid)`` for the logged-in caller, reload what they may see, and
-        broadcast the change (``kind``) to everyone on the page and on /sessions."""
+        broadcast the change (``kind``) to everyone on the page and on /sessions.
+        ``rights_ended(uid)``: after a success, before anything else, take away live
+        channels the change ended the right to."""
         uid = await self._uid()
         if uid is None:
             here = routes.session(self.viewing_id) if self.viewing_id else routes.SESSIONS
@@ -589,6 +594,8 @@ class SessionDetailState(rx.State):
             self.error = err.message
             await self._reload(uid)
             return None
+        if rights_ended is not None:
+            await rights_ended(uid)
         self.message = success(outcome) if callable(success) else success
         await self._reload(uid)
         # This tab is current: the broadcast's echo must not make it reload again.
@@ -611,8 +618,14 @@ class SessionDetailState(rx.State):
     @rx.event
     async def leave(self):
         """Give up the place (or waitlist spot)."""
-        return await self._act(lambda db, uid: scheduled.leave_session(db, session_id=self.viewing_id, user_id=uid),
-                               "You left this session.", PLACES)
+        session_id = self.viewing_id
+
+        async def out_of_chat(uid: int) -> None:
+            # All their sockets, also tabs elsewhere that would only leave on their next sync.
+            await realtime.leave_user_channels(uid, chat_socket_channel(session_id))
+
+        return await self._act(lambda db, uid: scheduled.leave_session(db, session_id=session_id, user_id=uid),
+                               "You left this session.", PLACES, rights_ended=out_of_chat)
 
     @rx.event
     def open_cancel_confirm(self, value: bool = True):
@@ -623,8 +636,14 @@ class SessionDetailState(rx.State):
     async def cancel(self):
         """Cancel the session (creator only; the service checks)."""
         self.confirm_cancel = False
-        return await self._act(lambda db, uid: scheduled.cancel_session(db, session_id=self.viewing_id, user_id=uid),
-                               "Session cancelled. Everyone who joined sees it as cancelled.", CANCEL)
+        session_id = self.viewing_id
+
+        async def chat_closed(uid: int) -> None:
+            await realtime.close_channel(chat_socket_channel(session_id))  # nobody reads it any more
+
+        return await self._act(lambda db, uid: scheduled.cancel_session(db, session_id=session_id, user_id=uid),
+                               "Session cancelled. Everyone who joined sees it as cancelled.", CANCEL,
+                               rights_ended=chat_closed)
 
     @rx.event
     async def open_live_room(self):
@@ -750,6 +769,7 @@ def schedule_clock(session_id: int) -> None:
 async def announce_departure(departure: scheduled.Departure) -> None:
     """After an account deletion: its hosted sessions are gone, its places freed."""
     for session_id in departure.cancelled:
+        await realtime.close_channel(chat_socket_channel(session_id))
         await announce(session_id, DELETED)
     for session_id in departure.left:
         await announce(session_id, PLACES)

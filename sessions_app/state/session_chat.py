@@ -68,8 +68,11 @@ class SessionChatState(rx.State):
         wanted = chat_socket_channel(session_id)
         if self._joined and self._joined != wanted:
             await realtime.leave(self.router.session.session_id, self._joined)
-        # Always (idempotent): after a reconnect the socket is new and in no channel.
+        # Always (idempotent): after a reconnect the socket is new and in no channel. The
+        # user's channel too: when their right ends elsewhere (left in another tab, deleted),
+        # ``realtime.leave_user_channels`` finds this socket through it.
         await realtime.join(self.router.session.session_id, wanted)
+        await realtime.join(self.router.session.session_id, realtime.user_channel(uid))
         self._joined, self._session_id = wanted, session_id
 
     async def _uid(self) -> int | None:

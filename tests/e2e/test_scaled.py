@@ -242,3 +242,49 @@ def test_one_frame_per_member_across_workers(scaled_server, services):
         await asyncio.gather(*(c.close() for c in everyone))
 
     run(scenario())  # in a thread: after a Playwright test this thread has a running loop
+
+
+def test_leaving_in_one_tab_takes_the_users_tabs_on_every_worker_out_of_the_room(scaled_server, services):
+    """``realtime.leave_user_channels`` across workers: a member with tabs on both workers
+    leaves in one; the host's next chat message reaches none of the member's tabs (crafted
+    clients: nothing but the server takes them out of the channel)."""
+    from sessions_app.state.chat import RoomBoard
+
+    board = RoomBoard.get_full_name()
+    url, dburl = scaled_server.url, services["DATABASE_URL"]
+    rds = redis.Redis.from_url(services["REFLEX_REDIS_URL"])
+
+    def instance(client: ReflexClient) -> str | None:
+        token = parse_qs(urlparse(client.sio.connection_url).query)["token"][0]
+        raw = rds.get(f"token_manager_socket_record_{token}")
+        return pickle.loads(raw).instance_id if raw else None
+
+    async def scenario() -> None:
+        host_id, host_token = make_user(dburl, "Scaled Leave Host")
+        _, member_token = make_user(dburl, "Scaled Leaver")
+        room_id, _ = db_room(dburl, host_id, private=False, name="Leave across")
+        path, query = f"/rooms/{room_id}", {"room_id": str(room_id)}
+        host = ReflexClient(url, host_token)
+        await host.open(path, query)
+        tabs = [ReflexClient(url, member_token) for _ in range(6)]
+        for tab in tabs:
+            await tab.open(path, query)
+        await settle([host, *tabs], quiet=1.0)
+        leaving = tabs[0]
+        elsewhere = [t for t in tabs[1:] if instance(t) != instance(leaving)]
+        assert elsewhere, "all of the member's tabs landed on one worker"
+        await host.call(f"{board}.send", form={"body": "before the leave"})
+        await settle([host, *tabs], quiet=1.0)
+        assert all("before the leave" in t.text() for t in tabs)
+
+        await leaving.call(f"{LIVE}.leave_room")
+        await settle([host, *tabs], quiet=1.0)
+        assert len(host.last(LIVE, "members", [])) == 1
+        await host.call(f"{board}.send", form={"body": "after the leave"})
+        await settle([host, *tabs], quiet=1.0)
+        assert "after the leave" in host.text()
+        got_it = [instance(t) == instance(leaving) for t in tabs if "after the leave" in t.text()]
+        assert got_it == [], f"tabs still in the room's channel (True: on the leaving tab's worker): {got_it}"
+        await asyncio.gather(host.close(), *(t.close() for t in tabs))
+
+    run(scenario())

@@ -64,7 +64,8 @@ def test_live_room_is_created_once_private_named_after_the_session_and_hosted_by
     first = scheduled.open_live_room(db, session_id=session.id, user_id=bea, now=DURING)
     assert first.created
     room = db.get(Room, first.room_id)
-    assert room.is_private and room.code and room.discipline == "Other"
+    # Private, and without a join code: its people get in through the session, nobody needs one.
+    assert room.is_private and room.code is None and room.discipline == "Other"
     assert room.name == session.title[:59] + "…" and len(room.name) == 60
     # Bea opened it before the host arrived: she holds the role meanwhile.
     assert room.host_id == bea and rooms.is_member(db, room.id, bea)
@@ -160,8 +161,10 @@ def test_the_linked_room_admits_the_sessions_people_without_a_code(db):
     assert room_id.id == room.id
     with pytest.raises(ServiceError, match="private"):
         rooms.enter(db, room_id=room.id, user_id=eve)
-    # The code still works as for any private room (a participant may share it).
-    rooms.enter(db, room_id=room.id, user_id=eve, code=room.code)
+    # It has no code, so no code (not even "none") lets an outsider in.
+    for code in (None, "", room.code):
+        with pytest.raises(ServiceError, match="private"):
+            rooms.enter(db, room_id=room.id, user_id=eve, code=code)
     # A cancelled session admits nobody new through it; another private room is untouched.
     scheduled.cancel_session(db, session_id=session.id, user_id=creator, now=NOW)
     assert not rooms.admitted_by_session(db, room.id, creator)
