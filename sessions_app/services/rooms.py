@@ -21,7 +21,7 @@ from sessions_app.models import (
     User,
     utcnow,
 )
-from sessions_app.services import progression, ratelimit, timer
+from sessions_app.services import progression, ratelimit, text, timer
 from sessions_app.services.errors import ServiceError
 
 DISCIPLINES = ["Mathematics", "Computer Science", "Physics", "Chemistry", "Biology", "Medicine",
@@ -29,6 +29,7 @@ DISCIPLINES = ["Mathematics", "Computer Science", "Physics", "Chemistry", "Biolo
 # 33 symbols (no 0, 1 or I): 33⁶ ≈ 1.29 billion codes.
 CODE_ALPHABET = "ABCDEFGHJKLMNOPQRSTUVWXYZ23456789"
 CODE_LENGTH = 6
+MAX_NAME = 60  # Room.name's column length
 LIMITS = {  # field: (label, low, high, default)
     "focus_minutes": ("Focus", 15, 60, 25),
     "short_break_minutes": ("Short break", 3, 15, 5),
@@ -112,11 +113,7 @@ def create_room(db: Session, *, host_id: int, name: object, discipline: object, 
                 long_break_minutes: object = None, blocks_before_long_break: object = None,
                 now: datetime | None = None) -> Room:
     """Create a room with its creator as host and first member."""
-    if not isinstance(name, str) or not name.strip():
-        raise ServiceError("Give the room a name.", field="name")
-    name = " ".join(name.split())
-    if len(name) > 60:
-        raise ServiceError("Room name is too long: at most 60 characters.", field="name")
+    name = text.clean(name, label="Room name", max_len=MAX_NAME, field="name", empty_message="Give the room a name.")
     if discipline not in DISCIPLINES:
         raise ServiceError("Choose a discipline from the list.", field="discipline")
     private = is_private in (True, "true", "on", "1", 1)

@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from sqlmodel import Session, col, func, select
 
 from sessions_app.models import Task, User
-from sessions_app.services import rooms
+from sessions_app.services import rooms, text
 from sessions_app.services.errors import ServiceError
 
 MAX_TEXT = 200
@@ -41,17 +41,8 @@ class TaskPublic:
 
 
 def clean_text(raw: object) -> str:
-    """A task's text: one line, 1–200 characters, no control characters."""
-    if not isinstance(raw, str):
-        raise ServiceError("Write the task first.", field="text")
-    text = " ".join(raw.split())  # newlines and tabs become single spaces
-    if not text:
-        raise ServiceError("Write the task first.", field="text")
-    if len(text) > MAX_TEXT:
-        raise ServiceError(f"Task is too long: at most {MAX_TEXT} characters.", field="text")
-    if any(ord(c) < 32 or 0x7F <= ord(c) < 0xA0 for c in text):
-        raise ServiceError("The task contains control characters. Use plain text.", field="text")
-    return text
+    """A task's text with the one text rule (``text.clean``): one line, 1–200 characters."""
+    return text.clean(raw, label="Task", max_len=MAX_TEXT, field="text", empty_message="Write the task first.")
 
 
 def _public(task: Task, author: User | None) -> TaskPublic:
