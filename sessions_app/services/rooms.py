@@ -333,13 +333,21 @@ def advance_due(db: Session, *, room_id: int, expected_seq: int, time_scale: flo
 
     Returns None when there is nothing to do or another worker already did it. Focus blocks
     that completed are credited to the members present during them (EXP, minutes).
+
+    Bounded catch-up: after a long outage the timer moves on through at most one full cycle
+    (``catch_up_limit`` phases — the blocks right after the last time anyone was seen, the
+    only ones that can hold seen presence); if it is still behind after that, it stops (idle,
+    blocks done kept) rather than replaying hours of phases nobody sat through.
     """
     now = now or utcnow()
     room = db.get(Room, room_id)
     if room is None or not room.is_open or room.phase_seq != expected_seq:
         return None
     current = timer_of(room)
-    new, completed = timer.advance(current, timer_config(room, time_scale), now)
+    new, completed = timer.advance(current, timer_config(room, time_scale), now,
+                                   max_steps=catch_up_limit(room))
+    if new.running and new.ends_at is not None and new.ends_at <= now:
+        new = timer.halt(new)
     if new == current or not _store(db, room, current.seq, new):
         return None
     credits = []
@@ -347,6 +355,12 @@ def advance_due(db: Session, *, room_id: int, expected_seq: int, time_scale: flo
         credits += progression.credit_block(db, room_id=room.id, phase_seq=block.seq, block_start=block.started_at,
                                             block_end=block.ended_at, block_minutes=room.focus_minutes)
     return Advance(new, completed, credits)
+
+
+def catch_up_limit(room: Room) -> int:
+    """How many phases one catch-up may move a room on: one full cycle (focus and break for
+    each block up to the long break)."""
+    return 2 * room.blocks_before_long_break
 
 
 def due_rooms(db: Session, *, until: datetime) -> list[tuple[int, int, datetime]]:
