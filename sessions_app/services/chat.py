@@ -214,11 +214,8 @@ def delete_message(db: Session, *, message_id: object, user_id: int | None, chan
     """Delete a message: its author may, and so may the host of the open room (or the creator
     of the scheduled session) it was written in, decided from the database. ``channel``, when given, is the channel the caller is
     showing: a message of any other channel is refused. Returns the message's channel."""
-    try:
-        mid = int(message_id)
-    except (TypeError, ValueError):
-        mid = 0
-    message = db.get(ChatMessage, mid) if mid > 0 else None
+    mid = text.parse_id(message_id)
+    message = db.get(ChatMessage, mid) if mid else None
     if message is None or not user_id or (channel is not None and message.channel != channel):
         raise ServiceError("That message no longer exists.")
     allowed = message.user_id == user_id

@@ -131,11 +131,8 @@ def create_room(db: Session, *, host_id: int, name: object, discipline: object, 
 
 def get_open_room(db: Session, room_id: object) -> Room:
     """The open room with this id, or a clear refusal."""
-    try:
-        rid = int(room_id)
-    except (TypeError, ValueError):
-        rid = 0
-    room = db.get(Room, rid) if rid > 0 else None
+    rid = text.parse_id(room_id)
+    room = db.get(Room, rid) if rid else None
     if room is None or not room.is_open:
         raise ServiceError("This room is closed or does not exist. Pick another one in the lobby.")
     return room

@@ -444,7 +444,7 @@ def check_session_fields(
 
 
 def _get(db: Session, session_id: object) -> StudySession:
-    if isinstance(session_id, bool) or not isinstance(session_id, int) or session_id <= 0:
+    if not isinstance(session_id, int) or text.parse_id(session_id) == 0:
         raise ServiceError(NOT_FOUND)
     row = db.get(StudySession, session_id)
     if row is None:
@@ -495,7 +495,7 @@ def _lock(db: Session, session_id: object) -> StudySession:
     takes it *before* anything is counted (BEGIN IMMEDIATE semantics), so two joiners can
     never both count the same free place. Other writers wait on the busy timeout.
     """
-    if isinstance(session_id, bool) or not isinstance(session_id, int) or session_id <= 0:
+    if not isinstance(session_id, int) or text.parse_id(session_id) == 0:
         raise ServiceError(NOT_FOUND)
     if db.get_bind().dialect.name == "sqlite":
         db.exec(update(StudySession).where(col(StudySession.id) == session_id)
@@ -844,7 +844,7 @@ def session_detail(db: Session, *, session_id: int, viewer_id: int | None, now: 
 def standing(db: Session, *, session_id: int, user_id: int | None) -> str:
     """The user's relation to a session: ``creator``, ``participant``, ``waitlisted`` or ``none``
     (also ``none`` for a session that no longer exists)."""
-    if not user_id or isinstance(session_id, bool) or not isinstance(session_id, int):
+    if not user_id or not isinstance(session_id, int) or text.parse_id(session_id) == 0:
         return "none"
     session = db.get(StudySession, session_id)
     if session is None:

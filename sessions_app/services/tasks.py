@@ -56,11 +56,8 @@ def _open_personal_count(db: Session, user_id: int) -> int:
 
 
 def _require_member(db: Session, room_id: object, user_id: int | None) -> int:
-    try:
-        rid = int(room_id)
-    except (TypeError, ValueError):
-        rid = 0
-    if not user_id or rid <= 0 or not rooms.is_member(db, rid, user_id):
+    rid = text.parse_id(room_id)
+    if not user_id or not rid or not rooms.is_member(db, rid, user_id):
         raise ServiceError(NOT_MEMBER)
     return rid
 
@@ -130,11 +127,8 @@ def _owned(db: Session, task_id: object, user_id: int | None, room_id: int | Non
 
     Room tasks also need the owner to be present in the room.
     """
-    try:
-        tid = int(task_id)
-    except (TypeError, ValueError):
-        tid = 0
-    task = db.get(Task, tid) if tid > 0 else None
+    tid = text.parse_id(task_id)
+    task = db.get(Task, tid) if tid else None
     if task is None or not user_id or task.user_id != user_id or task.room_id != room_id:
         raise ServiceError(NOT_FOUND)
     if room_id is not None:

@@ -116,3 +116,27 @@ def encodable(value: str) -> bool:
     """Whether ``value`` can be encoded as UTF-8 (no lone surrogates): for secrets such as
     passwords, which are never shown and so need only this much."""
     return not any(0xD800 <= ord(c) <= 0xDFFF for c in value)
+
+
+MAX_ID = 2**63 - 1  # the largest id a database integer column holds
+
+
+def parse_id(raw: object) -> int:
+    """A row id a browser sent: a positive ``int`` (not a bool) or ASCII digits, within what
+    the database can hold; 0 for anything else (then no row matches). Never raises:
+    ``int(inf)``, ``int("²")`` or an id past 64 bits would."""
+    if isinstance(raw, str) and raw.isascii() and raw.isdigit() and len(raw) <= 19:
+        raw = int(raw)
+    if isinstance(raw, bool) or not isinstance(raw, int) or not 0 < raw <= MAX_ID:
+        return 0
+    return raw
+
+
+def draft(value: object, max_len: int) -> str:
+    """What a half-typed field may hold in a state var before it is validated: text, capped,
+    lone surrogates replaced by U+FFFD. A var holding a lone surrogate could not be sent back
+    to the browser as UTF-8 (the whole update would be lost and the form would stay busy)."""
+    if not isinstance(value, str):
+        value = "" if value is None else str(value)
+    value = value[:max_len]
+    return value if encodable(value) else "".join("\ufffd" if 0xD800 <= ord(c) <= 0xDFFF else c for c in value)
