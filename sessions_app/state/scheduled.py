@@ -362,12 +362,16 @@ class SessionFormState(rx.State):
         yield
         form = form if isinstance(form, dict) else {}
         # The form's own values are the truth (a debounced keystroke may not have arrived yet).
-        for name in _FORM_FIELDS:
-            if isinstance(form.get(name), str):
-                setattr(self, name, text.draft(form[name], 3000))
+        # The service judges them as sent; the vars keep a copy that can travel back to the
+        # browser (``text.draft``), so a refusal always reaches the form.
+        sent = {name: form[name][:3000] if isinstance(form.get(name), str) else getattr(self, name)
+                for name in _FORM_FIELDS}
+        for name, value in sent.items():
+            setattr(self, name, text.draft(value, 3000))
         self.form_error = self.error_field = ""
-        fields = dict(title=self.title, description=self.description, meeting_link=self.link, date=self.date,
-                      start=self.start, end=self.end, capacity=self.capacity, timezone=self.tz)
+        fields = dict(title=sent["title"], description=sent["description"], meeting_link=sent["link"],
+                      date=sent["date"], start=sent["start"], end=sent["end"], capacity=sent["capacity"],
+                      timezone=self.tz)
         editing = bool(self.editing_id)
         try:
             with session_scope() as db:

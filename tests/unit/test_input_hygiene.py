@@ -199,3 +199,14 @@ def test_text_rule_keeps_what_students_write():
         text.clean("abcd", label="Name", max_len=3)
     with pytest.raises(ServiceError, match="must be text"):
         text.clean(b"bytes", label="Name", max_len=40)
+
+
+def test_crafted_tokens_with_lone_surrogates_find_nothing_instead_of_raising(db):
+    """Login tokens, OAuth tickets and calendar-feed tokens come from cookies and URLs."""
+    from sessions_app.services import calendar
+
+    for token in ("\ud800", "abc\udfff"):
+        assert accounts.user_for_token(db, token) is None
+        assert accounts.redeem_login_ticket(db, ticket=token, binding=token) is None
+        assert calendar.feed_ics_for_token(db, token=token) is None
+        accounts.end_session(db, token=token)
