@@ -15,7 +15,7 @@ from sessions_app.models.base import UTCDateTime
 
 
 class ServerHeartbeat(SQLModel, table=True):
-    """One row (id 1): the last time a worker said it was alive (written every ~15 s)."""
+    """One row (id 1): the last time a worker said it was alive (written every ~30 s)."""
 
     __tablename__ = "server_heartbeat"
 

@@ -2,7 +2,7 @@
 
 While the server runs, presence is tracked for real (disconnects with a grace period, the
 sweeper for tabs whose worker died). While it is down, nothing is seen: a tab may have closed
-a minute after the crash. ``note_alive`` is called every ~15 s by the timer's catch-up loop
+a minute after the crash. ``note_alive`` is called every 15 s by the timer's catch-up loop
 and before each server-side phase change; it writes the heartbeat at most every
 ``HEARTBEAT_EVERY`` (never per second), and when the previous heartbeat is older than
 ``OUTAGE_AFTER`` it records the gap as a ``ServerOutage``. Crediting subtracts outages from
@@ -23,10 +23,10 @@ from sqlmodel import Session, col, select, update
 
 from sessions_app.models import ServerHeartbeat, ServerOutage, utcnow
 
-HEARTBEAT_EVERY = timedelta(seconds=15)
-# Longer than a few missed heartbeats (a busy event loop), shorter than anything that matters
-# for EXP: a 25-minute block loses at most this much unseen time to a crash.
-OUTAGE_AFTER = timedelta(seconds=60)
+HEARTBEAT_EVERY = timedelta(seconds=30)
+# Longer than two missed heartbeats (a busy event loop), short next to a focus block: a crash
+# costs at most this much of the time seen just before it.
+OUTAGE_AFTER = timedelta(seconds=90)
 _ROW = 1
 
 

@@ -366,7 +366,7 @@ async def phase_due(room_id: int, seq: int) -> None:
 
 async def catch_up() -> None:
     """Safety net and restart catch-up: schedule every phase that ends soon or already has.
-    Also the server's heartbeat (``uptime.note_alive``, written every ~15 s): on the first run
+    Also the server's heartbeat (``uptime.note_alive``, written every ~30 s): on the first run
     after a restart it records the downtime as an outage, before any overdue block is
     credited, so nobody earns for time the server could not see."""
     with session_scope() as db:

@@ -34,7 +34,7 @@ def stored(database_url: str, model, column) -> list:
 
 
 def session_form(**overrides) -> dict:
-    return {"title": "Eigenvalues", "description": "", "link": "", "date": "2027-03-03", "start": "12:00",
+    return {"title": "Hygiene check", "description": "", "link": "", "date": "2027-03-03", "start": "12:00",
             "end": "13:00", "capacity": "6", **overrides}
 
 
@@ -63,7 +63,7 @@ def test_crafted_events_get_a_message_not_a_crash(app_server):
         await form.open("/sessions/new")
         await settle([form])
         for fields, message in [
-            ({"title": f"Eigen{SURROGATE}"}, REFUSED),
+            ({"title": f"Hygiene {SURROGATE}"}, REFUSED),
             ({"capacity": "²"}, "Places must be a whole number"),
             ({"date": "9999-12-31"}, "at most two years ahead"),
             ({"description": "ok", "link": f"https://example.com/{SURROGATE}"}, REFUSED),
@@ -73,7 +73,7 @@ def test_crafted_events_get_a_message_not_a_crash(app_server):
             await settle([form])
             assert message in form.last(FORM, "form_error", ""), fields
             assert form.values(FORM, "busy")[-1] is False, fields  # busy went on, then off again
-        assert stored(dburl, StudySession, StudySession.title) == []
+        assert not any(t.startswith("Hygiene") for t in stored(dburl, StudySession, StudySession.title))
 
         # A room name with a right-to-left override, which chat has always refused.
         rooms_form = ReflexClient(url, token)
@@ -84,7 +84,7 @@ def test_crafted_events_get_a_message_not_a_crash(app_server):
         await settle([rooms_form])
         assert REFUSED in rooms_form.values(NEW_ROOM, "error")[-2]
         assert rooms_form.last(NEW_ROOM, "error") == "Give the room a name."
-        assert stored(dburl, Room, Room.name) == []
+        assert not any("evil" in name for name in stored(dburl, Room, Room.name))
 
         for client in (lobby, form, rooms_form):
             await client.close()
