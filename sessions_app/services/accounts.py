@@ -168,7 +168,7 @@ def authenticate(db: Session, *, email: object, password: object, client: str) -
 
     Rate-limited per email and per client, so guessing is refused on the server.
     """
-    email_key = email.strip().lower()[:254] if isinstance(email, str) else ""
+    email_key = email.strip().lower()[:254] if isinstance(email, str) and text.encodable(email) else ""
     ratelimit.hit(
         get_settings().login_rate_limit,
         f"login:email:{email_key}",
@@ -176,7 +176,7 @@ def authenticate(db: Session, *, email: object, password: object, client: str) -
         message="Too many login attempts. Wait a minute, then try again.",
     )
     if (not isinstance(password, str) or not email_key or len(password) > MAX_PASSWORD
-            or not text.encodable(password) or not text.encodable(email_key)):
+            or not text.encodable(password)):
         raise ServiceError(BAD_LOGIN)
     user = db.exec(select(User).where(User.email == email_key)).first()
     if user is None or not user.password_hash:
