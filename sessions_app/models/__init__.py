@@ -10,6 +10,7 @@ from sessions_app.models.scheduled import (
     SessionParticipant,
     StudySession,
 )
+from sessions_app.models.uptime import ServerHeartbeat, ServerOutage
 from sessions_app.models.user import AuthSession, LoginTicket, OAuthAccount, OAuthState, User
 
 __all__ = [
@@ -23,6 +24,8 @@ __all__ = [
     "OAuthState",
     "Room",
     "RoomMember",
+    "ServerHeartbeat",
+    "ServerOutage",
     "SessionNote",
     "SessionParticipant",
     "StudySession",

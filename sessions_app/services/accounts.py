@@ -29,7 +29,7 @@ from sessions_app.models import (
     User,
     utcnow,
 )
-from sessions_app.services import progression, ratelimit, scheduled
+from sessions_app.services import progression, ratelimit, scheduled, text
 from sessions_app.services.errors import ServiceError
 from sessions_app.services.tokens import hash_token, new_token
 from sessions_app.settings import get_settings
@@ -103,23 +103,12 @@ def me(user: User) -> Me:
 
 def clean_display_name(name: object) -> str:
     """Validate a display name: 1–40 visible characters, no control characters."""
-    if not isinstance(name, str):
-        raise ServiceError("Display name must be text.", field="name")
-    name = unicodedata.normalize("NFC", " ".join(name.split()))
-    if not name:
-        raise ServiceError("Enter a display name.", field="name")
-    if len(name) > MAX_NAME:
-        raise ServiceError(f"Display name is too long: at most {MAX_NAME} characters.", field="name")
-    if any(unicodedata.category(c).startswith("C") for c in name):
-        raise ServiceError("Display name contains characters that cannot be shown.", field="name")
-    return name
+    return text.clean(name, label="Display name", max_len=MAX_NAME, field="name")
 
 
 def clean_email(email: object) -> str:
     """Validate and normalise an email address (lower-case, trimmed)."""
-    if not isinstance(email, str):
-        raise ServiceError("Email must be text.", field="email")
-    email = email.strip().lower()
+    email = text.clean(email, label="Email", max_len=1000, field="email", required=False).lower()
     if len(email) > 254 or not EMAIL_RE.match(email):
         raise ServiceError("Enter a valid email address, like ada@example.com.", field="email")
     return email
@@ -129,6 +118,8 @@ def check_password_strength(password: object, *, email: str = "") -> str:
     """Refuse weak passwords with a message that says how to fix them."""
     if not isinstance(password, str):
         raise ServiceError("Password must be text.", field="password")
+    if not text.encodable(password):  # a lone surrogate cannot even be hashed
+        raise ServiceError("Password contains characters that cannot be used.", field="password")
     if len(password) < MIN_PASSWORD:
         raise ServiceError(f"Password is too short: use at least {MIN_PASSWORD} characters.", field="password")
     if len(password) > MAX_PASSWORD:
@@ -178,14 +169,15 @@ def authenticate(db: Session, *, email: object, password: object, client: str) -
 
     Rate-limited per email and per client, so guessing is refused on the server.
     """
-    email_key = email.strip().lower()[:254] if isinstance(email, str) else ""
+    email_key = email.strip().lower()[:254] if isinstance(email, str) and text.encodable(email) else ""
     ratelimit.hit(
         get_settings().login_rate_limit,
         f"login:email:{email_key}",
         f"login:client:{client}",
         message="Too many login attempts. Wait a minute, then try again.",
     )
-    if not isinstance(password, str) or not email_key or len(password) > MAX_PASSWORD:
+    if (not isinstance(password, str) or not email_key or len(password) > MAX_PASSWORD
+            or not text.encodable(password)):
         raise ServiceError(BAD_LOGIN)
     user = db.exec(select(User).where(User.email == email_key)).first()
     if user is None or not user.password_hash:

@@ -14,14 +14,13 @@ interpreted, whatever a message contains.
 from __future__ import annotations
 
 import re
-import unicodedata
 from dataclasses import dataclass
 from datetime import datetime
 
 from sqlmodel import Session, col, select
 
 from sessions_app.models import ChatMessage, Room, StudySession, User, utcnow
-from sessions_app.services import progression, ratelimit, rooms, scheduled
+from sessions_app.services import progression, ratelimit, rooms, scheduled, text
 from sessions_app.services.errors import ServiceError
 from sessions_app.settings import get_settings
 
@@ -32,8 +31,6 @@ PAGE = 50
 MAX_LOADED = 1000
 RATE_LIMITED = "You're sending messages too fast. Wait a few seconds."
 NOT_ALLOWED = "Only the people in this room can read and write its chat."
-# Bidirectional overrides/isolates can make a message display differently from what it says.
-_BIDI_CONTROLS = frozenset("\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069")
 _URL = re.compile(r"https?://[^\s<>\"'`]+", re.IGNORECASE)
 _TRAILING = ".,;:!?)]}'\""
 
@@ -70,20 +67,10 @@ def room_channel(room_id: int) -> str:
 
 
 def clean_body(raw: object) -> str:
-    """Validate a message: plain text, 1–2000 characters, no control characters but newline
-    and tab. Returns the text to store (trimmed, line endings normalised)."""
-    if not isinstance(raw, str):
-        raise ServiceError("Write a message first.", field="body")
-    body = raw.replace("\r\n", "\n").replace("\r", "\n").strip()
-    if not body:
-        raise ServiceError("Write a message first.", field="body")
-    if len(body) > MAX_BODY:
-        raise ServiceError(f"Message is too long: {len(body):,} characters, at most {MAX_BODY:,}.", field="body")
-    for ch in body:
-        if ch in "\n\t":
-            continue
-        if unicodedata.category(ch) == "Cc" or ch in _BIDI_CONTROLS:
-            raise ServiceError("The message contains control characters. Send plain text only.", field="body")
+    """Validate a message with the one text rule (``text.clean``, multi-line): 1–2000
+    characters, no control or direction-changing characters. Returns the text to store."""
+    body = text.clean(raw, label="Message", max_len=MAX_BODY, field="body", multiline=True,
+                      empty_message="Write a message first.")
     # No wall of empty lines: at most one blank line in a row.
     return re.sub(r"\n{3,}", "\n\n", body)
 
@@ -227,11 +214,8 @@ def delete_message(db: Session, *, message_id: object, user_id: int | None, chan
     """Delete a message: its author may, and so may the host of the open room (or the creator
     of the scheduled session) it was written in, decided from the database. ``channel``, when given, is the channel the caller is
     showing: a message of any other channel is refused. Returns the message's channel."""
-    try:
-        mid = int(message_id)
-    except (TypeError, ValueError):
-        mid = 0
-    message = db.get(ChatMessage, mid) if mid > 0 else None
+    mid = text.parse_id(message_id)
+    message = db.get(ChatMessage, mid) if mid else None
     if message is None or not user_id or (channel is not None and message.channel != channel):
         raise ServiceError("That message no longer exists.")
     allowed = message.user_id == user_id

@@ -7,6 +7,14 @@ few database functions that use it:
   was in the room from the ``RoomMember`` stints, never from anything a client sent, and
   credits each student at most once per block — the database's unique
   (user, room, phase_seq) constraint is the guarantee, not a check in Python.
+* One room at a time: a student's minute earns in at most one room. While they are present
+  in several rooms (tabs left open), each instant belongs to the room they entered most
+  recently ("where you went last is where you are") — see ``earning_spans``. The rule is a
+  function of the stints alone, so the rooms' blocks can be credited in any order, by any
+  worker, and their minutes still never overlap; no lock or cross-room bookkeeping needed.
+* Only presence that was seen: time inside a recorded server outage (``services.uptime``)
+  never counts, so blocks that "ran" while the server was down credit only the minutes
+  before it went down.
 * ``stats`` and ``heatmap`` read a student's ``FocusCredit`` rows for the profile page.
 
 Days (streaks, heatmap) are the student's own local days: each credit stores the day the block
@@ -26,6 +34,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, select, update
 
 from sessions_app.models import FocusCredit, RoomMember, User, utcnow
+from sessions_app.services import uptime
 
 MIN_CREDIT_MINUTES = 5.0
 
@@ -129,6 +138,66 @@ def present_minutes(
     return overlap / block_seconds * block_minutes
 
 
+Span = tuple[datetime, datetime]
+# A stint with the key that orders it among the user's stints: (joined_at, stint id).
+KeyedStint = tuple[tuple[datetime, int], datetime, datetime | None]
+
+
+def _subtract(spans: list[Span], holes: Iterable[Span]) -> list[Span]:
+    """``spans`` minus every hole (all half-open ``[start, end)``)."""
+    for hole_start, hole_end in holes:
+        if hole_end <= hole_start:
+            continue
+        kept: list[Span] = []
+        for start, end in spans:
+            if hole_end <= start or end <= hole_start:
+                kept.append((start, end))
+                continue
+            if start < hole_start:
+                kept.append((start, hole_start))
+            if hole_end < end:
+                kept.append((hole_end, end))
+        spans = kept
+    return spans
+
+
+def earning_spans(
+    own: Sequence[KeyedStint],
+    elsewhere: Sequence[KeyedStint],
+    outages: Sequence[Span],
+    block_start: datetime,
+    block_end: datetime,
+) -> list[Span]:
+    """The parts of a block in which a student earns in this room.
+
+    The rule: at any instant a student earns in one room at most — the room of the latest
+    stint (by join time, then id) that covers that instant. So a stint in this room earns
+    where no *later* stint in another room covers it, and nothing earns inside a server
+    outage (no presence was seen there). Because every instant has exactly one latest
+    stint, the spans credited in different rooms never overlap, whatever order their blocks
+    are credited in.
+
+    Args:
+        own: The student's stints in this room, ``(key, joined_at, left_at)``.
+        elsewhere: Their stints in other rooms that overlap the block, same shape.
+        outages: Recorded server outages ``(start, end)``.
+        block_start: When the block started.
+        block_end: When it ended.
+
+    Returns:
+        Spans within the block (possibly overlapping each other; ``present_minutes`` merges).
+    """
+    spans: list[Span] = []
+    for key, joined, left in own:
+        start, end = max(joined, block_start), min(left or block_end, block_end)
+        if end <= start:
+            continue
+        later = [(other_joined, other_left or block_end)
+                 for other_key, other_joined, other_left in elsewhere if other_key > key]
+        spans += _subtract([(start, end)], [*later, *outages])
+    return spans
+
+
 # --- time zones and days (pure) -------------------------------------------------------------
 
 
@@ -229,7 +298,9 @@ def credit_block(
     room's row in the database, never from a client. Presence is the overlap of each member's
     ``RoomMember`` stints with ``[block_start, block_end]``, scaled to ``block_minutes`` (see
     ``present_minutes``), so a partial stay earns in proportion and under 5 minutes (a tab that
-    joined for the last minute) earns nothing and gets no credit row at all.
+    joined for the last minute) earns nothing and gets no credit row at all. Minutes in which
+    the student was in a room they entered later, or the server was down, do not count here
+    (``earning_spans``): a student in three rooms at once earns one block's worth, not three.
 
     Exactly once per (user, room, phase_seq): each credit is inserted in its own savepoint
     together with its ``exp_total`` increment; the unique constraint makes a second or
@@ -259,6 +330,9 @@ def credit_block(
     if block_end <= block_start or block_minutes <= 0:
         return []
     stints_by_user = _stints_overlapping(db, room_id=room_id, start=block_start, end=block_end)
+    elsewhere = _stints_overlapping(db, room_id=room_id, start=block_start, end=block_end,
+                                    other_rooms_of=list(stints_by_user))
+    outages = uptime.outages_between(db, block_start, block_end)
     already = set(db.exec(
         select(FocusCredit.user_id).where(FocusCredit.room_id == room_id, FocusCredit.phase_seq == phase_seq)
     ).all())
@@ -266,7 +340,8 @@ def credit_block(
     for user_id, stints in sorted(stints_by_user.items()):
         if user_id in already:
             continue  # a fast path only; the unique constraint below is the guarantee
-        minutes = present_minutes(stints, block_start, block_end, block_minutes)
+        spans = earning_spans(stints, elsewhere.get(user_id, []), outages, block_start, block_end)
+        minutes = present_minutes(spans, block_start, block_end, block_minutes)
         exp = block_exp(block_minutes, minutes)
         if exp <= 0:
             continue
@@ -278,19 +353,23 @@ def credit_block(
 
 
 def _stints_overlapping(
-    db: Session, *, room_id: int, start: datetime, end: datetime
-) -> dict[int, list[tuple[datetime, datetime | None]]]:
-    """Every member's stints in the room that overlap ``[start, end]``, by user id."""
-    rows = db.exec(
-        select(RoomMember.user_id, RoomMember.joined_at, RoomMember.left_at).where(
-            RoomMember.room_id == room_id,
-            col(RoomMember.joined_at) < end,
-            (col(RoomMember.left_at).is_(None)) | (col(RoomMember.left_at) > start),
-        )
-    ).all()
-    by_user: dict[int, list[tuple[datetime, datetime | None]]] = {}
-    for user_id, joined_at, left_at in rows:
-        by_user.setdefault(user_id, []).append((joined_at, left_at))
+    db: Session, *, room_id: int, start: datetime, end: datetime, other_rooms_of: list[int] | None = None,
+) -> dict[int, list[KeyedStint]]:
+    """Stints that overlap ``[start, end]``, by user id, keyed by (joined_at, id): those in the
+    room, or (``other_rooms_of``) those of these users in every *other* room."""
+    query = select(RoomMember.id, RoomMember.user_id, RoomMember.joined_at, RoomMember.left_at).where(
+        col(RoomMember.joined_at) < end,
+        (col(RoomMember.left_at).is_(None)) | (col(RoomMember.left_at) > start),
+    )
+    if other_rooms_of is None:
+        query = query.where(RoomMember.room_id == room_id)
+    elif not other_rooms_of:
+        return {}
+    else:
+        query = query.where(RoomMember.room_id != room_id, col(RoomMember.user_id).in_(other_rooms_of))
+    by_user: dict[int, list[KeyedStint]] = {}
+    for stint_id, user_id, joined_at, left_at in db.exec(query).all():
+        by_user.setdefault(user_id, []).append(((joined_at, stint_id), joined_at, left_at))
     return by_user
 
 

@@ -21,7 +21,7 @@ from sessions_app.models import (
     User,
     utcnow,
 )
-from sessions_app.services import progression, ratelimit, timer
+from sessions_app.services import progression, ratelimit, text, timer
 from sessions_app.services.errors import ServiceError
 
 DISCIPLINES = ["Mathematics", "Computer Science", "Physics", "Chemistry", "Biology", "Medicine",
@@ -29,6 +29,7 @@ DISCIPLINES = ["Mathematics", "Computer Science", "Physics", "Chemistry", "Biolo
 # 33 symbols (no 0, 1 or I): 33⁶ ≈ 1.29 billion codes.
 CODE_ALPHABET = "ABCDEFGHJKLMNOPQRSTUVWXYZ23456789"
 CODE_LENGTH = 6
+MAX_NAME = 60  # Room.name's column length
 LIMITS = {  # field: (label, low, high, default)
     "focus_minutes": ("Focus", 15, 60, 25),
     "short_break_minutes": ("Short break", 3, 15, 5),
@@ -112,11 +113,7 @@ def create_room(db: Session, *, host_id: int, name: object, discipline: object, 
                 long_break_minutes: object = None, blocks_before_long_break: object = None,
                 now: datetime | None = None) -> Room:
     """Create a room with its creator as host and first member."""
-    if not isinstance(name, str) or not name.strip():
-        raise ServiceError("Give the room a name.", field="name")
-    name = " ".join(name.split())
-    if len(name) > 60:
-        raise ServiceError("Room name is too long: at most 60 characters.", field="name")
+    name = text.clean(name, label="Room name", max_len=MAX_NAME, field="name", empty_message="Give the room a name.")
     if discipline not in DISCIPLINES:
         raise ServiceError("Choose a discipline from the list.", field="discipline")
     private = is_private in (True, "true", "on", "1", 1)
@@ -134,11 +131,8 @@ def create_room(db: Session, *, host_id: int, name: object, discipline: object, 
 
 def get_open_room(db: Session, room_id: object) -> Room:
     """The open room with this id, or a clear refusal."""
-    try:
-        rid = int(room_id)
-    except (TypeError, ValueError):
-        rid = 0
-    room = db.get(Room, rid) if rid > 0 else None
+    rid = text.parse_id(room_id)
+    room = db.get(Room, rid) if rid else None
     if room is None or not room.is_open:
         raise ServiceError("This room is closed or does not exist. Pick another one in the lobby.")
     return room
@@ -339,13 +333,21 @@ def advance_due(db: Session, *, room_id: int, expected_seq: int, time_scale: flo
 
     Returns None when there is nothing to do or another worker already did it. Focus blocks
     that completed are credited to the members present during them (EXP, minutes).
+
+    Bounded catch-up: after a long outage the timer moves on through at most one full cycle
+    (``catch_up_limit`` phases — the blocks right after the last time anyone was seen, the
+    only ones that can hold seen presence); if it is still behind after that, it stops (idle,
+    blocks done kept) rather than replaying hours of phases nobody sat through.
     """
     now = now or utcnow()
     room = db.get(Room, room_id)
     if room is None or not room.is_open or room.phase_seq != expected_seq:
         return None
     current = timer_of(room)
-    new, completed = timer.advance(current, timer_config(room, time_scale), now)
+    new, completed = timer.advance(current, timer_config(room, time_scale), now,
+                                   max_steps=catch_up_limit(room))
+    if new.running and new.ends_at is not None and new.ends_at <= now:
+        new = timer.halt(new)
     if new == current or not _store(db, room, current.seq, new):
         return None
     credits = []
@@ -353,6 +355,12 @@ def advance_due(db: Session, *, room_id: int, expected_seq: int, time_scale: flo
         credits += progression.credit_block(db, room_id=room.id, phase_seq=block.seq, block_start=block.started_at,
                                             block_end=block.ended_at, block_minutes=room.focus_minutes)
     return Advance(new, completed, credits)
+
+
+def catch_up_limit(room: Room) -> int:
+    """How many phases one catch-up may move a room on: one full cycle (focus and break for
+    each block up to the long break)."""
+    return 2 * room.blocks_before_long_break
 
 
 def due_rooms(db: Session, *, until: datetime) -> list[tuple[int, int, datetime]]:

@@ -27,7 +27,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, select
 
 from sessions_app.models import Room, SessionNote, SessionParticipant, StudySession, User, utcnow
-from sessions_app.services import ratelimit, rooms
+from sessions_app.services import ratelimit, rooms, text
 from sessions_app.services.errors import ServiceError
 
 MAX_TITLE = 120
@@ -36,6 +36,7 @@ MAX_LINK = 500
 MAX_NOTE = 2000
 MAX_CAPACITY = 1000
 MAX_LENGTH = timedelta(hours=12)
+MAX_AHEAD = timedelta(days=2 * 366)  # how far ahead a session can be planned
 CHAT_OPENS_BEFORE = timedelta(minutes=15)
 # "Not in the past" allows the minute before the current one: a form filled in at 12:34:50
 # for 12:34 and sent at 12:35:05 is still accepted.
@@ -47,8 +48,11 @@ MAX_SEARCH = 100
 # Planning is cheap to abuse (every session is listed publicly), so it is rate-limited.
 CREATE_RATE_LIMIT = "20/hour"
 
-_DATE_RE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
-_TIME_RE = re.compile(r"^\d{1,2}:\d{2}(:\d{2})?$")
+# ASCII digits only: ``\d`` and ``str.isdigit`` also accept "²" or "٣", which ``int`` then
+# refuses or reads unexpectedly.
+_DATE_RE = re.compile(r"^[0-9]{4}-[0-9]{2}-[0-9]{2}$")
+_TIME_RE = re.compile(r"^[0-9]{1,2}:[0-9]{2}(:[0-9]{2})?$")
+_DIGITS_RE = re.compile(r"^[0-9]{1,6}$")
 
 NOT_FOUND = "This session does not exist (it may have been deleted). Pick another from the list."
 
@@ -257,7 +261,10 @@ def local_to_utc(day: date, clock: time, tz_name: str, *, field: str) -> datetim
     zone = ZoneInfo(tz_name)
     naive = datetime.combine(day, clock)
     local = naive.replace(tzinfo=zone)
-    as_utc = local.astimezone(UTC)
+    try:
+        as_utc = local.astimezone(UTC)
+    except (OverflowError, ValueError):  # year 1 or 9999 shifted past the calendar's ends
+        raise ServiceError("Pick a date within the next two years.", field="date") from None
     # Round-tripping exposes a non-existent local time: it comes back shifted by the gap.
     if as_utc.astimezone(zone).replace(tzinfo=None) != naive:
         raise ServiceError(
@@ -283,21 +290,8 @@ def format_time_range(starts_at: datetime, ends_at: datetime, tz_name: str) -> s
 
 
 def _clean_text(value: object, *, field: str, label: str, limit: int, required: bool, multiline: bool) -> str:
-    if value is None:
-        value = ""
-    if not isinstance(value, str):
-        raise ServiceError(f"{label} must be text.", field=field)
-    text = unicodedata.normalize("NFC", value.strip())
-    if not multiline:
-        text = " ".join(text.split())
-    if required and not text:
-        raise ServiceError(f"Enter a {label.lower()}.", field=field)
-    if len(text) > limit:
-        raise ServiceError(f"{label} is too long: at most {limit} characters (now {len(text)}).", field=field)
-    allowed_controls = "\n\t" if multiline else ""
-    if any(unicodedata.category(c) == "Cc" and c not in allowed_controls for c in text):
-        raise ServiceError(f"{label} contains characters that cannot be shown.", field=field)
-    return text
+    """Every free-text field of a session goes through the one text rule (``text.clean``)."""
+    return text.clean(value, label=label, max_len=limit, field=field, required=required, multiline=multiline)
 
 
 def clean_title(value: object) -> str:
@@ -315,13 +309,11 @@ def clean_meeting_link(value: object) -> str | None:
     """An optional ``http``/``https`` link (e.g. a Discord or video-call room); empty means none."""
     if value is None:
         return None
-    if not isinstance(value, str):
-        raise ServiceError("Meeting link must be text.", field="link")
-    link = value.strip()
+    # Multi-line keeps inner whitespace, so a link with a space or line break is refused below.
+    link = text.clean(value, label="Meeting link", max_len=MAX_LINK, field="link", required=False,
+                      multiline=True)
     if not link:
         return None
-    if len(link) > MAX_LINK:
-        raise ServiceError(f"Meeting link is too long: at most {MAX_LINK} characters.", field="link")
     try:
         parts = urlsplit(link)
     except ValueError:
@@ -344,7 +336,7 @@ def clean_capacity(value: object) -> int | None:
         raise ServiceError(message, field="capacity")
     if isinstance(value, int):
         number = value
-    elif isinstance(value, str) and value.strip().isdigit() and len(value.strip()) <= 6:
+    elif isinstance(value, str) and _DIGITS_RE.match(value.strip()):
         number = int(value.strip())
     else:
         raise ServiceError(message, field="capacity")
@@ -429,6 +421,8 @@ def check_session_fields(
     }
     tz = clean_timezone(timezone)
     day = _parse_date(date)
+    if day > (now + MAX_AHEAD).date():
+        raise ServiceError("Sessions can be planned at most two years ahead. Pick an earlier date.", field="date")
     start_clock = _parse_time(start, field="start", label="a start time")
     end_clock = _parse_time(end, field="end", label="an end time")
     starts_at = local_to_utc(day, start_clock, tz, field="start")
@@ -450,7 +444,7 @@ def check_session_fields(
 
 
 def _get(db: Session, session_id: object) -> StudySession:
-    if isinstance(session_id, bool) or not isinstance(session_id, int) or session_id <= 0:
+    if not isinstance(session_id, int) or text.parse_id(session_id) == 0:
         raise ServiceError(NOT_FOUND)
     row = db.get(StudySession, session_id)
     if row is None:
@@ -501,7 +495,7 @@ def _lock(db: Session, session_id: object) -> StudySession:
     takes it *before* anything is counted (BEGIN IMMEDIATE semantics), so two joiners can
     never both count the same free place. Other writers wait on the busy timeout.
     """
-    if isinstance(session_id, bool) or not isinstance(session_id, int) or session_id <= 0:
+    if not isinstance(session_id, int) or text.parse_id(session_id) == 0:
         raise ServiceError(NOT_FOUND)
     if db.get_bind().dialect.name == "sqlite":
         db.exec(update(StudySession).where(col(StudySession.id) == session_id)
@@ -744,9 +738,12 @@ def list_sessions(
         query = query.where(involved)
     else:
         query = query.where(col(StudySession.cancelled_at).is_(None) | involved)
-    text = " ".join(search.split())[:MAX_SEARCH] if isinstance(search, str) else ""
-    if text:
-        pattern = _like_pattern(text)
+    try:  # a search box is forgiving: text the rule refuses just searches for nothing
+        needle = text.clean(search, label="Search", max_len=10 * MAX_SEARCH, required=False)[:MAX_SEARCH]
+    except ServiceError:
+        needle = ""
+    if needle:
+        pattern = _like_pattern(needle)
         query = query.where(col(StudySession.title).ilike(pattern, escape="\\")
                             | col(StudySession.description).ilike(pattern, escape="\\"))
     upcoming = db.exec(query.where(StudySession.ends_at > now)
@@ -847,7 +844,7 @@ def session_detail(db: Session, *, session_id: int, viewer_id: int | None, now: 
 def standing(db: Session, *, session_id: int, user_id: int | None) -> str:
     """The user's relation to a session: ``creator``, ``participant``, ``waitlisted`` or ``none``
     (also ``none`` for a session that no longer exists)."""
-    if not user_id or isinstance(session_id, bool) or not isinstance(session_id, int):
+    if not user_id or not isinstance(session_id, int) or text.parse_id(session_id) == 0:
         return "none"
     session = db.get(StudySession, session_id)
     if session is None:

@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from sqlmodel import Session, col, func, select
 
 from sessions_app.models import Task, User
-from sessions_app.services import rooms
+from sessions_app.services import rooms, text
 from sessions_app.services.errors import ServiceError
 
 MAX_TEXT = 200
@@ -41,17 +41,8 @@ class TaskPublic:
 
 
 def clean_text(raw: object) -> str:
-    """A task's text: one line, 1–200 characters, no control characters."""
-    if not isinstance(raw, str):
-        raise ServiceError("Write the task first.", field="text")
-    text = " ".join(raw.split())  # newlines and tabs become single spaces
-    if not text:
-        raise ServiceError("Write the task first.", field="text")
-    if len(text) > MAX_TEXT:
-        raise ServiceError(f"Task is too long: at most {MAX_TEXT} characters.", field="text")
-    if any(ord(c) < 32 or 0x7F <= ord(c) < 0xA0 for c in text):
-        raise ServiceError("The task contains control characters. Use plain text.", field="text")
-    return text
+    """A task's text with the one text rule (``text.clean``): one line, 1–200 characters."""
+    return text.clean(raw, label="Task", max_len=MAX_TEXT, field="text", empty_message="Write the task first.")
 
 
 def _public(task: Task, author: User | None) -> TaskPublic:
@@ -65,11 +56,8 @@ def _open_personal_count(db: Session, user_id: int) -> int:
 
 
 def _require_member(db: Session, room_id: object, user_id: int | None) -> int:
-    try:
-        rid = int(room_id)
-    except (TypeError, ValueError):
-        rid = 0
-    if not user_id or rid <= 0 or not rooms.is_member(db, rid, user_id):
+    rid = text.parse_id(room_id)
+    if not user_id or not rid or not rooms.is_member(db, rid, user_id):
         raise ServiceError(NOT_MEMBER)
     return rid
 
@@ -139,11 +127,8 @@ def _owned(db: Session, task_id: object, user_id: int | None, room_id: int | Non
 
     Room tasks also need the owner to be present in the room.
     """
-    try:
-        tid = int(task_id)
-    except (TypeError, ValueError):
-        tid = 0
-    task = db.get(Task, tid) if tid > 0 else None
+    tid = text.parse_id(task_id)
+    task = db.get(Task, tid) if tid else None
     if task is None or not user_id or task.user_id != user_id or task.room_id != room_id:
         raise ServiceError(NOT_FOUND)
     if room_id is not None:

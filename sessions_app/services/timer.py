@@ -123,6 +123,12 @@ def reset(timer: Timer) -> Timer:
     return Timer(seq=timer.seq + 1)
 
 
+def halt(timer: Timer) -> Timer:
+    """Back to idle, keeping the blocks done: a timer left running through a long outage
+    stops instead of replaying phases nobody sat through."""
+    return Timer(seq=timer.seq + 1, cycles_completed=timer.cycles_completed)
+
+
 def skip(timer: Timer, cfg: TimerConfig, now: datetime) -> Timer:
     """Go to the next phase now (a skipped focus block earns nothing). From idle: start focus."""
     if timer.phase == IDLE:

@@ -10,5 +10,8 @@ def new_token() -> str:
 
 
 def hash_token(token: str) -> str:
-    """The hex SHA-256 of a token: what the database keeps instead of the token."""
-    return hashlib.sha256(token.encode()).hexdigest()
+    """The hex SHA-256 of a token: what the database keeps instead of the token.
+
+    ``surrogatepass``: a crafted token with a lone surrogate hashes (to nothing stored)
+    instead of raising; real tokens are ASCII, so their hashes are unchanged."""
+    return hashlib.sha256(token.encode("utf-8", "surrogatepass")).hexdigest()

@@ -8,7 +8,7 @@ import reflex as rx
 
 from sessions_app import realtime, routes
 from sessions_app.db import session_scope
-from sessions_app.services import accounts
+from sessions_app.services import accounts, text
 from sessions_app.services.errors import ServiceError
 from sessions_app.state.auth import AuthState
 from sessions_app.state.room import leave_all_rooms
@@ -38,12 +38,12 @@ class AccountState(rx.State):
     @rx.event
     def set_name_draft(self, value: str):
         """Typing in the display-name box."""
-        self.name_draft = str(value)[:200]
+        self.name_draft = text.draft(value, 200)
 
     @rx.event
     def set_timezone_draft(self, value: str):
         """Choosing a time zone."""
-        self.timezone_draft = str(value)[:64]
+        self.timezone_draft = text.draft(value, 64)
 
     @rx.event
     async def save_name(self):

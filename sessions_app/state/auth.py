@@ -145,6 +145,7 @@ class AuthState(rx.State):
     def sign_up(self, form: dict):
         """Create an account and log in."""
         self.form_error = ""
+        form = form if isinstance(form, dict) else {}  # a crafted event may send anything
         try:
             with session_scope() as db:
                 user = accounts.sign_up(db, name=form.get("name"), email=form.get("email"),
@@ -162,6 +163,7 @@ class AuthState(rx.State):
     def log_in(self, form: dict):
         """Log in with email and password."""
         self.form_error = ""
+        form = form if isinstance(form, dict) else {}  # a crafted event may send anything
         try:
             with session_scope() as db:
                 user = accounts.authenticate(db, email=form.get("email"), password=form.get("password"),

@@ -33,7 +33,7 @@ class ClockState(rx.State):
         """One sample: remember when the browser asked and what time the server has now."""
         try:
             self.client_sent_ms = int(client_now_ms)
-        except (TypeError, ValueError):
+        except (TypeError, ValueError, OverflowError):  # OverflowError: int(float("inf"))
             return
         self.server_now_ms = round(time.time() * 1000)
         self._samples += 1

@@ -13,7 +13,7 @@ import reflex as rx
 
 from sessions_app import realtime, routes
 from sessions_app.db import session_scope
-from sessions_app.services import rooms
+from sessions_app.services import rooms, text
 from sessions_app.services.errors import ServiceError
 from sessions_app.services.timer import PHASE_LABELS
 from sessions_app.settings import get_settings
@@ -85,7 +85,7 @@ class LobbyState(rx.State):
     @rx.event
     def set_join_code(self, value: str):
         """Typing a room code."""
-        self.join_code = str(value)[:16].upper()
+        self.join_code = text.draft(value, 16).upper()
 
     @rx.event
     async def join_by_code(self):
@@ -149,6 +149,7 @@ class NewRoomState(rx.State):
         uid = auth.current_user_id()
         if uid is None:
             return rx.redirect(routes.LOGIN)
+        form = form if isinstance(form, dict) else {}
         try:
             with session_scope() as db:
                 room = rooms.create_room(

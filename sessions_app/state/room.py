@@ -21,7 +21,7 @@ from sqlmodel import select
 from sessions_app import realtime, routes
 from sessions_app.db import session_scope
 from sessions_app.models import Room, User, utcnow
-from sessions_app.services import rooms, shared_keys
+from sessions_app.services import rooms, shared_keys, uptime
 from sessions_app.services.errors import ServiceError
 from sessions_app.services.timer import PHASE_LABELS
 from sessions_app.settings import get_settings
@@ -353,6 +353,8 @@ async def phase_due(room_id: int, seq: int) -> None:
     completed focus block, and broadcast the new anchors."""
     scale = get_settings().time_scale
     with session_scope() as db:
+        uptime.note_alive(db)  # a gap before this (a restart) is an outage: no EXP for it
+    with session_scope() as db:
         advanced = rooms.advance_due(db, room_id=room_id, expected_seq=seq, time_scale=scale)
     if advanced is None:
         schedule_phase_end(room_id)  # another worker moved it, or it changed: follow the new anchor
@@ -373,7 +375,12 @@ async def phase_due(room_id: int, seq: int) -> None:
 
 
 async def catch_up() -> None:
-    """Safety net and restart catch-up: schedule every phase that ends soon or already has."""
+    """Safety net and restart catch-up: schedule every phase that ends soon or already has.
+    Also the server's heartbeat (``uptime.note_alive``, written every ~30 s): on the first run
+    after a restart it records the downtime as an outage, before any overdue block is
+    credited, so nobody earns for time the server could not see."""
+    with session_scope() as db:
+        uptime.note_alive(db)
     with session_scope() as db:
         due = rooms.due_rooms(db, until=utcnow() + timedelta(seconds=20))
     for room_id, seq, when in due:

@@ -35,7 +35,7 @@ import reflex as rx
 from sessions_app import realtime, routes
 from sessions_app.db import session_scope
 from sessions_app.models import StudySession, utcnow
-from sessions_app.services import calendar, scheduled
+from sessions_app.services import calendar, scheduled, text
 from sessions_app.services.errors import ServiceError
 from sessions_app.services.scheduled import SessionDetail, SessionSummary
 from sessions_app.state.auth import AuthState
@@ -202,7 +202,7 @@ class SessionsListState(rx.State):
     @rx.event
     async def set_search(self, value: str):
         """Typing in the search box (debounced in the browser)."""
-        self.search = str(value)[: scheduled.MAX_SEARCH]
+        self.search = text.draft(value, scheduled.MAX_SEARCH)
         self._refresh(await self._uid())
 
     @rx.event
@@ -347,9 +347,9 @@ class SessionFormState(rx.State):
     def set_field(self, name: str, value: str):
         """Typing in one of the form's fields. Lengths are only capped here (a client may send
         anything); the service validates every field on submit."""
-        cap = FORM_FIELD_CAPS.get(name)
+        cap = FORM_FIELD_CAPS.get(name) if isinstance(name, str) else None
         if cap is not None:
-            setattr(self, name, str(value)[:cap])
+            setattr(self, name, text.draft(value, cap))
 
     @rx.event
     async def submit(self, form: dict):
@@ -362,12 +362,16 @@ class SessionFormState(rx.State):
         yield
         form = form if isinstance(form, dict) else {}
         # The form's own values are the truth (a debounced keystroke may not have arrived yet).
-        for name in _FORM_FIELDS:
-            if isinstance(form.get(name), str):
-                setattr(self, name, form[name][:3000])
+        # The service judges them as sent; the vars keep a copy that can travel back to the
+        # browser (``text.draft``), so a refusal always reaches the form.
+        sent = {name: form[name][:3000] if isinstance(form.get(name), str) else getattr(self, name)
+                for name in _FORM_FIELDS}
+        for name, value in sent.items():
+            setattr(self, name, text.draft(value, 3000))
         self.form_error = self.error_field = ""
-        fields = dict(title=self.title, description=self.description, meeting_link=self.link, date=self.date,
-                      start=self.start, end=self.end, capacity=self.capacity, timezone=self.tz)
+        fields = dict(title=sent["title"], description=sent["description"], meeting_link=sent["link"],
+                      date=sent["date"], start=sent["start"], end=sent["end"], capacity=sent["capacity"],
+                      timezone=self.tz)
         editing = bool(self.editing_id)
         try:
             with session_scope() as db:
@@ -542,7 +546,8 @@ class SessionDetailState(rx.State):
         edits, cancels and the clock (start/end). Anyone involved — or whose standing changed,
         e.g. in another tab — reloads what they may see, which also attaches or detaches the chat.
         """
-        if not isinstance(rev, str) or len(rev) > 64 or rev == self.live_rev or not self.viewing_id:
+        if (not isinstance(rev, str) or len(rev) > 64 or not text.encodable(rev) or rev == self.live_rev
+                or not self.viewing_id):
             return
         self.live_rev = rev
         kind = rev_kind(rev)
@@ -665,7 +670,7 @@ class SessionDetailState(rx.State):
     @rx.event
     def set_note_draft(self, value: str):
         """Typing the note."""
-        self.note_draft = str(value)[: scheduled.MAX_NOTE + 500]
+        self.note_draft = text.draft(value, scheduled.MAX_NOTE + 500)
 
     @rx.event
     def set_note_public(self, value: bool):

@@ -42,10 +42,12 @@ def test_body_is_trimmed_and_stored(db):
     assert db.get(ChatMessage, msg.id).body == "hello\nworld"
 
 
-@pytest.mark.parametrize("body", ["", "   ", "\n\n", None, 42, ["hi"]])
-def test_empty_or_non_text_refused(db, body):
+@pytest.mark.parametrize(("body", "message"), [("", "Write a message"), ("   ", "Write a message"),
+                                               ("\n\n", "Write a message"), (None, "Write a message"),
+                                               (42, "must be text"), (["hi"], "must be text")])
+def test_empty_or_non_text_refused(db, body, message):
     ada = make_user(db)
-    with pytest.raises(ServiceError, match="Write a message"):
+    with pytest.raises(ServiceError, match=message):
         chat.post_message(db, channel=chat.LOBBY, user_id=ada, body=body)
     assert db.exec(select(ChatMessage)).all() == []
 
@@ -53,14 +55,14 @@ def test_empty_or_non_text_refused(db, body):
 def test_length_limit(db):
     ada = make_user(db)
     assert len(chat.post_message(db, channel=chat.LOBBY, user_id=ada, body="x" * 2000).body) == 2000
-    with pytest.raises(ServiceError, match="too long: 2,001 characters, at most 2,000"):
+    with pytest.raises(ServiceError, match="too long: at most 2000 characters"):
         chat.post_message(db, channel=chat.LOBBY, user_id=ada, body="x" * 2001)
 
 
 @pytest.mark.parametrize("bad", ["\x00", "\x07", "\x1b[31m", "\x7f", "\u202e", "\u2066"])
 def test_control_characters_refused(db, bad):
     ada = make_user(db)
-    with pytest.raises(ServiceError, match="control characters"):
+    with pytest.raises(ServiceError, match="cannot be shown"):
         chat.post_message(db, channel=chat.LOBBY, user_id=ada, body=f"a{bad}b")
 
 
