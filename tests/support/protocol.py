@@ -1,0 +1,109 @@
+"""A python-socketio client that speaks Reflex's ``/_event`` protocol (reflex 0.10.1).
+
+Used to send crafted events the UI would never send and to count the frames each client
+receives. See shared REFLEX_NOTES.md "The /_event wire protocol".
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import time
+import uuid
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+
+import socketio
+from sqlmodel import Session
+
+from sessions_app.db import make_engine
+from sessions_app.services import accounts
+from sessions_app.state.auth import AuthState
+
+NAMESPACE = "/_event"
+HYDRATE = "reflex___state____state.hydrate_and_load"
+AUTH_VAR = f"{AuthState.get_full_name()}.auth_token_rx_state_"
+
+
+def make_user(database_url: str, name: str) -> tuple[int, str]:
+    """Create a user straight in the app's database; returns (user id, login token)."""
+    engine = make_engine(database_url)
+    with Session(engine, expire_on_commit=False) as db:
+        user = accounts.sign_up(db, name=name, email=f"{uuid.uuid4().hex[:12]}@example.com",
+                                password="correct horse battery staple")
+        token = accounts.start_session(db, user_id=user.id)
+        db.commit()
+        uid = user.id
+    engine.dispose()
+    return uid, token
+
+
+def router(path: str, query: dict | None = None) -> dict:
+    return {"pathname": path, "asPath": path, "query": query or {}}
+
+
+@dataclass
+class ReflexClient:
+    """One browser tab, minus the browser."""
+
+    url: str
+    login_token: str
+    frames: list[dict] = field(default_factory=list)
+    arrivals: list[float] = field(default_factory=list)
+    path: str = "/"
+    query: dict = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        self.sio = socketio.AsyncClient(reconnection=False)
+        self.sio.on("event", self._on_event, namespace=NAMESPACE)
+
+    async def _on_event(self, data) -> None:
+        self.frames.append(data if isinstance(data, dict) else json.loads(data))
+        self.arrivals.append(time.perf_counter())
+
+    async def open(self, path: str, query: dict | None = None) -> None:
+        """Connect as a tab opening ``path`` (the connect packet hydrates and runs on_load)."""
+        self.path, self.query = path, query or {}
+        auth = {"event": {"name": HYDRATE, "payload": {"vars": {AUTH_VAR: self.login_token}},
+                          "router_data": router(path, self.query)}}
+        await self.sio.connect(f"{self.url}?token={uuid.uuid4()}", socketio_path="/_event/",
+                               namespaces=[NAMESPACE], transports=["websocket"], auth=auth, wait_timeout=20)
+
+    async def call(self, handler: str, **payload) -> None:
+        """Send an event to any handler, with any payload (as a crafted client could)."""
+        await self.sio.emit("event", {"name": handler, "payload": payload,
+                                      "router_data": router(self.path, self.query)}, namespace=NAMESPACE)
+
+    def values(self, state_name: str, var: str) -> list:
+        """Every value of ``var`` of ``state_name`` this client received, in order."""
+        key = var + "_rx_state_"
+        return [f["delta"][state_name][key] for f in self.frames
+                if key in f.get("delta", {}).get(state_name, {})]
+
+    def last(self, state_name: str, var: str, default=None):
+        vals = self.values(state_name, var)
+        return vals[-1] if vals else default
+
+    def text(self) -> str:
+        """Everything received, as one string (for privacy checks)."""
+        return json.dumps(self.frames)
+
+    async def close(self) -> None:
+        await self.sio.disconnect()
+
+
+def run(coro) -> object:
+    """Run a scenario on its own thread and loop: pytest-playwright's sync API keeps an event
+    loop running on the main thread, where ``asyncio.run`` is refused."""
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        return pool.submit(asyncio.run, coro).result()
+
+
+async def settle(clients: list[ReflexClient], quiet: float = 0.6, limit: float = 20.0) -> None:
+    """Wait until no client has received anything for ``quiet`` seconds."""
+    deadline = time.monotonic() + limit
+    while time.monotonic() < deadline:
+        counts = [len(c.frames) for c in clients]
+        await asyncio.sleep(quiet)
+        if counts == [len(c.frames) for c in clients]:
+            return
