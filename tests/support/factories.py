@@ -87,9 +87,9 @@ def app_db(database_url: str) -> Iterator[Session]:
         engine.dispose()
 
 
-def new_login(database_url: str, name: str, *, tz: str = "UTC") -> tuple[int, str, str]:
-    """A password account (unique email, ``PASSWORD``) in the app's database, logged in:
-    returns (user id, email, login token)."""
+def new_login(database_url: str, name: str, *, tz: str = "UTC", password: str | None = None) -> tuple[int, str, str]:
+    """An account (unique email; a password account if ``password`` is given) in the app's
+    database, logged in: returns (user id, email, login token)."""
     with app_db(database_url) as db:
-        user = make_user(db, name, email=f"{uuid.uuid4().hex[:12]}@example.com", tz=tz, password=PASSWORD)
+        user = make_user(db, name, email=f"{uuid.uuid4().hex[:12]}@example.com", tz=tz, password=password)
         return user.id, user.email, login_token(db, user.id)
