@@ -66,16 +66,19 @@ dev: migrate
 
 # Unit and end-to-end tests run as two pytest processes: after a Playwright (sync API) test
 # the main thread keeps an event loop running, where unit tests' asyncio.run is refused.
+# Both run on pytest-xdist workers; each e2e worker has its own app (the frontend is built once).
+UNIT_WORKERS ?= auto
+E2E_WORKERS ?= 2
 test: install-test
 	$(BIN)/ruff check .
-	$(BIN)/python -m pytest tests/unit
-	$(BIN)/python -m pytest tests/e2e
+	$(BIN)/python -m pytest tests/unit -n $(UNIT_WORKERS)
+	$(BIN)/python -m pytest tests/e2e -n $(E2E_WORKERS) --dist loadgroup
 
 test-unit: install-test
-	$(BIN)/python -m pytest tests/unit
+	$(BIN)/python -m pytest tests/unit -n $(UNIT_WORKERS)
 
 test-e2e: install-test
-	$(BIN)/python -m pytest tests/e2e
+	$(BIN)/python -m pytest tests/e2e -n $(E2E_WORKERS) --dist loadgroup
 
 lint: install-test
 	$(BIN)/ruff check .

@@ -35,7 +35,7 @@ import re
 import urllib.parse
 import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable
-from datetime import UTC, datetime
+from datetime import datetime
 from types import SimpleNamespace
 from typing import TYPE_CHECKING
 
@@ -46,6 +46,8 @@ from reflex.constants.state import FIELD_MARKER
 from reflex.istate.manager.token import BaseStateToken
 from reflex_base.config import get_config
 from reflex_base.environment import environment
+
+from sessions_app.models.base import utcnow
 
 if TYPE_CHECKING:
     from sessions_app.settings import Settings
@@ -58,6 +60,8 @@ _coalesced: dict[str, asyncio.Task] = {}
 _scheduled: dict[str, asyncio.Task] = {}
 _background: set[asyncio.Task] = set()
 _grace_seconds = 6.0
+# Set (and replaced) whenever the test clock moves, so scheduled runs re-check their time.
+_clock_moved = asyncio.Event()
 
 
 def init(app: rx.App, *, grace_seconds: float) -> None:
@@ -384,11 +388,25 @@ def schedule(key: str, when: datetime, fn: Callable[[], Awaitable[None]]) -> Non
         old.cancel()
 
     async def run() -> None:
-        await asyncio.sleep(max(0.0, (when - datetime.now(UTC)).total_seconds()))
+        await _sleep_until(when)
         _scheduled.pop(key, None)
         await fn()
 
     _scheduled[key] = _spawn(run())
+
+
+async def _sleep_until(when: datetime) -> None:
+    """Sleep until ``utcnow()`` reaches ``when``, re-checking whenever the test clock moves."""
+    while (left := (when - utcnow()).total_seconds()) > 0:
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(_clock_moved.wait(), left)
+
+
+def clock_moved() -> None:
+    """The test clock jumped: every scheduled run re-checks how long it still has to wait."""
+    global _clock_moved
+    moved, _clock_moved = _clock_moved, asyncio.Event()
+    moved.set()
 
 
 def cancel(key: str) -> None:

@@ -28,6 +28,7 @@ from sessions_app.services.errors import ServiceError
 from sessions_app.settings import get_settings
 from sessions_app.state import room as room_state
 from sessions_app.state.scheduled import SessionDetailState
+from sessions_app.testclock import routes as test_clock_routes
 
 
 async def oauth_callback(request: Request) -> RedirectResponse:
@@ -74,3 +75,5 @@ for spec in [landing.PAGE, lobby.PAGE, *auth.PAGES, *account.PAGES, *rooms.PAGES
 
 realtime.init(app, grace_seconds=get_settings().presence_grace_seconds)
 room_state.install()
+# The test-only clock (/_test/clock): registered only when SESSIONS_ENV=test.
+api.routes.extend(test_clock_routes())

@@ -26,7 +26,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from datetime import UTC, date, datetime, timedelta
+from datetime import date, datetime, timedelta
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from sqlalchemy import func
@@ -436,7 +436,7 @@ class HeatDay:
 def today_for(db: Session, *, user_id: int, now: datetime | None = None) -> date:
     """Today in the student's own time zone."""
     tz_name = db.exec(select(User.timezone).where(User.id == user_id)).first()
-    return local_day(now or datetime.now(UTC), tz_name)
+    return local_day(now or utcnow(), tz_name)
 
 
 def stats(db: Session, *, user_id: int, today: date | None = None) -> Stats:

@@ -7,9 +7,9 @@ none: a running timer costs zero frames per second.
 
 from __future__ import annotations
 
-import time
-
 import reflex as rx
+
+from sessions_app.models import utcnow
 
 SAMPLES = 5
 CLIENT_NOW_JS = "Date.now()"
@@ -35,7 +35,7 @@ class ClockState(rx.State):
             self.client_sent_ms = int(client_now_ms)
         except (TypeError, ValueError, OverflowError):  # OverflowError: int(float("inf"))
             return
-        self.server_now_ms = round(time.time() * 1000)
+        self.server_now_ms = round(utcnow().timestamp() * 1000)
         self._samples += 1
         if self._samples < SAMPLES:
             return rx.call_script(CLIENT_NOW_JS, callback=ClockState.sample)

@@ -275,7 +275,7 @@ class SessionFormState(rx.State):
     def _default_times(self) -> None:
         """Suggest the next full hour, for an hour (tomorrow at noon if that runs past midnight)."""
         zone = scheduled.zone_or_utc(self.tz)
-        local_now = datetime.now(zone)
+        local_now = utcnow().astimezone(zone)
         start = (local_now + timedelta(hours=1)).replace(minute=0, second=0, microsecond=0)
         if start.hour >= 23 or start.date() != local_now.date():
             start = (local_now + timedelta(days=1)).replace(hour=12, minute=0, second=0, microsecond=0)

@@ -2,7 +2,7 @@
 
 Each test drives the real app in Chromium as a student would, and checks what the student
 sees: where the browser lands, the name in ``#user-menu``, the message in ``#form-error``.
-The OAuth tests go through the local provider in ``fake_oauth.py``, which insists on
+The OAuth tests go through the local provider in ``tests/support/fake_oauth.py``, which insists on
 ``state`` and PKCE S256 and records what the app sent, so the protocol is checked as well.
 """
 
@@ -20,8 +20,8 @@ import socketio
 from playwright.sync_api import Page, expect
 
 from tests.e2e.conftest import PASSWORD, goto, log_in, sign_up
-from tests.e2e.fake_oauth import s256
-from tests.e2e.fake_smtp import link_in
+from tests.support.fake_oauth import s256
+from tests.support.fake_smtp import link_in
 
 pytestmark = pytest.mark.e2e
 

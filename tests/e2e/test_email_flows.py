@@ -14,7 +14,7 @@ import pytest
 from playwright.sync_api import Page, expect
 
 from tests.e2e.conftest import PASSWORD, goto, log_in, sign_up
-from tests.e2e.fake_smtp import link_in
+from tests.support.fake_smtp import link_in
 
 pytestmark = pytest.mark.e2e
 

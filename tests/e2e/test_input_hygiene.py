@@ -19,7 +19,7 @@ from sessions_app.models import ChatMessage, Room, StudySession
 from sessions_app.state.chat import LobbyChatState
 from sessions_app.state.lobby import NewRoomState
 from sessions_app.state.scheduled import SessionFormState
-from tests.e2e.protocol import ReflexClient, make_user, run, settle
+from tests.support.protocol import ReflexClient, protocol_user, run, settle
 
 CHAT = LobbyChatState.get_full_name()
 FORM = SessionFormState.get_full_name()
@@ -54,7 +54,7 @@ def test_crafted_events_get_a_message_not_a_crash(app_server):
     app_server.new_log_errors()  # only errors from this test count
 
     async def scenario() -> None:
-        _, token = make_user(dburl, "Hygiene Hana")
+        _, token = protocol_user(dburl, "Hygiene Hana")
 
         # Lobby chat: a message with a lone surrogate is refused with a message.
         lobby = ReflexClient(url, token)

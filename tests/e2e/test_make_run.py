@@ -33,7 +33,8 @@ from playwright.sync_api import Browser, expect
 
 from tests.e2e.conftest import PASSWORD, ROOT, free_port
 
-pytestmark = pytest.mark.e2e
+# One worker holds both module fixtures (make dev is started first so its build overlaps).
+pytestmark = [pytest.mark.e2e, pytest.mark.xdist_group("make-targets")]
 
 START_TIMEOUT = 900  # a first start installs the frontend's packages and compiles it
 # How long the app must keep the same processes while used and idle (the issue: "a minute").

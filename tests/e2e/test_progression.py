@@ -8,20 +8,23 @@ import datetime as dt
 from playwright.sync_api import expect
 
 from tests.e2e.conftest import goto
-from tests.e2e.test_rooms import create_room
+from tests.e2e.test_rooms import create_room, skip_to_phase_end
 
 
-def test_a_completed_focus_block_shows_up_everywhere(student):
+def test_a_completed_focus_block_shows_up_everywhere(student, app_server, app_clock):
     me = student("Focused Fran")
     goto(me.page, "/profile")
     expect(me.page.locator("#profile-exp")).to_have_text("0")
     expect(me.page.locator("#profile-blocks")).to_have_text("0")
     expect(me.page.locator("#profile-level")).to_have_text("0")
 
-    create_room(me.page, "One block", focus=15, short=3, long=10, cycles=2)
+    room_id = create_room(me.page, "One block", focus=15, short=3, long=10, cycles=2)
     me.page.click("#timer-start")
-    # 15 minutes at TIME_SCALE=60 last 15 s; the server ends the block and credits it.
-    expect(me.page.locator("#timer-phase")).to_have_text("short break", timeout=30_000)
+    expect(me.page.locator("#timer-phase")).to_have_text("focus")
+    # 15 minutes at TIME_SCALE=60 last 15 s (the app's clock skips to a second before the
+    # end); the server ends the block and credits it.
+    skip_to_phase_end(app_server, app_clock, room_id)
+    expect(me.page.locator("#timer-phase")).to_have_text("short break", timeout=10_000)
     # A full 15-minute block: 100 + 4·15 = 160 EXP → level 1 (needs 100). The nav updates live.
     expect(me.page.locator("#nav-level")).to_contain_text("1", timeout=10_000)
 

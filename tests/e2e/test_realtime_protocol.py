@@ -10,13 +10,12 @@ from __future__ import annotations
 import asyncio
 import time
 
-from sessions_app.db import make_engine
 from sessions_app.models import Room
-from sessions_app.services import rooms
 from sessions_app.state.auth import AuthState
 from sessions_app.state.lobby import LobbyState
 from sessions_app.state.room import RoomLive, RoomPageState
-from tests.e2e.protocol import ReflexClient, make_user, run, settle
+from tests.support.factories import app_db, make_room
+from tests.support.protocol import ReflexClient, protocol_user, run, settle
 
 LIVE = RoomLive.get_full_name()
 PAGE = RoomPageState.get_full_name()
@@ -25,34 +24,24 @@ AUTH = AuthState.get_full_name()
 
 
 def db_room(database_url: str, host_id: int, *, private: bool, name: str = "Proto room") -> tuple[int, str | None]:
-    from sqlmodel import Session
-
-    engine = make_engine(database_url)
-    with Session(engine, expire_on_commit=False) as db:
-        room = rooms.create_room(db, host_id=host_id, name=name, discipline="Physics", is_private=private)
-        db.commit()
-        result = room.id, room.code
-    engine.dispose()
-    return result
+    """A room opened by ``host_id`` in the app's database: (id, join code)."""
+    with app_db(database_url) as db:
+        room = make_room(db, host_id, name=name, discipline="Physics", private=private)
+        return room.id, room.code
 
 
 def room_phase(database_url: str, room_id: int) -> str:
-    from sqlmodel import Session
-
-    engine = make_engine(database_url)
-    with Session(engine) as db:
-        phase = db.get(Room, room_id).phase
-    engine.dispose()
-    return phase
+    with app_db(database_url) as db:
+        return db.get(Room, room_id).phase
 
 
 def test_outsider_and_non_host_are_refused(app_server):
     url, dburl = app_server.url, app_server.database_url
 
     async def scenario() -> None:
-        host_id, host_token = make_user(dburl, "Proto Host")
-        _, member_token = make_user(dburl, "Proto Member")
-        _, outsider_token = make_user(dburl, "Proto Outsider")
+        host_id, host_token = protocol_user(dburl, "Proto Host")
+        _, member_token = protocol_user(dburl, "Proto Member")
+        _, outsider_token = protocol_user(dburl, "Proto Outsider")
         room_id, code = db_room(dburl, host_id, private=True)
         path, query = f"/rooms/{room_id}", {"room_id": str(room_id)}
 
@@ -109,7 +98,7 @@ def test_outsider_and_non_host_are_refused(app_server):
 
 def test_code_guessing_is_rate_limited(app_server):
     async def scenario() -> None:
-        _, token = make_user(app_server.database_url, "Guesser")
+        _, token = protocol_user(app_server.database_url, "Guesser")
         guesser = ReflexClient(app_server.url, token)
         await guesser.open("/lobby")
         for i in range(12):
@@ -127,14 +116,14 @@ def test_each_member_gets_exactly_one_frame_per_change_in_a_room_of_50(app_serve
     url, dburl = app_server.url, app_server.database_url
 
     async def scenario() -> None:
-        host_id, host_token = make_user(dburl, "Big Host")
+        host_id, host_token = protocol_user(dburl, "Big Host")
         room_id, _ = db_room(dburl, host_id, private=False, name="Fifty")
         path, query = f"/rooms/{room_id}", {"room_id": str(room_id)}
         host = ReflexClient(url, host_token)
         await host.open(path, query)
         members = []
         for i in range(49):
-            _, token = make_user(dburl, f"Member {i}")
+            _, token = protocol_user(dburl, f"Member {i}")
             members.append(ReflexClient(url, token))
         await asyncio.gather(*(m.open(path, query) for m in members))
         everyone = [host, *members]

@@ -36,15 +36,15 @@ from playwright.sync_api import Browser, Page, expect
 from tests.e2e.conftest import (
     IGNORED_CONSOLE,
     ROOT,
-    VENV_BIN,
     AppServer,
-    app_env,
     free_port,
     goto,
-    sign_up,
+    log_in_as,
+    start_app,
 )
-from tests.e2e.protocol import ReflexClient, make_user, run, settle
 from tests.e2e.test_realtime_protocol import LIVE, db_room
+from tests.support.factories import new_login
+from tests.support.protocol import ReflexClient, protocol_user, run, settle
 
 SERVICES = ROOT / "scripts" / "services.sh"
 WORKERS = 2
@@ -59,6 +59,8 @@ def _services_missing() -> str:
 
 pytestmark = [
     pytest.mark.e2e,
+    # One xdist worker runs the whole module: its PostgreSQL, Redis and 2-worker app start once.
+    pytest.mark.xdist_group("scaled"),
     pytest.mark.skipif(bool(_services_missing()),
                        reason=f"needs Debian's postgresql and redis-server ({_services_missing()} missing): "
                               "run `make services-install` or `make install-test`"),
@@ -87,19 +89,12 @@ def services() -> Iterator[dict[str, str]]:
 
 @pytest.fixture(scope="module")
 def scaled_server(services, oauth_provider, tmp_path_factory) -> Iterator[AppServer]:
-    """The app in production mode with 2 workers against the module's PostgreSQL + Redis."""
-    tmp = tmp_path_factory.mktemp("scaled")
-    port = free_port()
-    url = f"http://localhost:{port}"
-    env = app_env(url, services["DATABASE_URL"], oauth_provider.url,
-                  REFLEX_REDIS_URL=services["REFLEX_REDIS_URL"], RATE_LIMIT_STORAGE=services["RATE_LIMIT_STORAGE"],
-                  REFLEX_STATE_MANAGER_MODE="redis", GRANIAN_WORKERS=str(WORKERS), REFLEX_USE_GRANIAN="1",
-                  # Its own compile directory: the SQLite app of the other tests keeps serving its own.
-                  REFLEX_WEB_WORKDIR=os.environ.get("E2E_WEB_DIR", ".web-e2e") + "-scaled")
-    subprocess.run([str(VENV_BIN / "alembic"), "upgrade", "head"], cwd=ROOT, env=env, check=True,
-                   capture_output=True)
-    server = AppServer(url=url, database_url=services["DATABASE_URL"], log_path=tmp / "app.log", env=env)
-    server.start()
+    """The app in production mode with 2 workers against the module's PostgreSQL + Redis (its
+    own build directory: a copy of the run's build when there is one)."""
+    server = start_app(tmp_path_factory.mktemp("scaled"), oauth_provider.url, database_url=services["DATABASE_URL"],
+                       name="scaled", REFLEX_REDIS_URL=services["REFLEX_REDIS_URL"],
+                       RATE_LIMIT_STORAGE=services["RATE_LIMIT_STORAGE"], REFLEX_STATE_MANAGER_MODE="redis",
+                       GRANIAN_WORKERS=str(WORKERS), REFLEX_USE_GRANIAN="1")
     yield server
     server.stop()
 
@@ -117,14 +112,16 @@ def socket_instance(rds: redis.Redis, page: Page) -> str | None:
 
 
 @pytest.fixture
-def scaled_context(browser: Browser, scaled_server: AppServer) -> Iterator[Callable[[], Page]]:
+def scaled_context(browser: Browser, scaled_server: AppServer) -> Iterator[Callable[[str], Page]]:
     """Browser contexts on the scaled app that fail the test on page/console/server errors."""
     made, errors = [], []
     scaled_server.new_log_errors()
 
-    def make() -> Page:
+    def make(name: str) -> Page:
+        """A page logged in as a new student called ``name``."""
         ctx = browser.new_context(base_url=scaled_server.url)
         ctx.set_default_timeout(15_000)
+        log_in_as(ctx, scaled_server.url, new_login(scaled_server.database_url, name)[2])
         page = ctx.new_page()
         page.on("pageerror", lambda exc: errors.append(f"pageerror: {exc}"))
         page.on("console", lambda msg: errors.append(f"console: {msg.text}")
@@ -146,9 +143,9 @@ def test_timer_and_chat_cross_workers(scaled_server, scaled_context, services):
     assert len(pids) == WORKERS, f"expected {WORKERS} granian workers, found {pids}"
     rds = redis.Redis.from_url(services["REFLEX_REDIS_URL"])
 
-    host, guest = scaled_context(), scaled_context()
-    sign_up(host, "Host Hugo")
-    sign_up(guest, "Guest Greta")
+    host, guest = scaled_context("Host Hugo"), scaled_context("Guest Greta")
+    goto(host, "/lobby")
+    expect(host.locator("#user-menu")).to_have_text("Host Hugo")
     goto(host, "/rooms/new")
     name = f"Scaled {uuid.uuid4().hex[:4]}"
     host.fill("#room-name", name)
@@ -205,9 +202,12 @@ def test_timer_and_chat_cross_workers(scaled_server, scaled_context, services):
     print(f"\nworkers {pids}; host socket on {host_worker[:8]}, guest socket on {socket_instance(rds, guest)[:8]}")
 
 
-def test_one_frame_per_member_across_workers(scaled_server, services):
+def test_one_frame_per_member_across_workers(scaled_server, services, browser_name):
     """A room of 12 protocol clients spread over both workers: a host action reaches every
-    member exactly once (not lost on the other worker, not doubled by the Redis relay)."""
+    member exactly once (not lost on the other worker, not doubled by the Redis relay).
+
+    (``browser_name``, unused, puts this test in the same pytest-playwright group as the other
+    one, so the module's servers start once instead of twice.)"""
     url, dburl = scaled_server.url, services["DATABASE_URL"]
     rds = redis.Redis.from_url(services["REFLEX_REDIS_URL"])
 
@@ -217,10 +217,10 @@ def test_one_frame_per_member_across_workers(scaled_server, services):
         return pickle.loads(raw).instance_id if raw else None
 
     async def scenario() -> None:
-        host_id, host_token = make_user(dburl, "Scaled Host")
+        host_id, host_token = protocol_user(dburl, "Scaled Host")
         room_id, _ = db_room(dburl, host_id, private=False, name="Twelve")
         path, query = f"/rooms/{room_id}", {"room_id": str(room_id)}
-        everyone = [ReflexClient(url, host_token)] + [ReflexClient(url, make_user(dburl, f"Scaled {i}")[1])
+        everyone = [ReflexClient(url, host_token)] + [ReflexClient(url, protocol_user(dburl, f"Scaled {i}")[1])
                                                       for i in range(11)]
         for client in everyone:
             await client.open(path, query)
@@ -260,8 +260,8 @@ def test_leaving_in_one_tab_takes_the_users_tabs_on_every_worker_out_of_the_room
         return pickle.loads(raw).instance_id if raw else None
 
     async def scenario() -> None:
-        host_id, host_token = make_user(dburl, "Scaled Leave Host")
-        _, member_token = make_user(dburl, "Scaled Leaver")
+        host_id, host_token = protocol_user(dburl, "Scaled Leave Host")
+        _, member_token = protocol_user(dburl, "Scaled Leaver")
         room_id, _ = db_room(dburl, host_id, private=False, name="Leave across")
         path, query = f"/rooms/{room_id}", {"room_id": str(room_id)}
         host = ReflexClient(url, host_token)

@@ -15,7 +15,6 @@ from __future__ import annotations
 import asyncio
 import os
 import re
-import time
 import uuid
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -24,15 +23,15 @@ from zoneinfo import ZoneInfo
 
 from icalendar import Calendar
 from playwright.sync_api import Page, expect
-from sqlmodel import Session, select
+from sqlmodel import select
 
-from sessions_app.db import make_engine
 from sessions_app.models import Room, SessionParticipant, StudySession
 from sessions_app.services import chat, scheduled
 from sessions_app.state.scheduled import SessionDetailState
 from sessions_app.state.session_chat import SessionChatState
 from tests.e2e.conftest import goto
-from tests.e2e.protocol import ReflexClient, make_user, run, settle
+from tests.support.factories import app_db, plan_session
+from tests.support.protocol import ReflexClient, protocol_user, run, settle
 
 DETAIL = SessionDetailState.get_full_name()
 CHAT = SessionChatState.get_full_name()
@@ -42,17 +41,17 @@ ZONES = ["Europe/Berlin", "America/New_York", "Asia/Tokyo", "America/Los_Angeles
 XSS = '<img src=x onerror="window.__pwned=1"> <b>bold?</b>'
 
 
-def pick_zone(lead: timedelta = timedelta(minutes=60)) -> str:
-    """A zone whose local time now is past 01:00 and stays on the same day for ``lead``."""
+def pick_zone(lead: timedelta = timedelta(minutes=60), now: datetime | None = None) -> str:
+    """A zone whose local time ``now`` is past 01:00 and stays on the same day for ``lead``."""
     for name in ZONES:
-        local = datetime.now(ZoneInfo(name))
+        local = (now or datetime.now(UTC)).astimezone(ZoneInfo(name))
         if local.hour >= 1 and (local + lead).date() == local.date():
             return name
     raise AssertionError("no zone with room for a session today")
 
 
-def plan_session(page: Page, zone: str, title: str, start: datetime, end: datetime, *, capacity: str = "",
-                 link: str = "", description: str = "") -> int:
+def plan_in_browser(page: Page, zone: str, title: str, start: datetime, end: datetime, *, capacity: str = "",
+                    link: str = "", description: str = "") -> int:
     """Fill /sessions/new in the browser's local time and submit; returns the new id."""
     goto(page, "/sessions/new")
     # The form first shows the account's zone, then the browser's: wait for it (it resets times).
@@ -97,7 +96,7 @@ def test_join_chat_privacy_calendar_edit_and_cancel(student):
     start, title = local_minute(zone, 10), f"Eigenvalues {uuid.uuid4().hex[:6]}"
     end = start + timedelta(minutes=47)
     link = "https://meet.example.com/eigen-" + uuid.uuid4().hex[:6]
-    sid = plan_session(host.page, zone, title, start, end, capacity="2", link=link,
+    sid = plan_in_browser(host.page, zone, title, start, end, capacity="2", link=link,
                        description="Chapter 5.\nBring exercises 1-12.")
 
     # The host: time in their zone with its name, places, themself as the first participant.
@@ -208,7 +207,7 @@ def test_session_opens_as_a_live_room_for_its_participants(student, app_server):
     guest = student("Guest Gita", timezone_id=zone)
     outsider = student("Outsider Otto", timezone_id=zone)
     start, title = local_minute(zone), f"Live now {uuid.uuid4().hex[:6]}"
-    sid = plan_session(host.page, zone, title, start, start + timedelta(minutes=30), capacity="3")
+    sid = plan_in_browser(host.page, zone, title, start, start + timedelta(minutes=30), capacity="3")
     expect(host.page.locator("#session-live-room")).to_be_visible()  # it has started
 
     goto(guest.page, f"/sessions/{sid}")
@@ -238,24 +237,25 @@ def test_session_opens_as_a_live_room_for_its_participants(student, app_server):
     goto(outsider.page, f"/rooms/{room_id}")
     expect(outsider.page.locator("#room-error").first).to_contain_text("private")
     expect(outsider.page.locator("#room-title")).to_have_count(0)
-    engine = make_engine(app_server.database_url)
-    with Session(engine) as db:
+    with app_db(app_server.database_url) as db:
         assert db.get(StudySession, sid).room_id == room_id
         assert len(db.exec(select(Room).where(Room.name == title)).all()) == 1
-    engine.dispose()
 
 
-def test_the_clock_opens_the_chat_and_ends_the_session_live(student):
-    zone = pick_zone(timedelta(minutes=50))
+def test_the_clock_opens_the_chat_and_ends_the_session_live(student, app_clock):
+    # The app's clock moves to a second past a whole minute: the first session lasts from this
+    # minute to the next, which leaves the test a minute of the app's time to join it.
+    wall = datetime.now(UTC)
+    minute = wall.replace(second=0, microsecond=0) + timedelta(minutes=1)
+    ahead = (minute + timedelta(seconds=1) - wall).total_seconds()
+    app_now = app_clock(ahead)
+    zone = pick_zone(timedelta(minutes=50), now=app_now)
     host = student("Host Clara", timezone_id=zone)
     guest = student("Guest Tim", timezone_id=zone)
-    # The first session lasts from this minute to the next: leave at least 30 s to join it.
-    if datetime.now().second > 30:
-        time.sleep(61 - datetime.now().second)
-    now = local_minute(zone)
-    ending = plan_session(host.page, zone, f"Ends soon {uuid.uuid4().hex[:6]}", now, now + timedelta(minutes=1))
-    opening = plan_session(host.page, zone, f"Opens soon {uuid.uuid4().hex[:6]}", now + timedelta(minutes=16),
-                           now + timedelta(minutes=40))
+    now = app_now.astimezone(ZoneInfo(zone)).replace(second=0, microsecond=0)
+    ending = plan_in_browser(host.page, zone, f"Ends soon {uuid.uuid4().hex[:6]}", now, now + timedelta(minutes=1))
+    opening = plan_in_browser(host.page, zone, f"Opens soon {uuid.uuid4().hex[:6]}", now + timedelta(minutes=16),
+                              now + timedelta(minutes=40))
     goto(guest.page, f"/sessions/{ending}")
     guest.page.click("#session-join")
     guest.page.fill("#session-chat-input", "last words before the end")
@@ -268,10 +268,13 @@ def test_the_clock_opens_the_chat_and_ends_the_session_live(student):
     expect(later.locator("#session-participants .participant")).to_have_count(2)
     expect(later.locator("#session-chat")).to_have_count(0)  # opens 15 minutes before the start
 
-    # Within a minute, without a reload: one chat opens, the other session ends.
-    expect(later.locator("#session-chat")).to_be_visible(timeout=80_000)
+    # The clock skips to a second before the next minute (never back, if the test was slow):
+    # there, without a reload, one chat opens and the other session ends.
+    to_boundary = (now + timedelta(minutes=1) - timedelta(seconds=1) - datetime.now(UTC)).total_seconds()
+    app_clock(max(ahead, to_boundary))
+    expect(later.locator("#session-chat")).to_be_visible(timeout=10_000)
     expect(later.locator("#session-chat-input")).to_be_visible()
-    expect(guest.page.locator("#session-chat-closed")).to_be_visible(timeout=80_000)
+    expect(guest.page.locator("#session-chat-closed")).to_be_visible(timeout=10_000)
     expect(guest.page.locator("#session-chat-input")).to_have_count(0)
     expect(guest.page.locator("#session-chat-messages .chat-body")).to_have_text(["last words before the end"])
     expect(guest.page.locator("#session-live-room")).to_have_count(0)
@@ -282,27 +285,18 @@ def test_the_clock_opens_the_chat_and_ends_the_session_live(student):
 
 
 def _db_session(database_url: str, creator_id: int, capacity: int, link: str, title: str) -> int:
-    engine = make_engine(database_url)
+    """A session starting now (UTC) for up to 40 minutes, straight in the app's database."""
     now = datetime.now(UTC)
-    with Session(engine, expire_on_commit=False) as db:
-        session = scheduled.create_session(
-            db, creator_id=creator_id, title=title, description="Protocol check", meeting_link=link,
-            date=now.strftime("%Y-%m-%d"), start=now.strftime("%H:%M"),
-            end=min(now + timedelta(minutes=40), now.replace(hour=23, minute=59)).strftime("%H:%M"),
-            capacity=str(capacity), timezone="UTC", now=now)
-        db.commit()
-        sid = session.id
-    engine.dispose()
-    return sid
+    end = min(now + timedelta(minutes=40), now.replace(hour=23, minute=59))
+    with app_db(database_url) as db:
+        return plan_session(db, creator_id, now=now, title=title, description="Protocol check", meeting_link=link,
+                            date=now.strftime("%Y-%m-%d"), start=now.strftime("%H:%M"), end=end.strftime("%H:%M"),
+                            capacity=str(capacity), timezone="UTC").id
 
 
 def _db(database_url: str, fn):
-    engine = make_engine(database_url)
-    with Session(engine, expire_on_commit=False) as db:
-        result = fn(db)
-        db.commit()
-    engine.dispose()
-    return result
+    with app_db(database_url) as db:
+        return fn(db)
 
 
 async def follow(clients: list[ReflexClient]) -> None:
@@ -323,10 +317,10 @@ def test_outsiders_receive_nothing_private_and_crafted_events_are_refused(app_se
         pytest.skip("too close to midnight UTC for a same-day session")
 
     async def scenario() -> None:
-        host_id, host_token = make_user(dburl, "Proto Hostess")
-        a_id, a_token = make_user(dburl, "Proto Alma")
-        _, b_token = make_user(dburl, "Proto Bruno")
-        _, o_token = make_user(dburl, "Proto Outsider")
+        host_id, host_token = protocol_user(dburl, "Proto Hostess")
+        a_id, a_token = protocol_user(dburl, "Proto Alma")
+        _, b_token = protocol_user(dburl, "Proto Bruno")
+        _, o_token = protocol_user(dburl, "Proto Outsider")
         link = "https://meet.example.com/proto-" + uuid.uuid4().hex[:8]
         title = "Protocol " + uuid.uuid4().hex[:6]
         sid = _db_session(dburl, host_id, 2, link, title)
@@ -371,7 +365,7 @@ def test_outsiders_receive_nothing_private_and_crafted_events_are_refused(app_se
         await outsider.call(f"{DETAIL}.open_live_room")
         others = []
         for i in range(5):
-            _, token = make_user(dburl, f"Proto Crowd {i}")
+            _, token = protocol_user(dburl, f"Proto Crowd {i}")
             others.append(ReflexClient(url, token))
         await asyncio.gather(*(c.open(path, query) for c in others))
         await settle(others)  # loaded, as a person would see the page before clicking

@@ -33,9 +33,17 @@ from sessions_app.state.room import RoomLive
 from sessions_app.state.scheduled import SessionDetailState
 from sessions_app.state.session_chat import SessionChatState
 from tests.e2e.conftest import goto
-from tests.e2e.protocol import HYDRATE, NAMESPACE, ReflexClient, make_user, router, run, settle
 from tests.e2e.test_realtime_protocol import db_room
 from tests.e2e.test_rooms import create_room
+from tests.support.protocol import (
+    HYDRATE,
+    NAMESPACE,
+    ReflexClient,
+    protocol_user,
+    router,
+    run,
+    settle,
+)
 
 LIVE = RoomLive.get_full_name()
 BOARD = RoomBoard.get_full_name()
@@ -103,8 +111,8 @@ def test_shared_state_keys_and_channel_names_as_tokens_are_refused_and_read_noth
     mark = uuid.uuid4().hex[:8]
 
     async def scenario() -> None:
-        host_id, host_token = make_user(dburl, f"Hidden Host {mark}")
-        member_id, member_token = make_user(dburl, f"Hidden Member {mark}")
+        host_id, host_token = protocol_user(dburl, f"Hidden Host {mark}")
+        member_id, member_token = protocol_user(dburl, f"Hidden Member {mark}")
         room_id, code = db_room(dburl, host_id, private=True, name=f"Secret room {mark}")
         host = ReflexClient(url, host_token)
         await host.open(f"/rooms/{room_id}", {"room_id": str(room_id)})
@@ -163,7 +171,7 @@ def test_a_session_live_room_shows_no_join_code(app_server):
     url, dburl = app_server.url, app_server.database_url
 
     async def scenario() -> None:
-        creator_id, creator_token = make_user(dburl, "Codeless Creator")
+        creator_id, creator_token = protocol_user(dburl, "Codeless Creator")
         session_id = db_session(dburl, creator_id, [], starts_in=timedelta(minutes=-1), title="Codeless")
         room_id = open_live_room(dburl, session_id, creator_id)
         creator = ReflexClient(url, creator_token)
@@ -199,8 +207,8 @@ def test_after_logout_a_tab_gets_no_pushes_for_the_old_user(app_server):
     mark = uuid.uuid4().hex[:8]
 
     async def scenario() -> None:
-        leaver_id, leaver_token = make_user(dburl, f"Logged Out {mark}")
-        stayer_id, stayer_token = make_user(dburl, f"Still In {mark}")
+        leaver_id, leaver_token = protocol_user(dburl, f"Logged Out {mark}")
+        stayer_id, stayer_token = protocol_user(dburl, f"Still In {mark}")
         room_id, _ = db_room(dburl, stayer_id, private=False, name=f"Logout room {mark}")
         path, query = f"/rooms/{room_id}", {"room_id": str(room_id)}
         stayer = ReflexClient(url, stayer_token)
@@ -239,8 +247,8 @@ def test_leaving_a_session_in_one_tab_stops_its_chat_in_the_others(app_server):
     mark = uuid.uuid4().hex[:8]
 
     async def scenario() -> None:
-        creator_id, creator_token = make_user(dburl, "Chat Creator")
-        part_id, part_token = make_user(dburl, "Chat Participant")
+        creator_id, creator_token = protocol_user(dburl, "Chat Creator")
+        part_id, part_token = protocol_user(dburl, "Chat Participant")
         session_id = db_session(dburl, creator_id, [part_id], starts_in=timedelta(minutes=10), title="Chatty")
         path, query = f"/sessions/{session_id}", {"session_id": str(session_id)}
         creator = ReflexClient(url, creator_token)
@@ -276,8 +284,8 @@ def test_leaving_a_room_in_one_tab_stops_its_chat_in_the_others(app_server):
     mark = uuid.uuid4().hex[:8]
 
     async def scenario() -> None:
-        host_id, host_token = make_user(dburl, "Room Host")
-        _, member_token = make_user(dburl, "Room Member")
+        host_id, host_token = protocol_user(dburl, "Room Host")
+        _, member_token = protocol_user(dburl, "Room Member")
         room_id, _ = db_room(dburl, host_id, private=False, name=f"Leave room {mark}")
         path, query = f"/rooms/{room_id}", {"room_id": str(room_id)}
         host = ReflexClient(url, host_token)
@@ -309,8 +317,8 @@ def test_a_deleted_account_s_tabs_get_nothing_more(app_server):
     mark = uuid.uuid4().hex[:8]
 
     async def scenario() -> None:
-        host_id, host_token = make_user(dburl, "Deletion Host")
-        gone_id, gone_token = make_user(dburl, f"Soon Gone {mark}")
+        host_id, host_token = protocol_user(dburl, "Deletion Host")
+        gone_id, gone_token = protocol_user(dburl, f"Soon Gone {mark}")
         room_id, _ = db_room(dburl, host_id, private=False, name=f"Deletion room {mark}")
         session_id = db_session(dburl, host_id, [gone_id], starts_in=timedelta(minutes=10), title="Deletion")
         room_path, room_query = f"/rooms/{room_id}", {"room_id": str(room_id)}

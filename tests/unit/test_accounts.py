@@ -28,14 +28,9 @@ from sessions_app.services import accounts
 from sessions_app.services.errors import RateLimited, ServiceError
 from sessions_app.services.tokens import hash_token
 from sessions_app.settings import get_settings
+from tests.support.factories import make_user
 
 PASSWORD = "correct horse battery staple"
-
-
-def make_user(db, name="Ada", email="ada@example.com", password=PASSWORD) -> User:
-    user = accounts.sign_up(db, name=name, email=email, password=password)
-    db.commit()
-    return user
 
 
 def refused(fn, *args, **kwargs) -> ServiceError:
@@ -80,7 +75,7 @@ def test_sign_up_accepts_a_name_of_exactly_40_characters_and_tidies_spaces(db):
 
 
 def test_email_is_normalised_and_duplicates_are_refused_whatever_the_case(db):
-    user = make_user(db, email="  Ada.Lovelace@Example.COM ")
+    user = make_user(db, email="  Ada.Lovelace@Example.COM ", password=PASSWORD)
     assert user.email == "ada.lovelace@example.com"
     err = refused(accounts.sign_up, db, name="Other", email="ADA.LOVELACE@example.com", password=PASSWORD)
     assert err.message == "An account with this email already exists. Log in instead."
@@ -95,18 +90,18 @@ def test_sign_up_keeps_a_valid_time_zone_and_falls_back_to_utc(db):
 
 
 def test_password_is_stored_only_as_an_argon2id_hash(db):
-    user = make_user(db)
+    user = make_user(db, password=PASSWORD)
     stored = db.exec(select(User.password_hash).where(User.id == user.id)).one()
     assert stored.startswith("$argon2id$")
     assert PASSWORD not in stored
     # Two accounts with the same password get different hashes (salted).
-    other = make_user(db, name="Bob", email="bob@example.com")
+    other = make_user(db, name="Bob", email="bob@example.com", password=PASSWORD)
     assert other.password_hash != stored
 
 
 def test_password_is_never_logged(db, caplog):
     caplog.set_level("DEBUG")
-    make_user(db)
+    make_user(db, password=PASSWORD)
     accounts.authenticate(db, email="ada@example.com", password=PASSWORD, client="c")
     with pytest.raises(ServiceError):
         accounts.authenticate(db, email="ada@example.com", password="wrong password here", client="c")
@@ -117,7 +112,7 @@ def test_password_is_never_logged(db, caplog):
 
 
 def test_authenticate_returns_the_user_for_the_right_password_any_email_case(db):
-    user = make_user(db)
+    user = make_user(db, password=PASSWORD)
     assert accounts.authenticate(db, email=" ADA@example.com ", password=PASSWORD, client="c").id == user.id
 
 
@@ -134,7 +129,7 @@ def test_authenticate_returns_the_user_for_the_right_password_any_email_case(db)
     ],
 )
 def test_authenticate_failures_all_read_the_same(db, email, password):
-    make_user(db)
+    make_user(db, password=PASSWORD)
     err = refused(accounts.authenticate, db, email=email, password=password, client="c")
     assert err.message == accounts.BAD_LOGIN
     assert not isinstance(err, RateLimited)
@@ -151,7 +146,7 @@ def test_oauth_only_account_cannot_log_in_with_a_password(db):
 
 def test_login_is_rate_limited_per_email(db, settings_env):
     settings_env(LOGIN_RATE_LIMIT="3/minute")
-    make_user(db)
+    make_user(db, password=PASSWORD)
     for i in range(3):
         refused(accounts.authenticate, db, email="ada@example.com", password="wrong password", client=f"ip{i}")
     # The fourth try is refused even with the right password and from a new client.
@@ -159,13 +154,13 @@ def test_login_is_rate_limited_per_email(db, settings_env):
     assert isinstance(err, RateLimited)
     assert err.message == "Too many login attempts. Wait a minute, then try again."
     # Another email from another client is not affected.
-    make_user(db, name="Bob", email="bob@example.com")
+    make_user(db, name="Bob", email="bob@example.com", password=PASSWORD)
     assert accounts.authenticate(db, email="bob@example.com", password=PASSWORD, client="ip-other").email == "bob@example.com"
 
 
 def test_login_is_rate_limited_per_client(db, settings_env):
     settings_env(LOGIN_RATE_LIMIT="3/minute")
-    make_user(db)
+    make_user(db, password=PASSWORD)
     for i in range(3):
         refused(accounts.authenticate, db, email=f"guess{i}@example.com", password="whatever12", client="attacker")
     err = refused(accounts.authenticate, db, email="ada@example.com", password=PASSWORD, client="attacker")
@@ -179,7 +174,7 @@ def test_login_is_rate_limited_per_client(db, settings_env):
 
 
 def test_session_token_is_stored_only_as_its_hash(db):
-    user = make_user(db)
+    user = make_user(db, password=PASSWORD)
     token = accounts.start_session(db, user_id=user.id)
     db.commit()
     row = db.exec(select(AuthSession)).one()
@@ -191,12 +186,12 @@ def test_session_token_is_stored_only_as_its_hash(db):
 
 @pytest.mark.parametrize("token", ["", None, 123, "x" * 129, "not-a-token"])
 def test_unknown_or_malformed_tokens_log_nobody_in(db, token):
-    make_user(db)
+    make_user(db, password=PASSWORD)
     assert accounts.user_for_token(db, token) is None
 
 
 def test_expired_session_logs_nobody_in(db):
-    user = make_user(db)
+    user = make_user(db, password=PASSWORD)
     token = accounts.start_session(db, user_id=user.id)
     db.commit()
     row = db.exec(select(AuthSession)).one()
@@ -207,7 +202,7 @@ def test_expired_session_logs_nobody_in(db):
 
 
 def test_logout_revokes_only_that_login(db):
-    user = make_user(db)
+    user = make_user(db, password=PASSWORD)
     phone = accounts.start_session(db, user_id=user.id)
     laptop = accounts.start_session(db, user_id=user.id)
     db.commit()
@@ -218,7 +213,7 @@ def test_logout_revokes_only_that_login(db):
 
 
 def test_login_ticket_works_once(db):
-    user = make_user(db)
+    user = make_user(db, password=PASSWORD)
     ticket = accounts.issue_login_ticket(db, user_id=user.id, next_path="/profile")
     db.commit()
     assert db.exec(select(LoginTicket)).one().ticket_hash == hash_token(ticket)
@@ -230,7 +225,7 @@ def test_login_ticket_works_once(db):
 
 
 def test_expired_login_ticket_is_refused_and_removed(db):
-    user = make_user(db)
+    user = make_user(db, password=PASSWORD)
     ticket = accounts.issue_login_ticket(db, user_id=user.id, next_path="/lobby")
     db.commit()
     row = db.exec(select(LoginTicket)).one()
@@ -244,7 +239,7 @@ def test_expired_login_ticket_is_refused_and_removed(db):
 
 
 def test_bound_login_ticket_needs_its_binding(db):
-    user = make_user(db)
+    user = make_user(db, password=PASSWORD)
     ticket = accounts.issue_login_ticket(db, user_id=user.id, next_path="/lobby", binding="state-of-tab-a")
     db.commit()
     assert accounts.redeem_login_ticket(db, ticket=ticket) is None
@@ -253,7 +248,7 @@ def test_bound_login_ticket_needs_its_binding(db):
 
 
 def test_login_ticket_keeps_only_a_safe_next_path(db):
-    user = make_user(db)
+    user = make_user(db, password=PASSWORD)
     ticket = accounts.issue_login_ticket(db, user_id=user.id, next_path="https://evil.example/")
     assert accounts.redeem_login_ticket(db, ticket=ticket)[1] == "/lobby"
 
@@ -276,7 +271,7 @@ def test_safe_next_keeps_own_paths(path):
 
 
 def test_rename_validates_and_saves(db):
-    user = make_user(db)
+    user = make_user(db, password=PASSWORD)
     assert accounts.rename(db, user_id=user.id, name="  Countess  of Lovelace ").display_name == "Countess of Lovelace"
     err = refused(accounts.rename, db, user_id=user.id, name="x" * 41)
     assert err.message == "Display name is too long: at most 40 characters."
@@ -285,14 +280,14 @@ def test_rename_validates_and_saves(db):
 
 
 def test_set_timezone_refuses_unknown_zones(db):
-    user = make_user(db)
+    user = make_user(db, password=PASSWORD)
     assert accounts.set_timezone(db, user_id=user.id, timezone="Asia/Tokyo").timezone == "Asia/Tokyo"
     err = refused(accounts.set_timezone, db, user_id=user.id, timezone="Nowhere/Land")
     assert "Unknown time zone" in err.message
 
 
 def test_public_view_has_no_private_fields(db):
-    user = make_user(db)
+    user = make_user(db, password=PASSWORD)
     shown = accounts.public(user)
     assert set(vars(shown)) == {"id", "display_name", "avatar_url", "level"}
 
@@ -321,8 +316,8 @@ def _own_everything(db, user: User, other: User) -> Room:
 
 
 def test_export_has_the_profile_and_owned_rows_but_no_secrets(db):
-    user = make_user(db)
-    other = make_user(db, name="Bob", email="bob@example.com")
+    user = make_user(db, password=PASSWORD)
+    other = make_user(db, name="Bob", email="bob@example.com", password=PASSWORD)
     _own_everything(db, user, other)
     data = accounts.export_data(db, user_id=user.id)
     text = json.dumps(data)  # JSON-ready as it is
@@ -338,8 +333,8 @@ def test_export_has_the_profile_and_owned_rows_but_no_secrets(db):
 
 
 def test_delete_account_removes_the_user_and_everything_owned(db):
-    user = make_user(db)
-    other = make_user(db, name="Bob", email="bob@example.com")
+    user = make_user(db, password=PASSWORD)
+    other = make_user(db, name="Bob", email="bob@example.com", password=PASSWORD)
     room = _own_everything(db, user, other)
     db.add(Task(user_id=other.id, room_id=room.id, text="Bob's task"))
     db.add(ChatMessage(channel="lobby", user_id=other.id, body="hi Ada"))
@@ -357,12 +352,12 @@ def test_delete_account_removes_the_user_and_everything_owned(db):
     assert [t.text for t in db.exec(select(Task)).all()] == ["Bob's task"]
     assert [m.body for m in db.exec(select(ChatMessage)).all()] == ["hi Ada"]
     # The email can sign up again as a brand-new account.
-    assert make_user(db).id != user.id
+    assert make_user(db, password=PASSWORD).id != user.id
 
 
 def test_delete_account_is_one_transaction_of_the_caller(db):
-    user = make_user(db)
-    other = make_user(db, name="Bob", email="bob@example.com")
+    user = make_user(db, password=PASSWORD)
+    other = make_user(db, name="Bob", email="bob@example.com", password=PASSWORD)
     _own_everything(db, user, other)
     accounts.delete_account(db, user_id=user.id)
     db.rollback()  # e.g. a later step failed: nothing at all is gone
@@ -372,7 +367,7 @@ def test_delete_account_is_one_transaction_of_the_caller(db):
 
 
 def test_deleted_account_cannot_log_in_and_its_sessions_are_gone(db):
-    user = make_user(db)
+    user = make_user(db, password=PASSWORD)
     token = accounts.start_session(db, user_id=user.id)
     db.commit()
     accounts.delete_account(db, user_id=user.id)

@@ -13,7 +13,7 @@ from starlette.applications import Starlette
 
 from sessions_app.models import CalendarFeed
 from sessions_app.services import calendar, scheduled
-from tests.unit.test_scheduled import NOW, make_user, plan
+from tests.support.factories import NOW, make_user, plan_session
 
 
 def events(ics: bytes) -> list:
@@ -23,8 +23,8 @@ def events(ics: bytes) -> list:
 
 
 def test_single_session_ics_parses_with_utc_times_and_title(db):
-    creator = make_user(db, "Ada")
-    session = plan(db, creator, title="Eigenvalues; part 1, revisited")
+    creator = make_user(db, "Ada").id
+    session = plan_session(db, creator, title="Eigenvalues; part 1, revisited")
     detail = scheduled.session_detail(db, session_id=session.id, viewer_id=creator, now=NOW)
     (event,) = events(calendar.session_ics(detail, now=NOW))
     assert event.decoded("DTSTART") == datetime(2026, 3, 10, 11, 0, tzinfo=UTC)
@@ -38,8 +38,8 @@ def test_single_session_ics_parses_with_utc_times_and_title(db):
 
 
 def test_the_public_ics_has_no_meeting_link(db):
-    creator = make_user(db, "Ada")
-    session = plan(db, creator)
+    creator = make_user(db, "Ada").id
+    session = plan_session(db, creator)
     public = scheduled.session_detail(db, session_id=session.id, viewer_id=None, now=NOW)
     ics = calendar.session_ics(public, now=NOW)
     assert b"discord" not in ics
@@ -48,8 +48,8 @@ def test_the_public_ics_has_no_meeting_link(db):
 
 
 def test_google_calendar_link_format(db):
-    creator = make_user(db, "Ada")
-    session = plan(db, creator, title="Linear algebra & more")
+    creator = make_user(db, "Ada").id
+    session = plan_session(db, creator, title="Linear algebra & more")
     inside = scheduled.session_detail(db, session_id=session.id, viewer_id=creator, now=NOW)
     link = calendar.google_calendar_link(inside)
     assert link.startswith("https://calendar.google.com/calendar/render?action=TEMPLATE&text=")
@@ -64,13 +64,13 @@ def test_google_calendar_link_format(db):
 
 
 def test_feed_lists_joined_sessions_and_marks_cancelled_ones(db):
-    ada, bea = make_user(db, "Ada"), make_user(db, "Bea")
-    joined = plan(db, ada, title="Joined one")
-    cancelled = plan(db, ada, title="Dropped one", date="2026-03-11")
-    hosted = plan(db, bea, title="Bea hosts", date="2026-03-12")
-    plan(db, ada, title="Not joined", date="2026-03-13")
-    full = plan(db, ada, title="Waitlisted", capacity="1", date="2026-03-14")
-    other = make_user(db, "Cem")
+    ada, bea = make_user(db, "Ada").id, make_user(db, "Bea").id
+    joined = plan_session(db, ada, title="Joined one")
+    cancelled = plan_session(db, ada, title="Dropped one", date="2026-03-11")
+    hosted = plan_session(db, bea, title="Bea hosts", date="2026-03-12")
+    plan_session(db, ada, title="Not joined", date="2026-03-13")
+    full = plan_session(db, ada, title="Waitlisted", capacity="1", date="2026-03-14")
+    other = make_user(db, "Cem").id
     for sid in (joined.id, cancelled.id):
         scheduled.join_session(db, session_id=sid, user_id=bea, now=NOW)
     scheduled.join_session(db, session_id=full.id, user_id=other, now=NOW)
@@ -87,7 +87,7 @@ def test_feed_lists_joined_sessions_and_marks_cancelled_ones(db):
 
 
 def test_feed_token_is_stored_hashed_shown_once_regenerated_and_revoked(db):
-    bea = make_user(db, "Bea")
+    bea = make_user(db, "Bea").id
     assert not calendar.has_feed(db, user_id=bea)
     token = calendar.create_feed_token(db, user_id=bea)
     row = db.exec(select(CalendarFeed)).one()
@@ -112,8 +112,8 @@ def test_feed_http_route_serves_text_calendar(db, engine, monkeypatch):
     from sessions_app import calendar_routes
     from sessions_app import db as db_module
 
-    bea = make_user(db, "Bea")
-    session = plan(db, bea, now=datetime.now(UTC), date=(datetime.now(UTC) + timedelta(days=2)).date().isoformat())
+    bea = make_user(db, "Bea").id
+    session = plan_session(db, bea, now=datetime.now(UTC), date=(datetime.now(UTC) + timedelta(days=2)).date().isoformat())
     token = calendar.create_feed_token(db, user_id=bea)
     db.commit()
     monkeypatch.setattr(db_module, "get_engine", lambda: engine)

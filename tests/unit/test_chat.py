@@ -9,21 +9,11 @@ from hypothesis import given
 from hypothesis import strategies as st
 from sqlmodel import select
 
-from sessions_app.models import ChatMessage, User
+from sessions_app.models import ChatMessage
 from sessions_app.services import chat, rooms
 from sessions_app.services.chat import Segment
 from sessions_app.services.errors import RateLimited, ServiceError
-
-
-def make_user(db, name="Ada", email=None) -> int:
-    user = User(display_name=name, email=email or f"{name.lower()}@example.com", exp_total=150)
-    db.add(user)
-    db.flush()
-    return user.id
-
-
-def make_room(db, host: int, private=False):
-    return rooms.create_room(db, host_id=host, name="Algebra", discipline="Mathematics", is_private=private)
+from tests.support.factories import make_room, make_user
 
 
 @pytest.fixture
@@ -36,7 +26,7 @@ def fast(settings_env):
 
 
 def test_body_is_trimmed_and_stored(db):
-    ada = make_user(db)
+    ada = make_user(db).id
     msg = chat.post_message(db, channel=chat.LOBBY, user_id=ada, body="  hello\r\nworld \t ")
     assert msg.body == "hello\nworld"
     assert db.get(ChatMessage, msg.id).body == "hello\nworld"
@@ -46,14 +36,14 @@ def test_body_is_trimmed_and_stored(db):
                                                ("\n\n", "Write a message"), (None, "Write a message"),
                                                (42, "must be text"), (["hi"], "must be text")])
 def test_empty_or_non_text_refused(db, body, message):
-    ada = make_user(db)
+    ada = make_user(db).id
     with pytest.raises(ServiceError, match=message):
         chat.post_message(db, channel=chat.LOBBY, user_id=ada, body=body)
     assert db.exec(select(ChatMessage)).all() == []
 
 
 def test_length_limit(db):
-    ada = make_user(db)
+    ada = make_user(db).id
     assert len(chat.post_message(db, channel=chat.LOBBY, user_id=ada, body="x" * 2000).body) == 2000
     with pytest.raises(ServiceError, match="too long: at most 2000 characters"):
         chat.post_message(db, channel=chat.LOBBY, user_id=ada, body="x" * 2001)
@@ -61,19 +51,19 @@ def test_length_limit(db):
 
 @pytest.mark.parametrize("bad", ["\x00", "\x07", "\x1b[31m", "\x7f", "\u202e", "\u2066"])
 def test_control_characters_refused(db, bad):
-    ada = make_user(db)
+    ada = make_user(db).id
     with pytest.raises(ServiceError, match="cannot be shown"):
         chat.post_message(db, channel=chat.LOBBY, user_id=ada, body=f"a{bad}b")
 
 
 def test_newlines_tabs_and_unicode_kept_blank_runs_collapsed(db):
-    ada = make_user(db)
+    ada = make_user(db).id
     body = "a\tb\n\n\n\n\nc — ünïcødé 😀"
     assert chat.post_message(db, channel=chat.LOBBY, user_id=ada, body=body).body == "a\tb\n\nc — ünïcødé 😀"
 
 
 def test_html_is_stored_and_returned_as_text(db):
-    ada = make_user(db)
+    ada = make_user(db).id
     evil = '<img src=x onerror="window.__pwned=1"><script>alert(1)</script>'
     msg = chat.post_message(db, channel=chat.LOBBY, user_id=ada, body=evil)
     assert msg.body == evil  # unchanged text: the UI renders it as text nodes
@@ -85,7 +75,7 @@ def test_html_is_stored_and_returned_as_text(db):
 
 def test_rate_limit_per_user(db, settings_env):
     settings_env(CHAT_RATE_LIMIT="3/minute")
-    ada, bob = make_user(db, "Ada"), make_user(db, "Bob")
+    ada, bob = make_user(db, "Ada").id, make_user(db, "Bob").id
     for i in range(3):
         chat.post_message(db, channel=chat.LOBBY, user_id=ada, body=f"m{i}")
     with pytest.raises(RateLimited, match="too fast. Wait a few seconds"):
@@ -95,7 +85,7 @@ def test_rate_limit_per_user(db, settings_env):
 
 
 def test_default_rate_limit_is_five_per_five_seconds(db):
-    ada = make_user(db)
+    ada = make_user(db).id
     for i in range(5):
         chat.post_message(db, channel=chat.LOBBY, user_id=ada, body=f"m{i}")
     with pytest.raises(RateLimited):
@@ -104,7 +94,7 @@ def test_default_rate_limit_is_five_per_five_seconds(db):
 
 def test_invalid_messages_do_not_use_the_allowance(db, settings_env):
     settings_env(CHAT_RATE_LIMIT="2/minute")
-    ada = make_user(db)
+    ada = make_user(db).id
     for _ in range(5):
         with pytest.raises(ServiceError):
             chat.post_message(db, channel=chat.LOBBY, user_id=ada, body="x" * 3000)
@@ -115,7 +105,7 @@ def test_invalid_messages_do_not_use_the_allowance(db, settings_env):
 
 
 def test_room_chat_is_for_members_only(db):
-    host, outsider = make_user(db, "Host"), make_user(db, "Out")
+    host, outsider = make_user(db, "Host").id, make_user(db, "Out").id
     room = make_room(db, host)
     channel = chat.room_channel(room.id)
     chat.post_message(db, channel=channel, user_id=host, body="members only")
@@ -131,7 +121,7 @@ def test_room_chat_is_for_members_only(db):
 
 
 def test_member_who_left_loses_access_and_rejoining_restores_it(db):
-    host, guest = make_user(db, "Host"), make_user(db, "Guest")
+    host, guest = make_user(db, "Host").id, make_user(db, "Guest").id
     room = make_room(db, host)
     rooms.enter(db, room_id=room.id, user_id=guest)
     channel = chat.room_channel(room.id)
@@ -145,7 +135,7 @@ def test_member_who_left_loses_access_and_rejoining_restores_it(db):
 
 
 def test_closed_room_chat_is_closed(db):
-    host = make_user(db, "Host")
+    host = make_user(db, "Host").id
     room = make_room(db, host)
     rooms.leave(db, room_id=room.id, user_id=host)  # last member: the room closes
     assert not chat.can_write(db, channel=chat.room_channel(room.id), user_id=host)
@@ -153,7 +143,7 @@ def test_closed_room_chat_is_closed(db):
 
 @pytest.mark.parametrize("channel", ["room:abc", "room:", "nope", "session:x", "", "lobby ", None, 5])
 def test_unknown_channels_refused(db, channel):
-    ada = make_user(db)
+    ada = make_user(db).id
     assert not chat.can_read(db, channel=channel, user_id=ada)
     with pytest.raises(ServiceError):
         chat.post_message(db, channel=channel, user_id=ada, body="hi")
@@ -167,7 +157,7 @@ def test_lobby_needs_a_real_user(db):
 
 
 def test_public_shape_has_author_but_never_email(db):
-    ada = make_user(db, "Ada", email="secret-ada@example.com")
+    ada = make_user(db, "Ada", email="secret-ada@example.com", exp=150).id
     msg = chat.post_message(db, channel=chat.LOBBY, user_id=ada, body="hello")
     data = asdict(chat.recent(db, chat.LOBBY, user_id=ada)[0])
     assert data["author_name"] == "Ada" and data["level"] == 1 and data["user_id"] == ada
@@ -179,14 +169,14 @@ def test_public_shape_has_author_but_never_email(db):
 
 
 def test_author_deletes_own_message(db):
-    ada = make_user(db)
+    ada = make_user(db).id
     msg = chat.post_message(db, channel=chat.LOBBY, user_id=ada, body="oops")
     assert chat.delete_message(db, message_id=msg.id, user_id=ada) == chat.LOBBY
     assert db.get(ChatMessage, msg.id) is None
 
 
 def test_nobody_deletes_another_users_lobby_message(db):
-    ada, bob = make_user(db, "Ada"), make_user(db, "Bob")
+    ada, bob = make_user(db, "Ada").id, make_user(db, "Bob").id
     msg = chat.post_message(db, channel=chat.LOBBY, user_id=ada, body="mine")
     with pytest.raises(ServiceError, match="only delete your own"):
         chat.delete_message(db, message_id=msg.id, user_id=bob)
@@ -194,7 +184,7 @@ def test_nobody_deletes_another_users_lobby_message(db):
 
 
 def test_room_host_removes_any_message_in_their_room_only(db):
-    host, guest, other_host = make_user(db, "Host"), make_user(db, "Guest"), make_user(db, "Other")
+    host, guest, other_host = make_user(db, "Host").id, make_user(db, "Guest").id, make_user(db, "Other").id
     room = make_room(db, host)
     other_room = make_room(db, other_host)
     rooms.enter(db, room_id=room.id, user_id=guest)
@@ -218,7 +208,7 @@ def test_room_host_removes_any_message_in_their_room_only(db):
 
 
 def test_former_host_loses_the_power(db):
-    host, guest = make_user(db, "Host"), make_user(db, "Guest")
+    host, guest = make_user(db, "Host").id, make_user(db, "Guest").id
     room = make_room(db, host)
     rooms.enter(db, room_id=room.id, user_id=guest)
     msg = chat.post_message(db, channel=chat.room_channel(room.id), user_id=guest, body="hey")
@@ -229,7 +219,7 @@ def test_former_host_loses_the_power(db):
 
 @pytest.mark.parametrize("bad_id", [None, "abc", -1, 0, 10_000, 1.5e9])
 def test_delete_unknown_ids_refused(db, bad_id):
-    ada = make_user(db)
+    ada = make_user(db).id
     with pytest.raises(ServiceError):
         chat.delete_message(db, message_id=bad_id, user_id=ada)
 
@@ -238,7 +228,7 @@ def test_delete_unknown_ids_refused(db, bad_id):
 
 
 def test_recent_before_and_since_page_through_history(db, fast):
-    ada = make_user(db)
+    ada = make_user(db).id
     ids = [chat.post_message(db, channel=chat.LOBBY, user_id=ada, body=f"m{i}").id for i in range(120)]
     tail = chat.recent(db, chat.LOBBY, user_id=ada)
     assert [m.id for m in tail] == ids[-50:]  # oldest first
@@ -251,7 +241,7 @@ def test_recent_before_and_since_page_through_history(db, fast):
 
 
 def test_channels_do_not_mix(db):
-    ada = make_user(db)
+    ada = make_user(db).id
     room = make_room(db, ada)
     chat.post_message(db, channel=chat.LOBBY, user_id=ada, body="lobby")
     chat.post_message(db, channel=chat.room_channel(room.id), user_id=ada, body="room")
@@ -304,7 +294,7 @@ def test_session_creator_moderates_the_session_chat(db):
 
     from sessions_app.models import StudySession, utcnow
 
-    creator, writer, other = make_user(db, "Cre"), make_user(db, "Wri"), make_user(db, "Oth")
+    creator, writer, other = make_user(db, "Cre").id, make_user(db, "Wri").id, make_user(db, "Oth").id
     session = StudySession(creator_id=creator, title="Eigenvalues", starts_at=utcnow() + timedelta(minutes=5),
                            ends_at=utcnow() + timedelta(minutes=50))
     db.add(session)

@@ -11,16 +11,14 @@ from sqlmodel import select
 
 from sessions_app.models import FocusCredit, ServerHeartbeat, ServerOutage, User
 from sessions_app.services import progression, rooms, timer, uptime
+from tests.support import factories
 
 T0 = datetime(2026, 11, 21, 12, 0, tzinfo=UTC)
 FULL_BLOCK_EXP = progression.block_exp(25, 25)  # 200
 
 
 def make_user(db, name="Ada") -> int:
-    user = User(display_name=name, email=f"{name.lower()}@example.com")
-    db.add(user)
-    db.flush()
-    return user.id
+    return factories.make_user(db, name).id
 
 
 def open_room(db, host: int, *, at: datetime, name="Algebra") -> int:

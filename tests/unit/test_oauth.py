@@ -1,5 +1,5 @@
 """Unit tests of the OAuth login service: accounts from provider profiles, ``state`` handling,
-and the whole code exchange against the local provider from ``tests/e2e/fake_oauth.py``.
+and the whole code exchange against the local provider from ``tests/support/fake_oauth.py``.
 
 The provider is strict (client credentials, redirect URI, one use per code, PKCE S256), so
 ``begin`` + ``finish`` passing here means the app speaks the protocol correctly.
@@ -21,7 +21,7 @@ from sessions_app.models import AuthSession, LoginTicket, OAuthAccount, OAuthSta
 from sessions_app.oauth import Profile
 from sessions_app.services import accounts
 from sessions_app.services.errors import ServiceError
-from tests.e2e.fake_oauth import FakeOAuthProvider, s256
+from tests.support.fake_oauth import FakeOAuthProvider, s256
 
 PASSWORD = "correct horse battery staple"
 

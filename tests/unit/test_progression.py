@@ -12,26 +12,13 @@ from sqlmodel import Session, select
 
 from sessions_app.models import FocusCredit, Room, RoomMember, User
 from sessions_app.services import progression as prog
+from tests.support.factories import make_room, make_user
 
 T0 = datetime(2026, 11, 3, 9, 0, tzinfo=UTC)  # a Tuesday
 BLOCK = timedelta(minutes=25)
 
 
 # --- helpers --------------------------------------------------------------------------------
-
-
-def make_user(db: Session, name: str = "Ada", tz: str = "UTC", exp: int = 0) -> User:
-    user = User(display_name=name, timezone=tz, exp_total=exp)
-    db.add(user)
-    db.flush()
-    return user
-
-
-def make_room(db: Session) -> Room:
-    room = Room(name="Deep work", discipline="Maths")
-    db.add(room)
-    db.flush()
-    return room
 
 
 def stint(db: Session, room: Room, user: User, joined: datetime, left: datetime | None = None) -> None:

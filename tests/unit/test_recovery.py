@@ -21,7 +21,7 @@ from sessions_app.services import accounts, mail, recovery
 from sessions_app.services.errors import RateLimited, ServiceError
 from sessions_app.services.tokens import hash_token
 from sessions_app.settings import Settings
-from tests.e2e.fake_smtp import MailCatcher, link_in
+from tests.support.fake_smtp import MailCatcher, link_in
 
 PASSWORD = "correct horse battery staple"
 NEW_PASSWORD = "violet submarine kettle orchestra"

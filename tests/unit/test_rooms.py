@@ -11,19 +11,13 @@ from sessions_app.models import Room, Task, User
 from sessions_app.services import rooms
 from sessions_app.services.errors import ServiceError
 from sessions_app.settings import Settings
+from tests.support.factories import make_user
 
 T0 = datetime(2026, 11, 21, 12, 0, tzinfo=UTC)
 
 
-def make_user(db, name="Ada") -> int:
-    user = User(display_name=name, email=f"{name.lower()}@example.com")
-    db.add(user)
-    db.flush()
-    return user.id
-
-
 def test_create_room_defaults_and_host_is_first_member(db):
-    ada = make_user(db)
+    ada = make_user(db).id
     room = rooms.create_room(db, host_id=ada, name="  Linear   algebra ", discipline="Mathematics", is_private=False)
     assert (room.name, room.focus_minutes, room.short_break_minutes, room.long_break_minutes,
             room.blocks_before_long_break) == ("Linear algebra", 25, 5, 15, 4)
@@ -41,14 +35,14 @@ def test_create_room_defaults_and_host_is_first_member(db):
     ("focus_minutes", "2.5", "Focus must be a whole number of minutes."),
 ])
 def test_out_of_range_values_are_refused_clearly(db, field, value, message):
-    ada = make_user(db)
+    ada = make_user(db).id
     with pytest.raises(ServiceError) as err:
         rooms.create_room(db, host_id=ada, name="R", discipline="Law", is_private=False, **{field: value})
     assert err.value.message == message
 
 
 def test_bad_name_and_discipline_are_refused(db):
-    ada = make_user(db)
+    ada = make_user(db).id
     with pytest.raises(ServiceError, match="name"):
         rooms.create_room(db, host_id=ada, name="   ", discipline="Law", is_private=False)
     with pytest.raises(ServiceError, match="at most 60"):
@@ -58,7 +52,7 @@ def test_bad_name_and_discipline_are_refused(db):
 
 
 def test_private_codes_use_the_unambiguous_alphabet_and_are_case_insensitive(db):
-    ada, bob = make_user(db), make_user(db, "Bob")
+    ada, bob = make_user(db).id, make_user(db, "Bob").id
     room = rooms.create_room(db, host_id=ada, name="Secret", discipline="Law", is_private=True)
     assert len(room.code) == 6 and not set(room.code) & set("01I")
     assert rooms.room_for_code(db, room.code.lower()).id == room.id
@@ -72,7 +66,7 @@ def test_private_codes_use_the_unambiguous_alphabet_and_are_case_insensitive(db)
 
 
 def test_host_passes_to_earliest_member_and_last_leave_closes_and_clears_tasks(db):
-    ada, bob, cy = make_user(db), make_user(db, "Bob"), make_user(db, "Cy")
+    ada, bob, cy = make_user(db).id, make_user(db, "Bob").id, make_user(db, "Cy").id
     room = rooms.create_room(db, host_id=ada, name="R", discipline="Law", is_private=True, now=T0)
     code = room.code
     rooms.enter(db, room_id=room.id, user_id=bob, code=code, now=T0 + timedelta(minutes=1))
@@ -92,7 +86,7 @@ def test_host_passes_to_earliest_member_and_last_leave_closes_and_clears_tasks(d
 
 
 def test_only_the_host_controls_the_timer(db):
-    ada, bob = make_user(db), make_user(db, "Bob")
+    ada, bob = make_user(db).id, make_user(db, "Bob").id
     room = rooms.create_room(db, host_id=ada, name="R", discipline="Law", is_private=False)
     rooms.enter(db, room_id=room.id, user_id=bob)
     with pytest.raises(ServiceError, match="Only the host"):
@@ -104,7 +98,7 @@ def test_only_the_host_controls_the_timer(db):
 
 
 def test_phase_advances_exactly_once_and_credits_present_members(db):
-    ada = make_user(db)
+    ada = make_user(db).id
     room = rooms.create_room(db, host_id=ada, name="R", discipline="Law", is_private=False, now=T0)
     timer = rooms.control_timer(db, room_id=room.id, user_id=ada, action="start", now=T0)
     end = T0 + timedelta(minutes=25)
@@ -136,7 +130,7 @@ def test_production_refuses_the_default_secret():
 
 
 def test_lobby_lists_public_open_rooms_with_counts(db):
-    ada, bob = make_user(db), make_user(db, "Bob")
+    ada, bob = make_user(db).id, make_user(db, "Bob").id
     public = rooms.create_room(db, host_id=ada, name="Open", discipline="Law", is_private=False)
     rooms.create_room(db, host_id=bob, name="Hidden", discipline="Law", is_private=True)
     rooms.enter(db, room_id=public.id, user_id=bob)
@@ -145,7 +139,7 @@ def test_lobby_lists_public_open_rooms_with_counts(db):
 
 
 def test_code_guessing_is_rate_limited_per_user_and_client(db):
-    ada, bob = make_user(db), make_user(db, "Bob")
+    ada, bob = make_user(db).id, make_user(db, "Bob").id
     room = rooms.create_room(db, host_id=ada, name="Secret", discipline="Law", is_private=True)
     for _ in range(3):
         with pytest.raises(ServiceError, match="No open room"):

@@ -9,32 +9,10 @@ import pytest
 from sqlmodel import Session, select
 
 from sessions_app.db import session_scope
-from sessions_app.models import SessionNote, SessionParticipant, StudySession, User
+from sessions_app.models import SessionNote, SessionParticipant, StudySession
 from sessions_app.services import scheduled
 from sessions_app.services.errors import ServiceError
-
-# A fixed "now" (a Monday) so every date below is predictably in the future or the past.
-NOW = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
-
-
-def make_user(db: Session, name: str, tz: str = "UTC") -> int:
-    user = User(display_name=name, email=f"{name.lower().replace(' ', '.')}@example.com", timezone=tz)
-    db.add(user)
-    db.flush()
-    return user.id
-
-
-def form(**overrides) -> dict:
-    values = dict(title="Linear algebra: eigenvalues", description="Chapter 5, exercises 1-12.",
-                  meeting_link="https://discord.gg/abc123", date="2026-03-10", start="12:00", end="12:47",
-                  capacity="6", timezone="Europe/Berlin")
-    values.update(overrides)
-    return values
-
-
-def plan(db: Session, creator_id: int, now: datetime = NOW, **overrides) -> StudySession:
-    return scheduled.create_session(db, creator_id=creator_id, now=now, **form(**overrides))
-
+from tests.support.factories import NOW, make_user, plan_session, session_form
 
 # --- validation ------------------------------------------------------------------------------
 
@@ -67,69 +45,69 @@ def plan(db: Session, creator_id: int, now: datetime = NOW, **overrides) -> Stud
     ],
 )
 def test_each_bad_field_is_refused_with_its_own_message(db, overrides, field, fragment):
-    creator = make_user(db, "Ada")
+    creator = make_user(db, "Ada").id
     with pytest.raises(ServiceError) as caught:
-        plan(db, creator, **overrides)
+        plan_session(db, creator, **overrides)
     assert caught.value.field == field
     assert fragment in caught.value.message
     assert db.exec(select(StudySession)).all() == []
 
 
 def test_valid_session_is_stored_in_utc_and_capacity_limits_are_inclusive(db):
-    creator = make_user(db, "Ada")
-    session = plan(db, creator, capacity="1000", title="  Eigen  values ", meeting_link="")
+    creator = make_user(db, "Ada").id
+    session = plan_session(db, creator, capacity="1000", title="  Eigen  values ", meeting_link="")
     assert session.title == "Eigen values"
     assert session.meeting_link is None
     assert session.capacity == 1000
     # Berlin is UTC+1 in early March.
     assert session.starts_at == datetime(2026, 3, 10, 11, 0, tzinfo=UTC)
     assert session.ends_at == datetime(2026, 3, 10, 11, 47, tzinfo=UTC)
-    assert plan(db, creator, capacity="").capacity is None
-    assert plan(db, creator, capacity=None).capacity is None
-    assert plan(db, creator, capacity="1").capacity == 1
-    longest = plan(db, creator, start="06:00", end="18:00")
+    assert plan_session(db, creator, capacity="").capacity is None
+    assert plan_session(db, creator, capacity=None).capacity is None
+    assert plan_session(db, creator, capacity="1").capacity == 1
+    longest = plan_session(db, creator, start="06:00", end="18:00")
     assert longest.ends_at - longest.starts_at == timedelta(hours=12)
 
 
 def test_a_session_can_start_in_the_current_minute(db):
-    creator = make_user(db, "Ada")
+    creator = make_user(db, "Ada").id
     now = datetime(2026, 3, 10, 11, 0, 40, tzinfo=UTC)  # 12:00:40 in Berlin
-    assert plan(db, creator, now=now).starts_at == datetime(2026, 3, 10, 11, 0, tzinfo=UTC)
+    assert plan_session(db, creator, now=now).starts_at == datetime(2026, 3, 10, 11, 0, tzinfo=UTC)
 
 
 # --- time zones ----------------------------------------------------------------------------------
 
 
 def test_summer_time_offsets_are_applied(db):
-    creator = make_user(db, "Ada")
-    summer = plan(db, creator, date="2026-07-14")
+    creator = make_user(db, "Ada").id
+    summer = plan_session(db, creator, date="2026-07-14")
     assert summer.starts_at == datetime(2026, 7, 14, 10, 0, tzinfo=UTC)  # CEST, UTC+2
-    new_york = plan(db, creator, date="2026-07-14", timezone="America/New_York")
+    new_york = plan_session(db, creator, date="2026-07-14", timezone="America/New_York")
     assert new_york.starts_at == datetime(2026, 7, 14, 16, 0, tzinfo=UTC)  # EDT, UTC-4
 
 
 def test_a_session_across_the_spring_dst_change_has_its_real_length(db):
-    creator = make_user(db, "Ada")
+    creator = make_user(db, "Ada").id
     # Europe switches to summer time on 2026-03-29 at 02:00 local: 01:00–04:00 lasts 2 real hours.
-    session = plan(db, creator, date="2026-03-29", start="01:00", end="04:00")
+    session = plan_session(db, creator, date="2026-03-29", start="01:00", end="04:00")
     assert session.starts_at == datetime(2026, 3, 29, 0, 0, tzinfo=UTC)
     assert session.ends_at == datetime(2026, 3, 29, 2, 0, tzinfo=UTC)
     # Noon that day is already summer time (UTC+2).
-    assert plan(db, creator, date="2026-03-29").starts_at == datetime(2026, 3, 29, 10, 0, tzinfo=UTC)
+    assert plan_session(db, creator, date="2026-03-29").starts_at == datetime(2026, 3, 29, 10, 0, tzinfo=UTC)
 
 
 def test_a_local_time_skipped_by_dst_is_refused(db):
-    creator = make_user(db, "Ada")
+    creator = make_user(db, "Ada").id
     with pytest.raises(ServiceError) as caught:
-        plan(db, creator, date="2026-03-29", start="02:30", end="04:00")
+        plan_session(db, creator, date="2026-03-29", start="02:30", end="04:00")
     assert caught.value.field == "start"
     assert "does not exist" in caught.value.message
 
 
 def test_a_repeated_local_time_means_its_first_occurrence(db):
-    creator = make_user(db, "Ada")
+    creator = make_user(db, "Ada").id
     # New York falls back on 2026-11-01: 01:30 happens twice; the first is EDT (UTC-4).
-    session = plan(db, creator, date="2026-11-01", start="01:30", end="03:00", timezone="America/New_York",
+    session = plan_session(db, creator, date="2026-11-01", start="01:30", end="03:00", timezone="America/New_York",
                    now=datetime(2026, 10, 1, tzinfo=UTC))
     assert session.starts_at == datetime(2026, 11, 1, 5, 30, tzinfo=UTC)
     assert session.ends_at == datetime(2026, 11, 1, 8, 0, tzinfo=UTC)  # 03:00 EST
@@ -149,8 +127,8 @@ def test_times_are_formatted_in_the_viewers_zone_with_its_name():
 
 
 def test_edit_form_shows_times_in_the_editors_zone(db):
-    creator = make_user(db, "Ada")
-    session = plan(db, creator)
+    creator = make_user(db, "Ada").id
+    session = plan_session(db, creator)
     values = scheduled.form_values(db, session_id=session.id, user_id=creator, tz_name="America/New_York")
     assert (values.date, values.start, values.end) == ("2026-03-10", "07:00", "07:47")  # EDT since 8 March
     assert values.capacity == "6" and values.meeting_link == "https://discord.gg/abc123"
@@ -160,10 +138,10 @@ def test_edit_form_shows_times_in_the_editors_zone(db):
 
 
 def test_the_public_sees_only_public_facts(db):
-    creator = make_user(db, "Ada")
-    bea = make_user(db, "Bea")
-    stranger = make_user(db, "Stranger")
-    session = plan(db, creator)
+    creator = make_user(db, "Ada").id
+    bea = make_user(db, "Bea").id
+    stranger = make_user(db, "Stranger").id
+    session = plan_session(db, creator)
     scheduled.join_session(db, session_id=session.id, user_id=bea, now=NOW)
     for viewer in (None, stranger):
         detail = scheduled.session_detail(db, session_id=session.id, viewer_id=viewer, now=NOW)
@@ -179,9 +157,9 @@ def test_the_public_sees_only_public_facts(db):
 
 
 def test_participants_and_the_host_see_names_and_link(db):
-    creator = make_user(db, "Ada")
-    bea = make_user(db, "Bea")
-    session = plan(db, creator)
+    creator = make_user(db, "Ada").id
+    bea = make_user(db, "Bea").id
+    session = plan_session(db, creator)
     scheduled.join_session(db, session_id=session.id, user_id=bea, now=NOW)
     for viewer in (creator, bea):
         detail = scheduled.session_detail(db, session_id=session.id, viewer_id=viewer, now=NOW)
@@ -192,9 +170,9 @@ def test_participants_and_the_host_see_names_and_link(db):
 
 
 def test_a_waitlisted_user_does_not_see_private_parts(db):
-    creator = make_user(db, "Ada")
-    bea, cem = make_user(db, "Bea"), make_user(db, "Cem")
-    session = plan(db, creator, capacity="1")
+    creator = make_user(db, "Ada").id
+    bea, cem = make_user(db, "Bea").id, make_user(db, "Cem").id
+    session = plan_session(db, creator, capacity="1")
     scheduled.join_session(db, session_id=session.id, user_id=bea, now=NOW)
     result = scheduled.join_session(db, session_id=session.id, user_id=cem, now=NOW)
     assert result.waitlisted and result.waitlist_position == 1
@@ -215,11 +193,11 @@ def test_an_unknown_session_is_a_clear_error(db):
 
 
 def test_only_the_creator_can_edit_or_cancel(db):
-    creator = make_user(db, "Ada")
-    mallory = make_user(db, "Mallory")
-    session = plan(db, creator)
+    creator = make_user(db, "Ada").id
+    mallory = make_user(db, "Mallory").id
+    session = plan_session(db, creator)
     with pytest.raises(ServiceError, match="Only the person who planned"):
-        scheduled.update_session(db, session_id=session.id, user_id=mallory, now=NOW, **form(title="Mine now"))
+        scheduled.update_session(db, session_id=session.id, user_id=mallory, now=NOW, **session_form(title="Mine now"))
     with pytest.raises(ServiceError, match="Only the person who planned"):
         scheduled.cancel_session(db, session_id=session.id, user_id=mallory, now=NOW)
     with pytest.raises(ServiceError, match="Only the person who planned"):
@@ -229,14 +207,14 @@ def test_only_the_creator_can_edit_or_cancel(db):
 
     later = NOW + timedelta(minutes=5)
     edited = scheduled.update_session(db, session_id=session.id, user_id=creator, now=later,
-                                      **form(title="Eigenvalues, part 2", end="13:30"))
+                                      **session_form(title="Eigenvalues, part 2", end="13:30"))
     assert edited.title == "Eigenvalues, part 2"
     assert edited.ends_at == datetime(2026, 3, 10, 12, 30, tzinfo=UTC)
     assert edited.updated_at == later
     cancelled = scheduled.cancel_session(db, session_id=session.id, user_id=creator, now=later)
     assert cancelled.cancelled_at == later
     with pytest.raises(ServiceError, match="cancelled"):
-        scheduled.update_session(db, session_id=session.id, user_id=creator, now=later, **form())
+        scheduled.update_session(db, session_id=session.id, user_id=creator, now=later, **session_form())
     with pytest.raises(ServiceError, match="cancelled"):
         scheduled.join_session(db, session_id=session.id, user_id=mallory, now=later)
     detail = scheduled.session_detail(db, session_id=session.id, viewer_id=None, now=later)
@@ -244,40 +222,40 @@ def test_only_the_creator_can_edit_or_cancel(db):
 
 
 def test_ended_sessions_cannot_be_edited_or_cancelled(db):
-    creator = make_user(db, "Ada")
-    session = plan(db, creator)
+    creator = make_user(db, "Ada").id
+    session = plan_session(db, creator)
     after = session.ends_at + timedelta(minutes=1)
     with pytest.raises(ServiceError, match="ended"):
-        scheduled.update_session(db, session_id=session.id, user_id=creator, now=after, **form())
+        scheduled.update_session(db, session_id=session.id, user_id=creator, now=after, **session_form())
     with pytest.raises(ServiceError, match="ended"):
         scheduled.cancel_session(db, session_id=session.id, user_id=creator, now=after)
 
 
 def test_a_running_session_keeps_its_start_when_edited(db):
-    creator = make_user(db, "Ada")
-    session = plan(db, creator)
+    creator = make_user(db, "Ada").id
+    session = plan_session(db, creator)
     during = session.starts_at + timedelta(minutes=10)
     edited = scheduled.update_session(db, session_id=session.id, user_id=creator, now=during,
-                                      **form(description="Room changed"))
+                                      **session_form(description="Room changed"))
     assert edited.description == "Room changed" and edited.starts_at == session.starts_at
     with pytest.raises(ServiceError, match="in the past") as caught:
-        scheduled.update_session(db, session_id=session.id, user_id=creator, now=during, **form(start="11:00"))
+        scheduled.update_session(db, session_id=session.id, user_id=creator, now=during, **session_form(start="11:00"))
     assert caught.value.field == "start"
 
 
 def test_capacity_cannot_drop_below_people_already_in_and_raising_it_promotes(db):
-    creator = make_user(db, "Ada")
-    people = [make_user(db, f"P{i}") for i in range(4)]
-    session = plan(db, creator, capacity="2")
+    creator = make_user(db, "Ada").id
+    people = [make_user(db, f"P{i}").id for i in range(4)]
+    session = plan_session(db, creator, capacity="2")
     for uid in people:
         scheduled.join_session(db, session_id=session.id, user_id=uid, now=NOW)
     with pytest.raises(ServiceError) as caught:
-        scheduled.update_session(db, session_id=session.id, user_id=creator, now=NOW, **form(capacity="1"))
+        scheduled.update_session(db, session_id=session.id, user_id=creator, now=NOW, **session_form(capacity="1"))
     assert caught.value.field == "capacity" and "2 people" in caught.value.message
-    scheduled.update_session(db, session_id=session.id, user_id=creator, now=NOW, **form(capacity="3"))
+    scheduled.update_session(db, session_id=session.id, user_id=creator, now=NOW, **session_form(capacity="3"))
     rows = {r.user_id: r.waitlisted for r in db.exec(select(SessionParticipant))}
     assert rows == {people[0]: False, people[1]: False, people[2]: False, people[3]: True}
-    scheduled.update_session(db, session_id=session.id, user_id=creator, now=NOW, **form(capacity=""))
+    scheduled.update_session(db, session_id=session.id, user_id=creator, now=NOW, **session_form(capacity=""))
     assert not any(r.waitlisted for r in db.exec(select(SessionParticipant)))
 
 
@@ -285,9 +263,9 @@ def test_capacity_cannot_drop_below_people_already_in_and_raising_it_promotes(db
 
 
 def test_waitlist_is_first_come_first_served_and_promoted_automatically(db):
-    creator = make_user(db, "Ada")
-    a, b, c = make_user(db, "A"), make_user(db, "B"), make_user(db, "C")
-    session = plan(db, creator, capacity="1")
+    creator = make_user(db, "Ada").id
+    a, b, c = make_user(db, "A").id, make_user(db, "B").id, make_user(db, "C").id
+    session = plan_session(db, creator, capacity="1")
     assert not scheduled.join_session(db, session_id=session.id, user_id=a, now=NOW).waitlisted
     assert scheduled.join_session(db, session_id=session.id, user_id=b, now=NOW).waitlist_position == 1
     assert scheduled.join_session(db, session_id=session.id, user_id=c, now=NOW).waitlist_position == 2
@@ -303,8 +281,8 @@ def test_waitlist_is_first_come_first_served_and_promoted_automatically(db):
 
 
 def test_the_host_neither_joins_nor_leaves(db):
-    creator = make_user(db, "Ada")
-    session = plan(db, creator)
+    creator = make_user(db, "Ada").id
+    session = plan_session(db, creator)
     with pytest.raises(ServiceError, match="hosting"):
         scheduled.join_session(db, session_id=session.id, user_id=creator, now=NOW)
     with pytest.raises(ServiceError, match="Cancel it instead"):
@@ -312,8 +290,8 @@ def test_the_host_neither_joins_nor_leaves(db):
 
 
 def test_joining_an_ended_session_is_refused(db):
-    creator, bea = make_user(db, "Ada"), make_user(db, "Bea")
-    session = plan(db, creator)
+    creator, bea = make_user(db, "Ada").id, make_user(db, "Bea").id
+    session = plan_session(db, creator)
     with pytest.raises(ServiceError, match="ended"):
         scheduled.join_session(db, session_id=session.id, user_id=bea, now=session.ends_at)
     # A running session can still be joined.
@@ -323,9 +301,9 @@ def test_joining_an_ended_session_is_refused(db):
 
 def test_capacity_holds_when_twenty_join_at_the_same_instant(engine):
     with session_scope(engine) as db:
-        creator = make_user(db, "Host")
-        joiners = [make_user(db, f"Student {i}") for i in range(20)]
-        session_id = plan(db, creator, capacity="5").id
+        creator = make_user(db, "Host").id
+        joiners = [make_user(db, f"Student {i}").id for i in range(20)]
+        session_id = plan_session(db, creator, capacity="5").id
     barrier = threading.Barrier(len(joiners))
     errors: list[BaseException] = []
 
@@ -351,8 +329,8 @@ def test_capacity_holds_when_twenty_join_at_the_same_instant(engine):
 
 
 def test_the_database_refuses_a_double_signup(db):
-    creator, bea = make_user(db, "Ada"), make_user(db, "Bea")
-    session = plan(db, creator)
+    creator, bea = make_user(db, "Ada").id, make_user(db, "Bea").id
+    session = plan_session(db, creator)
     db.add(SessionParticipant(session_id=session.id, user_id=bea))
     db.flush()
     db.add(SessionParticipant(session_id=session.id, user_id=bea))
@@ -364,11 +342,11 @@ def test_the_database_refuses_a_double_signup(db):
 
 
 def test_listing_search_only_mine_past_and_cancelled(db):
-    ada, bea, cem = make_user(db, "Ada"), make_user(db, "Bea"), make_user(db, "Cem")
-    algebra = plan(db, ada, title="Linear algebra", description="eigenvalues")
-    law = plan(db, bea, title="Contract law", description="Offer and acceptance", date="2026-03-09")
-    old = plan(db, bea, title="Old physics", date="2026-03-03")
-    gone = plan(db, ada, title="Cancelled chemistry")
+    ada, bea, cem = make_user(db, "Ada").id, make_user(db, "Bea").id, make_user(db, "Cem").id
+    algebra = plan_session(db, ada, title="Linear algebra", description="eigenvalues")
+    law = plan_session(db, bea, title="Contract law", description="Offer and acceptance", date="2026-03-09")
+    old = plan_session(db, bea, title="Old physics", date="2026-03-03")
+    gone = plan_session(db, ada, title="Cancelled chemistry")
     scheduled.join_session(db, session_id=law.id, user_id=cem, now=NOW)
     scheduled.cancel_session(db, session_id=gone.id, user_id=ada, now=NOW)
     later = datetime(2026, 3, 5, tzinfo=UTC)
@@ -392,8 +370,8 @@ def test_listing_search_only_mine_past_and_cancelled(db):
 
 
 def test_chat_opens_fifteen_minutes_before_start_and_is_read_only_after_the_end(db):
-    creator, bea, stranger = make_user(db, "Ada"), make_user(db, "Bea"), make_user(db, "Eve")
-    session = plan(db, creator)
+    creator, bea, stranger = make_user(db, "Ada").id, make_user(db, "Bea").id, make_user(db, "Eve").id
+    session = plan_session(db, creator)
     scheduled.join_session(db, session_id=session.id, user_id=bea, now=NOW)
     start, end = session.starts_at, session.ends_at
     assert not scheduled.chat_open(session, start - timedelta(minutes=15, seconds=1))
@@ -421,8 +399,8 @@ def test_chat_opens_fifteen_minutes_before_start_and_is_read_only_after_the_end(
 
 
 def test_notes_only_after_the_end_and_only_by_participants(db):
-    creator, bea, cem, eve = (make_user(db, n) for n in ("Ada", "Bea", "Cem", "Eve"))
-    session = plan(db, creator, capacity="1")
+    creator, bea, cem, eve = (make_user(db, n).id for n in ("Ada", "Bea", "Cem", "Eve"))
+    session = plan_session(db, creator, capacity="1")
     scheduled.join_session(db, session_id=session.id, user_id=bea, now=NOW)
     scheduled.join_session(db, session_id=session.id, user_id=cem, now=NOW)  # waitlisted
     after = session.ends_at + timedelta(minutes=5)
@@ -460,8 +438,8 @@ def test_notes_only_after_the_end_and_only_by_participants(db):
 
 
 def test_no_notes_on_a_cancelled_session(db):
-    creator = make_user(db, "Ada")
-    session = plan(db, creator)
+    creator = make_user(db, "Ada").id
+    session = plan_session(db, creator)
     scheduled.cancel_session(db, session_id=session.id, user_id=creator, now=NOW)
     with pytest.raises(ServiceError, match="cancelled"):
         scheduled.save_note(db, session_id=session.id, user_id=creator, body="x", is_public=False,
@@ -469,20 +447,20 @@ def test_no_notes_on_a_cancelled_session(db):
 
 
 def test_planning_is_rate_limited(db):
-    creator = make_user(db, "Ada")
+    creator = make_user(db, "Ada").id
     for _ in range(20):
-        plan(db, creator)
+        plan_session(db, creator)
     with pytest.raises(ServiceError, match="Wait a while"):
-        plan(db, creator)
+        plan_session(db, creator)
 
 
 def test_deleting_an_account_removes_its_sessions_signups_notes_and_feed(db):
     from sessions_app.models import CalendarFeed
     from sessions_app.services import accounts, calendar
 
-    ada, bea = make_user(db, "Ada"), make_user(db, "Bea")
-    hosted = plan(db, ada)
-    other = plan(db, bea, title="Bea's session")
+    ada, bea = make_user(db, "Ada").id, make_user(db, "Bea").id
+    hosted = plan_session(db, ada)
+    other = plan_session(db, bea, title="Bea's session")
     scheduled.join_session(db, session_id=other.id, user_id=ada, now=NOW)
     scheduled.join_session(db, session_id=hosted.id, user_id=bea, now=NOW)
     scheduled.save_note(db, session_id=other.id, user_id=ada, body="Good one", is_public=True,

@@ -16,7 +16,7 @@ from sessions_app.models import ChatMessage, Room, RoomMember, SessionParticipan
 from sessions_app.services import accounts, rooms, scheduled
 from sessions_app.services.errors import ServiceError
 from sessions_app.state import scheduled as scheduled_state
-from tests.unit.test_scheduled import NOW, form, make_user, plan
+from tests.support.factories import NOW, make_user, plan_session, session_form
 
 # The default session (see test_scheduled.form): 2026-03-10 12:00–12:47 Europe/Berlin.
 START = datetime(2026, 3, 10, 11, 0, tzinfo=UTC)
@@ -33,12 +33,12 @@ def test_route_helpers_spell_the_session_urls():
 
 
 def test_a_start_in_the_previous_minute_is_accepted_and_earlier_is_refused(db):
-    creator = make_user(db, "Ada")
+    creator = make_user(db, "Ada").id
     now = datetime(2026, 3, 10, 10, 35, 5, tzinfo=UTC)  # 11:35:05 in Berlin
-    ok = plan(db, creator, now=now, start="11:34", end="12:00")
+    ok = plan_session(db, creator, now=now, start="11:34", end="12:00")
     assert ok.starts_at == datetime(2026, 3, 10, 10, 34, tzinfo=UTC)
     with pytest.raises(ServiceError, match="in the past") as caught:
-        plan(db, creator, now=now, start="11:33", end="12:00")
+        plan_session(db, creator, now=now, start="11:33", end="12:00")
     assert caught.value.field == "start"
 
 
@@ -56,8 +56,8 @@ def test_next_change_is_chat_opening_then_start_then_end():
 
 
 def test_live_room_is_created_once_private_named_after_the_session_and_hosted_by_its_creator(db):
-    creator, bea, cem = make_user(db, "Ada"), make_user(db, "Bea"), make_user(db, "Cem")
-    session = plan(db, creator, title="Linear algebra: eigenvalues and eigenvectors, exercises 5.1 to 5.12")
+    creator, bea, cem = make_user(db, "Ada").id, make_user(db, "Bea").id, make_user(db, "Cem").id
+    session = plan_session(db, creator, title="Linear algebra: eigenvalues and eigenvectors, exercises 5.1 to 5.12")
     for uid in (bea, cem):
         scheduled.join_session(db, session_id=session.id, user_id=uid, now=NOW)
 
@@ -82,16 +82,16 @@ def test_live_room_is_created_once_private_named_after_the_session_and_hosted_by
 
 
 def test_live_room_when_the_creator_opens_it_first(db):
-    creator = make_user(db, "Ada")
-    session = plan(db, creator)
+    creator = make_user(db, "Ada").id
+    session = plan_session(db, creator)
     live = scheduled.open_live_room(db, session_id=session.id, user_id=creator, now=START)
     room = db.get(Room, live.room_id)
     assert live.created and room.host_id == creator and rooms.is_member(db, room.id, creator)
 
 
 def test_live_room_refuses_outsiders_the_waitlist_and_the_wrong_time(db):
-    creator, bea, cem, eve = (make_user(db, n) for n in ("Ada", "Bea", "Cem", "Eve"))
-    session = plan(db, creator, capacity="1")
+    creator, bea, cem, eve = (make_user(db, n).id for n in ("Ada", "Bea", "Cem", "Eve"))
+    session = plan_session(db, creator, capacity="1")
     scheduled.join_session(db, session_id=session.id, user_id=bea, now=NOW)
     scheduled.join_session(db, session_id=session.id, user_id=cem, now=NOW)  # waitlisted
     for uid in (eve, cem):
@@ -108,8 +108,8 @@ def test_live_room_refuses_outsiders_the_waitlist_and_the_wrong_time(db):
 
 
 def test_a_closed_live_room_is_replaced_by_a_new_one(db):
-    creator = make_user(db, "Ada")
-    session = plan(db, creator)
+    creator = make_user(db, "Ada").id
+    session = plan_session(db, creator)
     first = scheduled.open_live_room(db, session_id=session.id, user_id=creator, now=DURING)
     assert rooms.leave(db, room_id=first.room_id, user_id=creator).closed
     second = scheduled.open_live_room(db, session_id=session.id, user_id=creator, now=DURING)
@@ -119,9 +119,9 @@ def test_a_closed_live_room_is_replaced_by_a_new_one(db):
 
 def test_live_room_is_created_exactly_once_when_everyone_presses_at_once(engine):
     with session_scope(engine) as db:
-        creator = make_user(db, "Host")
-        people = [make_user(db, f"Student {i}") for i in range(8)]
-        session_id = plan(db, creator, capacity="").id
+        creator = make_user(db, "Host").id
+        people = [make_user(db, f"Student {i}").id for i in range(8)]
+        session_id = plan_session(db, creator, capacity="").id
         for uid in people:
             scheduled.join_session(db, session_id=session_id, user_id=uid, now=NOW)
     barrier = threading.Barrier(len(people) + 1)
@@ -149,8 +149,8 @@ def test_live_room_is_created_exactly_once_when_everyone_presses_at_once(engine)
 
 
 def test_the_linked_room_admits_the_sessions_people_without_a_code(db):
-    creator, bea, cem, eve = (make_user(db, n) for n in ("Ada", "Bea", "Cem", "Eve"))
-    session = plan(db, creator, capacity="1")
+    creator, bea, cem, eve = (make_user(db, n).id for n in ("Ada", "Bea", "Cem", "Eve"))
+    session = plan_session(db, creator, capacity="1")
     scheduled.join_session(db, session_id=session.id, user_id=bea, now=NOW)
     scheduled.join_session(db, session_id=session.id, user_id=cem, now=NOW)  # waitlisted
     room = db.get(Room, scheduled.open_live_room(db, session_id=session.id, user_id=creator, now=DURING).room_id)
@@ -176,11 +176,11 @@ def test_the_linked_room_admits_the_sessions_people_without_a_code(db):
 
 
 def test_public_places_and_the_list_broadcast_hold_numbers_only(db):
-    creator, bea = make_user(db, "Ada"), make_user(db, "Bea")
-    small = plan(db, creator, capacity="1", title="Small")
-    open_ = plan(db, creator, capacity="", title="Open", meeting_link="https://secret.example.com/x")
-    gone = plan(db, creator, title="Gone")
-    old = plan(db, creator, title="Old", date="2026-03-03")
+    creator, bea = make_user(db, "Ada").id, make_user(db, "Bea").id
+    small = plan_session(db, creator, capacity="1", title="Small")
+    open_ = plan_session(db, creator, capacity="", title="Open", meeting_link="https://secret.example.com/x")
+    gone = plan_session(db, creator, title="Gone")
+    old = plan_session(db, creator, title="Old", date="2026-03-03")
     scheduled.join_session(db, session_id=small.id, user_id=bea, now=NOW)
     scheduled.cancel_session(db, session_id=gone.id, user_id=creator, now=NOW)
     later = datetime(2026, 3, 5, tzinfo=UTC)
@@ -195,8 +195,8 @@ def test_public_places_and_the_list_broadcast_hold_numbers_only(db):
 
 
 def test_standing_names_the_viewers_relation(db):
-    creator, bea, cem, eve = (make_user(db, n) for n in ("Ada", "Bea", "Cem", "Eve"))
-    session = plan(db, creator, capacity="1")
+    creator, bea, cem, eve = (make_user(db, n).id for n in ("Ada", "Bea", "Cem", "Eve"))
+    session = plan_session(db, creator, capacity="1")
     scheduled.join_session(db, session_id=session.id, user_id=bea, now=NOW)
     scheduled.join_session(db, session_id=session.id, user_id=cem, now=NOW)
     standing = lambda uid, sid=session.id: scheduled.standing(db, session_id=sid, user_id=uid)  # noqa: E731
@@ -216,9 +216,9 @@ def test_revisions_name_their_kind_and_are_unique():
 
 
 def test_export_has_the_users_sessions_signups_and_notes(db):
-    ada, bea = make_user(db, "Ada"), make_user(db, "Bea")
-    hosted = plan(db, ada, title="Ada's session")
-    other = plan(db, bea, title="Bea's session")
+    ada, bea = make_user(db, "Ada").id, make_user(db, "Bea").id
+    hosted = plan_session(db, ada, title="Ada's session")
+    other = plan_session(db, bea, title="Bea's session")
     scheduled.join_session(db, session_id=other.id, user_id=ada, now=NOW)
     scheduled.save_note(db, session_id=other.id, user_id=ada, body="Good one", is_public=False,
                         now=other.ends_at + timedelta(hours=1))
@@ -231,10 +231,10 @@ def test_export_has_the_users_sessions_signups_and_notes(db):
 
 
 def test_deleting_a_host_cancels_their_sessions_with_people_and_frees_their_places(db):
-    ada, bea, cem = make_user(db, "Ada"), make_user(db, "Bea"), make_user(db, "Cem")
-    with_people = plan(db, ada, title="With people")
-    plan(db, ada, title="Alone")
-    full = plan(db, bea, title="Full one", capacity="1")
+    ada, bea, cem = make_user(db, "Ada").id, make_user(db, "Bea").id, make_user(db, "Cem").id
+    with_people = plan_session(db, ada, title="With people")
+    plan_session(db, ada, title="Alone")
+    full = plan_session(db, bea, title="Full one", capacity="1")
     scheduled.join_session(db, session_id=with_people.id, user_id=bea, now=NOW)
     scheduled.join_session(db, session_id=full.id, user_id=ada, now=NOW)
     scheduled.join_session(db, session_id=full.id, user_id=cem, now=NOW)  # waitlisted behind Ada
@@ -257,4 +257,4 @@ def test_deleting_an_unknown_account_changes_nothing(db):
 
 
 def test_form_defaults_fill_every_field():
-    assert set(form()) >= {"title", "date", "start", "end", "capacity", "timezone"}
+    assert set(session_form()) >= {"title", "date", "start", "end", "capacity", "timezone"}

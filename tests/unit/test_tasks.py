@@ -6,27 +6,16 @@ from __future__ import annotations
 import pytest
 from sqlmodel import select
 
-from sessions_app.models import Task, User
+from sessions_app.models import Task
 from sessions_app.services import rooms, tasks
 from sessions_app.services.errors import ServiceError
-
-
-def make_user(db, name="Ada") -> int:
-    user = User(display_name=name, email=f"{name.lower()}@example.com")
-    db.add(user)
-    db.flush()
-    return user.id
-
-
-def make_room(db, host: int):
-    return rooms.create_room(db, host_id=host, name="Algebra", discipline="Mathematics", is_private=False)
-
+from tests.support.factories import make_room, make_user
 
 # --- personal tasks ---------------------------------------------------------------------------
 
 
 def test_personal_crud(db):
-    ada = make_user(db)
+    ada = make_user(db).id
     t = tasks.create_personal(db, user_id=ada, text="  Read   chapter\n3 ")
     assert (t.text, t.done, t.room_id, t.author_name) == ("Read chapter 3", False, None, "Ada")
     assert tasks.edit(db, task_id=t.id, user_id=ada, text="Read chapter 4").text == "Read chapter 4"
@@ -40,7 +29,7 @@ def test_personal_crud(db):
 
 
 def test_listing_open_first_then_done(db):
-    ada = make_user(db)
+    ada = make_user(db).id
     a, b, c = (tasks.create_personal(db, user_id=ada, text=x) for x in "abc")
     tasks.toggle(db, task_id=a.id, user_id=ada)
     assert [(x.text, x.done) for x in tasks.personal_tasks(db, user_id=ada)] == [("b", False), ("c", False),
@@ -51,14 +40,14 @@ def test_listing_open_first_then_done(db):
 
 @pytest.mark.parametrize("text", ["", "   ", None, 7, "x" * 201, "a\x00b", "a\x1bb"])
 def test_bad_text_refused(db, text):
-    ada = make_user(db)
+    ada = make_user(db).id
     with pytest.raises(ServiceError):
         tasks.create_personal(db, user_id=ada, text=text)
     assert db.exec(select(Task)).all() == []
 
 
 def test_text_limit_is_200(db):
-    ada = make_user(db)
+    ada = make_user(db).id
     assert len(tasks.create_personal(db, user_id=ada, text="y" * 200).text) == 200
     t = tasks.create_personal(db, user_id=ada, text="ok")
     with pytest.raises(ServiceError, match="too long"):
@@ -67,7 +56,7 @@ def test_text_limit_is_200(db):
 
 
 def test_nobody_touches_another_users_task(db):
-    ada, bob = make_user(db, "Ada"), make_user(db, "Bob")
+    ada, bob = make_user(db, "Ada").id, make_user(db, "Bob").id
     t = tasks.create_personal(db, user_id=ada, text="private")
     for op in (lambda: tasks.edit(db, task_id=t.id, user_id=bob, text="mine now"),
                lambda: tasks.toggle(db, task_id=t.id, user_id=bob),
@@ -83,13 +72,13 @@ def test_nobody_touches_another_users_task(db):
 
 @pytest.mark.parametrize("bad_id", [None, "x", 0, -3, 99_999])
 def test_unknown_task_ids_refused(db, bad_id):
-    ada = make_user(db)
+    ada = make_user(db).id
     with pytest.raises(ServiceError):
         tasks.toggle(db, task_id=bad_id, user_id=ada)
 
 
 def test_open_task_cap(db):
-    ada = make_user(db)
+    ada = make_user(db).id
     made = [tasks.create_personal(db, user_id=ada, text=f"t{i}") for i in range(tasks.MAX_OPEN_PERSONAL)]
     with pytest.raises(ServiceError, match="100 open tasks"):
         tasks.create_personal(db, user_id=ada, text="one too many")
@@ -103,7 +92,7 @@ def test_open_task_cap(db):
 
 
 def test_room_tasks_for_members_with_author_names(db):
-    host, guest, outsider = make_user(db, "Host"), make_user(db, "Guest"), make_user(db, "Out")
+    host, guest, outsider = make_user(db, "Host").id, make_user(db, "Guest").id, make_user(db, "Out").id
     room = make_room(db, host)
     rooms.enter(db, room_id=room.id, user_id=guest)
     tasks.create_room_task(db, room_id=room.id, user_id=host, text="Finish proof")
@@ -118,7 +107,7 @@ def test_room_tasks_for_members_with_author_names(db):
 
 
 def test_only_the_owner_changes_a_room_task_even_the_host_cannot(db):
-    host, guest = make_user(db, "Host"), make_user(db, "Guest")
+    host, guest = make_user(db, "Host").id, make_user(db, "Guest").id
     room = make_room(db, host)
     rooms.enter(db, room_id=room.id, user_id=guest)
     t = tasks.create_room_task(db, room_id=room.id, user_id=guest, text="mine")
@@ -131,7 +120,7 @@ def test_only_the_owner_changes_a_room_task_even_the_host_cannot(db):
 
 
 def test_scopes_do_not_cross(db):
-    ada = make_user(db)
+    ada = make_user(db).id
     room = make_room(db, ada)
     other = make_room(db, ada)
     personal = tasks.create_personal(db, user_id=ada, text="personal")
@@ -145,7 +134,7 @@ def test_scopes_do_not_cross(db):
 
 
 def test_owner_who_left_cannot_change_room_task(db):
-    host, guest = make_user(db, "Host"), make_user(db, "Guest")
+    host, guest = make_user(db, "Host").id, make_user(db, "Guest").id
     room = make_room(db, host)
     rooms.enter(db, room_id=room.id, user_id=guest)
     t = tasks.create_room_task(db, room_id=room.id, user_id=guest, text="goal")
@@ -155,7 +144,7 @@ def test_owner_who_left_cannot_change_room_task(db):
 
 
 def test_room_task_cap_per_user(db):
-    ada = make_user(db)
+    ada = make_user(db).id
     room = make_room(db, ada)
     for i in range(tasks.MAX_ROOM_TASKS_PER_USER):
         tasks.create_room_task(db, room_id=room.id, user_id=ada, text=f"g{i}")
@@ -164,7 +153,7 @@ def test_room_task_cap_per_user(db):
 
 
 def test_closing_the_room_clears_its_tasks_but_not_personal_ones(db):
-    host, guest = make_user(db, "Host"), make_user(db, "Guest")
+    host, guest = make_user(db, "Host").id, make_user(db, "Guest").id
     room = make_room(db, host)
     other = make_room(db, guest)
     rooms.enter(db, room_id=room.id, user_id=guest)
@@ -179,7 +168,7 @@ def test_closing_the_room_clears_its_tasks_but_not_personal_ones(db):
 
 
 def test_last_member_leaving_closes_room_and_clears_tasks(db):
-    host = make_user(db, "Host")
+    host = make_user(db, "Host").id
     room = make_room(db, host)
     tasks.create_room_task(db, room_id=room.id, user_id=host, text="a")
     assert rooms.leave(db, room_id=room.id, user_id=host).closed

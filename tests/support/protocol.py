@@ -1,7 +1,10 @@
 """A python-socketio client that speaks Reflex's ``/_event`` protocol (reflex 0.10.1).
 
 Used to send crafted events the UI would never send and to count the frames each client
-receives. See docs/architecture.md "The /_event wire protocol".
+receives. The protocol: a socket.io client on ``/_event/`` (websocket only) whose connect
+packet carries the ``hydrate_and_load`` event (it also runs the page's ``on_load``); handlers are
+called with ``emit("event", {"name", "payload", "router_data"})``; updates come back as
+``"event"`` frames with ``{"delta": {state full name: {var + "_rx_state_": value}}}``.
 """
 
 from __future__ import annotations
@@ -14,28 +17,19 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 
 import socketio
-from sqlmodel import Session
 
-from sessions_app.db import make_engine
-from sessions_app.services import accounts
 from sessions_app.state.auth import AuthState
+from tests.support.factories import new_login
 
 NAMESPACE = "/_event"
 HYDRATE = "reflex___state____state.hydrate_and_load"
 AUTH_VAR = f"{AuthState.get_full_name()}.auth_token_rx_state_"
 
 
-def make_user(database_url: str, name: str) -> tuple[int, str]:
-    """Create a user straight in the app's database; returns (user id, login token)."""
-    engine = make_engine(database_url)
-    with Session(engine, expire_on_commit=False) as db:
-        user = accounts.sign_up(db, name=name, email=f"{uuid.uuid4().hex[:12]}@example.com",
-                                password="correct horse battery staple")
-        token = accounts.start_session(db, user_id=user.id)
-        db.commit()
-        uid = user.id
-    engine.dispose()
-    return uid, token
+def protocol_user(database_url: str, name: str) -> tuple[int, str]:
+    """A logged-in account in the app's database for a protocol client: (user id, login token)."""
+    user_id, _, token = new_login(database_url, name)
+    return user_id, token
 
 
 def router(path: str, query: dict | None = None) -> dict:

@@ -1,0 +1,101 @@
+"""Browser helpers for end-to-end tests: Chromium's launch flags, opening a page once Reflex has
+hydrated it, signing up and logging in through the UI, a fast login for tests that are not
+about logging in, and bounded waits (``wait_until``, ``assert_stays``) instead of sleeps.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import time
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+from playwright.sync_api import BrowserContext, Page, expect
+
+from tests.support.factories import PASSWORD
+
+CHROMIUM = os.environ.get("CHROMIUM_PATH", "/usr/bin/chromium")
+CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
+                 "--disable-component-update", "--disable-sync", "--disable-quic"]
+# Console noise that is not an application error (Chromium's own network chatter).
+IGNORED_CONSOLE = re.compile(r"favicon|ERR_NETWORK_CHANGED|net::ERR_INTERNET_DISCONNECTED|WebSocket connection to .* failed")
+# The login cookie (see sessions_app/state/auth.py). ``log_in_as`` is the one place that
+# knows how a browser carries a login: change it there if the mechanism changes.
+LOGIN_COOKIE = "sessions_token"
+
+
+@dataclass
+class Student:
+    """A logged-in user driving their own browser context."""
+
+    name: str
+    email: str
+    page: Page
+    context: BrowserContext
+    errors: list[str] = field(default_factory=list)
+    user_id: int = 0
+    token: str = ""
+
+
+def goto(page: Page, path: str) -> None:
+    """Open a page and wait until Reflex has hydrated it."""
+    page.goto(path)
+    page.wait_for_selector("#hydrated", state="attached", timeout=30_000)
+
+
+def sign_up(page: Page, name: str | None = None, email: str | None = None, password: str = PASSWORD) -> tuple[str, str]:
+    """Create an account through the UI; returns (name, email). Ends on /lobby."""
+    name = name or f"Student {uuid.uuid4().hex[:6]}"
+    email = email or f"{uuid.uuid4().hex[:10]}@example.com"
+    goto(page, "/signup")
+    page.fill("#signup-name", name)
+    page.fill("#signup-email", email)
+    page.fill("#signup-password", password)
+    page.click("#signup-submit")
+    page.wait_for_url("**/lobby", timeout=30_000)
+    expect(page.locator("#user-menu")).to_have_text(name)
+    return name, email
+
+
+def log_in(page: Page, email: str, password: str = PASSWORD) -> None:
+    """Log in through the UI and wait for the lobby."""
+    goto(page, "/login")
+    page.fill("#login-email", email)
+    page.fill("#login-password", password)
+    page.click("#login-submit")
+    page.wait_for_url("**/lobby", timeout=30_000)
+
+
+def log_in_as(context: BrowserContext, base_url: str, token: str) -> None:
+    """Give a browser context an existing login (a token from ``factories.login_token``)
+    without going through a form: for tests that are about something else."""
+    context.add_cookies([{"name": LOGIN_COOKIE, "value": token, "url": base_url, "sameSite": "Lax"}])
+
+
+def wait_until(condition: Callable[[], object], timeout: float = 15.0, interval: float = 0.1,
+               message: str = "condition not met") -> object:
+    """Poll ``condition`` until it returns something truthy (returned) or ``timeout`` passes."""
+    deadline = time.monotonic() + timeout
+    while True:
+        result = condition()
+        if result:
+            return result
+        if time.monotonic() >= deadline:
+            raise AssertionError(f"{message} within {timeout} s")
+        time.sleep(interval)
+
+
+def assert_stays(condition: Callable[[], object], seconds: float, interval: float = 0.1,
+                 message: str | Callable[[], str] = "changed") -> None:
+    """A "nothing happens" check: ``condition`` holds for ``seconds``, checked throughout.
+    ``message`` may be a function, called only on failure (to show what happened)."""
+    deadline = time.monotonic() + seconds
+    while True:
+        if not condition():
+            text = message() if callable(message) else message
+            raise AssertionError(f"{text} (after {seconds - (deadline - time.monotonic()):.1f} s)")
+        if time.monotonic() >= deadline:
+            return
+        time.sleep(interval)

@@ -1,0 +1,95 @@
+"""The one set of data factories, for unit tests (a ``Session`` on a temporary database) and
+end-to-end tests (the running app's database, through ``app_db``).
+
+- ``make_user``: a user row; with ``password`` a real password account (``accounts.sign_up``:
+  validation and an argon2 hash).
+- ``make_room``: a room; with a host it is opened through ``rooms.create_room`` (the host is a
+  member, a private room gets a code), without one it is a bare row.
+- ``plan_session``: a scheduled session through ``scheduled.create_session``, from
+  ``session_form`` (a valid form, Tuesday 10 March 2026 12:00–12:47 Berlin) and ``NOW``.
+- ``login_token``: a login for a user, as the app stores it; ``new_login`` does user + login in
+  the app's database for protocol clients and fast browser logins.
+
+Factories flush (the rows have ids) and never commit; ``app_db`` commits at the end.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import UTC, datetime
+
+from sqlmodel import Session
+
+from sessions_app.db import make_engine
+from sessions_app.models import Room, StudySession, User
+from sessions_app.services import accounts, rooms, scheduled
+
+PASSWORD = "correct horse battery staple"
+# A fixed "now" (a Monday) so the default session form is predictably in the future.
+NOW = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
+
+
+def make_user(db: Session, name: str = "Ada", *, email: str | None = None, tz: str = "UTC", exp: int = 0,
+              password: str | None = None) -> User:
+    """A user named ``name`` (email ``ada.lovelace@example.com`` from the name unless given)."""
+    email = email if email is not None else f"{name.lower().replace(' ', '.')}@example.com"
+    if password is not None:
+        user = accounts.sign_up(db, name=name, email=email, password=password, timezone=tz)
+        user.exp_total = exp
+    else:
+        user = User(display_name=name, email=email, timezone=tz, exp_total=exp)
+    db.add(user)
+    db.flush()
+    return user
+
+
+def make_room(db: Session, host_id: int | None = None, *, name: str = "Algebra", discipline: str = "Mathematics",
+              private: bool = False) -> Room:
+    """An open room; hosted by ``host_id`` (a member) if given, else a bare row without members."""
+    if host_id is not None:
+        return rooms.create_room(db, host_id=host_id, name=name, discipline=discipline, is_private=private)
+    room = Room(name=name, discipline=discipline, is_private=private)
+    db.add(room)
+    db.flush()
+    return room
+
+
+def session_form(**overrides) -> dict:
+    """A valid session form (what /sessions/new submits), with ``overrides``."""
+    values = dict(title="Linear algebra: eigenvalues", description="Chapter 5, exercises 1-12.",
+                  meeting_link="https://discord.gg/abc123", date="2026-03-10", start="12:00", end="12:47",
+                  capacity="6", timezone="Europe/Berlin")
+    values.update(overrides)
+    return values
+
+
+def plan_session(db: Session, creator_id: int, now: datetime = NOW, **overrides) -> StudySession:
+    """A scheduled session created by ``creator_id`` from ``session_form(**overrides)``."""
+    return scheduled.create_session(db, creator_id=creator_id, now=now, **session_form(**overrides))
+
+
+def login_token(db: Session, user_id: int) -> str:
+    """A new login for ``user_id``: the token a browser or protocol client presents."""
+    return accounts.start_session(db, user_id=user_id)
+
+
+@contextmanager
+def app_db(database_url: str) -> Iterator[Session]:
+    """A session on a running app's database, committed at the end."""
+    engine = make_engine(database_url)
+    try:
+        with Session(engine, expire_on_commit=False) as db:
+            yield db
+            db.commit()
+    finally:
+        engine.dispose()
+
+
+def new_login(database_url: str, name: str, *, tz: str = "UTC", password: str | None = None) -> tuple[int, str, str]:
+    """An account (unique email; a password account if ``password`` is given) in the app's
+    database, logged in: returns (user id, email, login token)."""
+    with app_db(database_url) as db:
+        user = make_user(db, name, email=f"{uuid.uuid4().hex[:12]}@example.com", tz=tz, password=password)
+        return user.id, user.email, login_token(db, user.id)
