@@ -15,11 +15,12 @@ import reflex as rx
 
 from sessions_app import oauth, routes
 from sessions_app.db import session_scope
-from sessions_app.services import accounts
+from sessions_app.services import accounts, accounts_async, login_guard
 from sessions_app.services.errors import ServiceError
 from sessions_app.settings import get_settings
 
 COOKIE_DAYS = 30
+DEVICE_COOKIE_DAYS = 365
 # OAuth logins a tab may have in flight at once (a student who clicks twice, or goes back).
 MAX_PENDING_OAUTH = 5
 OAUTH_FAILED = "The login did not complete. Start the login again."
@@ -41,6 +42,11 @@ class AuthState(rx.State):
 
     auth_token: str = rx.Cookie("", name="sessions_token", same_site="lax", max_age=COOKIE_DAYS * 86400, path="/",
                                 secure=get_settings().public_url.startswith("https://"))
+    # "This browser has logged into that account before" (services/login_guard.py): keeps the
+    # owner's usual browser out of the failed-login delays others cause. Not a credential.
+    device_token: str = rx.Cookie("", name="sessions_device", same_site="strict",
+                                  max_age=DEVICE_COOKIE_DAYS * 86400, path="/",
+                                  secure=get_settings().public_url.startswith("https://"))
     user_id: int = 0
     display_name: str = ""
     avatar_url: str = ""
@@ -142,33 +148,36 @@ class AuthState(rx.State):
         return self.router.session.client_ip or "unknown"
 
     @rx.event
-    def sign_up(self, form: dict):
-        """Create an account and log in."""
+    async def sign_up(self, form: dict):
+        """Create an account and log in (hashing runs off the event loop, rate-limited)."""
         self.form_error = ""
         try:
             with session_scope() as db:
-                user = accounts.sign_up(db, name=form.get("name"), email=form.get("email"),
-                                        password=form.get("password"), timezone=self._browser_tz)
+                user = await accounts_async.sign_up(name=form.get("name"), email=form.get("email"),
+                                                    password=form.get("password"), timezone=self._browser_tz,
+                                                    client=self._client_key())
                 self.auth_token = accounts.start_session(db, user_id=user.id)
                 self._apply(user)
         except ServiceError as err:
             self.form_error = err.message
             return
+        self.device_token = login_guard.issue_device_token(user.id)
         return rx.redirect(self._next())
 
     @rx.event
-    def log_in(self, form: dict):
-        """Log in with email and password."""
+    async def log_in(self, form: dict):
+        """Log in with email and password (verified off the event loop; failures throttled)."""
         self.form_error = ""
         try:
             with session_scope() as db:
-                user = accounts.authenticate(db, email=form.get("email"), password=form.get("password"),
-                                             client=self._client_key())
+                user = await accounts_async.authenticate(email=form.get("email"), password=form.get("password"),
+                                                         client=self._client_key(), device=self.device_token)
                 self.auth_token = accounts.start_session(db, user_id=user.id)
                 self._apply(user)
         except ServiceError as err:
             self.form_error = err.message
             return
+        self.device_token = login_guard.issue_device_token(user.id)
         return rx.redirect(self._next())
 
     @rx.event
