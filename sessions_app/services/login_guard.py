@@ -152,10 +152,10 @@ def failed(att: Attempt) -> None:
         count = storage.incr(key.name, WINDOW_SECONDS)
         delay = delay_after(count, key.free, key.max_delay)
         if delay > 0:
-            # The block is stored as its end time (ms) so ``check`` can compare with _now();
-            # the entry itself expires soon after, so nothing lingers.
+            # The block is stored as its end time (ms) and ``check`` compares it with _now();
+            # the entry goes with the failure window.
             storage.clear(key.name + ":until")
-            storage.incr(key.name + ":until", math.ceil(delay) + 1, amount=int((now + delay) * 1000))
+            storage.incr(key.name + ":until", WINDOW_SECONDS, amount=int((now + delay) * 1000))
 
 
 def succeeded(att: Attempt) -> None:
