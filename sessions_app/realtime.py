@@ -85,6 +85,16 @@ async def _install() -> None:
         manager.host_id = uuid.uuid4().hex
 
 
+_event_costs: dict[str, float] = {}
+
+
+def set_event_cost(handler: str, cost: float) -> None:
+    """Charge ``cost`` events of a socket's budget for each call of ``handler`` (its full
+    name): a handler that does expensive work (a password hash) uses up a flood's budget
+    faster, so fewer of its calls reach even the rate limits."""
+    _event_costs[handler] = float(cost)
+
+
 class _Bucket:
     """A token bucket: ``burst`` events at once, refilled at ``rate`` per second."""
 
@@ -93,11 +103,11 @@ class _Bucket:
     def __init__(self, burst: float, now: float) -> None:
         self.tokens, self.stamp, self.refusing = burst, now, False
 
-    def take(self, burst: float, rate: float, now: float) -> bool:
+    def take(self, burst: float, rate: float, now: float, cost: float = 1.0) -> bool:
         self.tokens = min(burst, self.tokens + (now - self.stamp) * rate)
         self.stamp = now
-        if self.tokens >= 1:
-            self.tokens -= 1
+        if self.tokens >= cost:
+            self.tokens -= cost
             return True
         return False
 
@@ -124,7 +134,8 @@ def _install_event_budget(ns) -> None:
         bucket = buckets.get(sid)
         if bucket is None:
             bucket = buckets[sid] = _Bucket(burst, now)
-        if not bucket.take(burst, rate, now):
+        cost = _event_costs.get(data.get("name"), 1.0) if isinstance(data, dict) else 1.0
+        if not bucket.take(burst, rate, now, cost):
             if not bucket.refusing:
                 bucket.refusing = True
                 log.warning("socket %s is over its event budget (%d at once, %.0f/s): refusing its events",

@@ -21,3 +21,11 @@ def test_typing_at_fifteen_keys_a_second_for_a_minute_is_never_refused():
     burst, rate = 60.0, 20.0
     bucket = _Bucket(burst, now=0.0)
     assert all(bucket.take(burst, rate, now=i / 15) for i in range(15 * 60))
+
+
+def test_a_costly_event_uses_more_of_the_budget():
+    burst, rate = 60.0, 20.0
+    bucket = _Bucket(burst, now=0.0)
+    assert sum(bucket.take(burst, rate, now=0.0, cost=10) for _ in range(20)) == 6
+    # Keystrokes still get the remainder, and 10 tokens (a second sign-up) come back in 0.5 s.
+    assert bucket.take(burst, rate, now=0.5, cost=10)
