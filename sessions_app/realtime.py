@@ -134,7 +134,10 @@ def _install_event_budget(ns) -> None:
         bucket = buckets.get(sid)
         if bucket is None:
             bucket = buckets[sid] = _Bucket(burst, now)
-        cost = _event_costs.get(data.get("name"), 1.0) if isinstance(data, dict) else 1.0
+        # Reflex's frontend sends dicts; a JSON string (which Reflex also parses) is charged
+        # as the costliest event rather than parsed twice.
+        cost = (_event_costs.get(data.get("name"), 1.0) if isinstance(data, dict)
+                else max(_event_costs.values(), default=1.0))
         if not bucket.take(burst, rate, now, cost):
             if not bucket.refusing:
                 bucket.refusing = True

@@ -68,6 +68,8 @@ def check_strength(password: object, *, user_inputs: Iterable[str] = ()) -> str:
         raise ServiceError(f"Password is too short: use at least {MIN_PASSWORD} characters.", field="password")
     if len(password) > MAX_PASSWORD:
         raise ServiceError(f"Password is too long: at most {MAX_PASSWORD} characters.", field="password")
+    if not _encodable(password):
+        raise ServiceError("Password contains characters that cannot be used. Retype it.", field="password")
     words: list[str] = []
     for item in user_inputs:
         if isinstance(item, str) and item:
@@ -84,6 +86,15 @@ def check_strength(password: object, *, user_inputs: Iterable[str] = ()) -> str:
     suggestions = [s.rstrip(".") + "." for s in feedback.get("suggestions") or []]
     parts.extend(suggestions or ["Add another word or two. Uncommon words are better."])
     raise ServiceError(" ".join(parts), field="password")
+
+
+def _encodable(text: str) -> bool:
+    """Whether ``text`` is valid UTF-8 material (a lone surrogate is not: argon2 would raise)."""
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
 
 
 def _split_words(text: str) -> list[str]:
@@ -110,6 +121,9 @@ def hash_password(password: str) -> str:
 def verify_password(stored_hash: str | None, password: str) -> bool:
     """Whether ``password`` matches ``stored_hash``. With no hash (unknown email, OAuth-only
     account) a dummy hash is checked anyway, so the answer takes the same time."""
+    if not _encodable(password):
+        password = password.encode("utf-8", "replace").decode("utf-8")  # still spend the time
+        stored_hash = None
     try:
         return _hasher.verify(stored_hash or _DUMMY_HASH, password) and bool(stored_hash)
     except (VerificationError, InvalidHashError):

@@ -169,3 +169,13 @@ def test_async_sign_up_and_login_work_end_to_end(engine):
     assert again.id == user.id and user.timezone == "Europe/Berlin"
     assert user.password_hash.startswith("$argon2id$") and PASSWORD not in user.password_hash
     assert err.message == accounts.BAD_LOGIN
+
+
+def test_a_lone_surrogate_is_refused_at_sign_up_and_fails_login_without_raising(db):
+    err = refused(passwords.check_strength, "\ud800" + "violet tundra harmonica")
+    assert err.field == "password" and "cannot be used" in err.message
+    user = accounts.sign_up(db, name="Ada", email="ada@example.com", password=PASSWORD)
+    db.commit()
+    assert passwords.verify_password(user.password_hash, "\ud800" + PASSWORD) is False
+    err = refused(accounts.authenticate, db, email="ada@example.com", password="\udfff", client="c")
+    assert err.message == accounts.BAD_LOGIN
