@@ -182,34 +182,37 @@ def signup_flood(url: str, tag: str, sockets: int, seconds: float) -> dict:
     return asyncio.run(main())
 
 
-def event_flood(url: str, token: str, events: int) -> dict:
-    """One logged-in tab sends ``events`` keystroke events as fast as it can, then checks that
-    its socket is served again once it stops."""
+def event_flood(url: str, token: str, seconds: float) -> dict:
+    """One logged-in tab sends keystroke events as fast as it can for ``seconds``, then checks
+    that its socket is served again once it stops."""
 
     async def main() -> dict:
         attacker = ReflexClient(url, token)
         await attacker.open("/lobby")
         await settle([attacker], quiet=0.3)
         start, started, wall = len(attacker.frames), time.perf_counter(), time.time()
-        for i in range(events):
-            await attacker.call(f"{LOBBY}.set_join_code", value=f"F{i:05d}")
-            if i % 20 == 0:
-                await asyncio.sleep(0)
-        sent_wall = time.time()
+        sent = 0
+        while time.perf_counter() - started < seconds:
+            await attacker.call(f"{LOBBY}.set_join_code", value=f"F{sent:06d}")
+            sent += 1
+            if sent % 10 == 0:  # about 2,000 a second: 100 times the budget's rate
+                await asyncio.sleep(0.005)
         await asyncio.sleep(1.0)
         processed = len({v for v in attacker.values(LOBBY, "join_code") if v.startswith("F")})
         # The server may still work through the socket's buffer after the last send, and the
-        # bucket refills meanwhile: the budget runs until the last echo.
-        seconds = max(attacker.arrivals[start:] or [started]) - started
+        # bucket refills meanwhile: the budget (and the measuring window) runs until the last
+        # echo or the last send, whichever is later.
+        busy = max([*attacker.arrivals[start:], started + seconds]) - started
         recovered = False
-        for attempt in range(20):
+        for attempt in range(60):  # the server first works through what is already buffered
             mark = len(attacker.frames)
             await attacker.call(f"{LOBBY}.set_join_code", value=f"AGAIN{attempt}")
             if await wait_for(attacker, mark, f"AGAIN{attempt}", timeout=0.5):
                 recovered = True
                 break
         await attacker.close()
-        return {"processed": processed, "seconds": seconds, "window": (wall, sent_wall), "recovered": recovered}
+        return {"sent": sent, "processed": processed, "seconds": busy, "window": (wall, wall + busy),
+                "recovered": recovered}
 
     return asyncio.run(main())
 
@@ -256,7 +259,7 @@ def test_sign_up_flood_leaves_other_users_fast_and_creates_at_most_the_allowed_a
 
 
 def test_one_socket_flooding_events_is_refused_while_others_are_unaffected(server):
-    """One socket sends 2,000 keystroke events as fast as it can. Past its budget they are
+    """One socket sends about 2,000 keystroke events a second for 4 s. Past its budget they are
     dropped (not queued); another user typing fast (15 keys a second) has every keystroke
     processed, a third user's chat round trip p50 stays under 100 ms; the flooder's socket
     works again once the flood stops; the refusal is logged once per burst, not per event."""
@@ -282,7 +285,7 @@ def test_one_socket_flooding_events_is_refused_while_others_are_unaffected(serve
                 await asyncio.sleep(1 / 15)
 
         with in_own_process() as pool:
-            flood = asyncio.get_running_loop().run_in_executor(pool, event_flood, url, attacker_token, 2000)
+            flood = asyncio.get_running_loop().run_in_executor(pool, event_flood, url, attacker_token, 4.0)
             typing = asyncio.create_task(type_keys())
             result = await flood
             await typing
@@ -298,9 +301,10 @@ def test_one_socket_flooding_events_is_refused_while_others_are_unaffected(serve
     result = run(scenario())
     allowed = EVENT_BURST + EVENT_RATE * (result["seconds"] + 0.5)
     during = p50_ms(result["samples"], result["window"])
-    print(f"\nflooder: {result['processed']} of 2000 events processed in {result['seconds']:.1f} s "
+    print(f"\nflooder: {result['processed']} of {result['sent']} events processed in {result['seconds']:.1f} s "
           f"(budget {allowed:.0f}); other user's chat p50 {during} ms")
-    assert result["processed"] <= allowed < 2000
+    assert result["sent"] > 4 * allowed  # a real flood
+    assert result["processed"] <= allowed
     assert [v for v in result["typed"] if v in result["typist_seen"]] == result["typed"]
     assert during < P50_LIMIT * 1000
     assert result["recovered"]
