@@ -32,6 +32,7 @@ import contextlib
 import dataclasses
 import logging
 import re
+import time
 import urllib.parse
 import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable
@@ -90,9 +91,80 @@ async def _install() -> None:
 
     ns.on_disconnect = on_disconnect
     _guard_connect(ns)
+    _install_event_budget(ns)
     manager = getattr(_app.sio, "manager", None)
     if manager is not None and hasattr(manager, "host_id"):
         manager.host_id = uuid.uuid4().hex
+
+
+_event_costs: dict[str, float] = {}
+
+
+def set_event_cost(handler: str, cost: float) -> None:
+    """Charge ``cost`` events of a socket's budget for each call of ``handler`` (its full
+    name): a handler that does expensive work (a password hash) uses up a flood's budget
+    faster, so fewer of its calls reach even the rate limits."""
+    _event_costs[handler] = float(cost)
+
+
+class _Bucket:
+    """A token bucket: ``burst`` events at once, refilled at ``rate`` per second."""
+
+    __slots__ = ("tokens", "stamp", "refusing")
+
+    def __init__(self, burst: float, now: float) -> None:
+        self.tokens, self.stamp, self.refusing = burst, now, False
+
+    def take(self, burst: float, rate: float, now: float, cost: float = 1.0) -> bool:
+        self.tokens = min(burst, self.tokens + (now - self.stamp) * rate)
+        self.stamp = now
+        if self.tokens >= cost:
+            self.tokens -= cost
+            return True
+        return False
+
+
+def _install_event_budget(ns) -> None:
+    """Put a per-socket event budget in front of EVERY handler: wrap the namespace's
+    ``on_event`` (socket.io looks it up on the instance, and Reflex's connect calls it for the
+    boot event too) with a token bucket per socket id (``EVENT_BURST``, ``EVENT_RATE``).
+
+    A socket that floods is refused past its budget — the events are dropped before Reflex
+    queues them, so they cost neither a state lock nor a handler — while every other socket
+    keeps its own budget. Typing sends one event per keystroke, far below the rate. A refused
+    burst is logged once (when it starts, and again only after the bucket has half refilled).
+    """
+    from sessions_app.settings import get_settings
+
+    settings = get_settings()
+    burst, rate = float(settings.event_burst), settings.event_rate
+    buckets: dict[str, _Bucket] = {}
+    original_event, original_disconnect = ns.on_event, ns.on_disconnect
+
+    async def on_event(sid: str, data):
+        now = time.monotonic()
+        bucket = buckets.get(sid)
+        if bucket is None:
+            bucket = buckets[sid] = _Bucket(burst, now)
+        # Reflex's frontend sends dicts; a JSON string (which Reflex also parses) is charged
+        # as the costliest event rather than parsed twice.
+        cost = (_event_costs.get(data.get("name"), 1.0) if isinstance(data, dict)
+                else max(_event_costs.values(), default=1.0))
+        if not bucket.take(burst, rate, now, cost):
+            if not bucket.refusing:
+                bucket.refusing = True
+                log.warning("socket %s is over its event budget (%d at once, %.0f/s): refusing its events",
+                            sid, burst, rate)
+            return None
+        if bucket.refusing and bucket.tokens >= burst / 2:
+            bucket.refusing = False  # the burst is over: log the next one again
+        return await original_event(sid, data)
+
+    def on_disconnect(sid: str, *reason):
+        buckets.pop(sid, None)
+        return original_disconnect(sid, *reason)
+
+    ns.on_event, ns.on_disconnect = on_event, on_disconnect
 
 
 def _spawn(coro) -> asyncio.Task:

@@ -46,10 +46,24 @@ class Settings(BaseSettings):
     presence_grace_seconds: float = Field(default=6.0, ge=0.5, le=120.0)
 
     # Rate limits ("N per M seconds", the `limits` library's notation).
-    login_rate_limit: str = "10/minute"
+    # Failed logins: free failures per key, then delays of 1, 2, 4 ... seconds up to the
+    # maximum (services/login_guard.py explains the keys).
+    login_free_failures: int = Field(default=5, ge=1, le=1000)
+    login_max_delay: float = Field(default=900.0, ge=1.0, le=86400.0)
+    # Sign-ups per client (IP), then for the whole server: each costs an argon2 hash.
+    signup_rate_limit: str = "10/hour"
+    signup_global_rate_limit: str = "60/minute"
     join_code_rate_limit: str = "10/minute"
     chat_rate_limit: str = "5/5second"
     rate_limit_storage: str = "memory://"
+    # Password hashing off the event loop: threads, and jobs allowed to wait or run at once
+    # (more are refused as "busy" rather than queued).
+    password_workers: int = Field(default=1, ge=1, le=32)
+    password_queue: int = Field(default=8, ge=1, le=1000)
+    # Events one socket may send: a burst, refilled at a rate per second (typing sends one
+    # event per keystroke; a script flooding a handler is refused past this).
+    event_burst: int = Field(default=60, ge=1, le=100000)
+    event_rate: float = Field(default=20.0, gt=0, le=100000)
 
     # Outgoing mail (verification and password-reset links). Without SMTP_HOST nothing is
     # sent: in dev/test the mail, link included, is written to the server log instead.

@@ -8,8 +8,6 @@ from dataclasses import asdict, dataclass
 from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from argon2 import PasswordHasher
-from argon2.exceptions import InvalidHashError, VerificationError
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, delete, select
 
@@ -29,24 +27,15 @@ from sessions_app.models import (
     User,
     utcnow,
 )
-from sessions_app.services import progression, ratelimit, scheduled, text
+from sessions_app.services import login_guard, passwords, progression, scheduled, text
 from sessions_app.services.errors import ServiceError
 from sessions_app.services.tokens import hash_token, new_token
 from sessions_app.settings import get_settings
 
 MAX_NAME = 40
-MIN_PASSWORD = 10
-MAX_PASSWORD = 256
+MIN_PASSWORD = passwords.MIN_PASSWORD
+MAX_PASSWORD = passwords.MAX_PASSWORD
 EMAIL_RE = re.compile(r"^[^@\s]{1,64}@[^@\s]+\.[^@\s]{2,}$")
-# A handful of passwords that pass a length rule yet are guessed first.
-COMMON_PASSWORDS = frozenset(
-    {"password123", "1234567890", "qwertyuiop", "password1234", "iloveyou12", "letmein123",
-     "0123456789", "abcdefghij", "passwordpassword", "qwerty1234", "1q2w3e4r5t", "aaaaaaaaaa"}
-)
-
-_hasher = PasswordHasher()  # argon2id with the library's current recommended parameters
-# Verified against when the email is unknown so a failed login takes the same time either way.
-_DUMMY_HASH = _hasher.hash("not-a-real-password-used-for-timing")
 
 BAD_LOGIN = "That email and password do not match an account. Check them and try again."
 DUPLICATE_EMAIL = "An account with this email already exists. Log in instead."
@@ -114,20 +103,22 @@ def clean_email(email: object) -> str:
     return email
 
 
-def check_password_strength(password: object, *, email: str = "") -> str:
-    """Refuse weak passwords with a message that says how to fix them."""
-    if not isinstance(password, str):
-        raise ServiceError("Password must be text.", field="password")
-    if not text.encodable(password):  # a lone surrogate cannot even be hashed
-        raise ServiceError("Password contains characters that cannot be used.", field="password")
-    if len(password) < MIN_PASSWORD:
-        raise ServiceError(f"Password is too short: use at least {MIN_PASSWORD} characters.", field="password")
-    if len(password) > MAX_PASSWORD:
-        raise ServiceError(f"Password is too long: at most {MAX_PASSWORD} characters.", field="password")
-    lowered = password.lower()
-    if lowered in COMMON_PASSWORDS or len(set(password)) < 4 or (email and email.split("@")[0] in lowered and len(email.split("@")[0]) >= 4):
-        raise ServiceError("That password is too easy to guess. Try a few unrelated words together.", field="password")
+def check_password_strength(password: object, *, email: str = "", name: str = "") -> str:
+    """Refuse weak passwords (zxcvbn score < 3) with a message that says how to fix them;
+    the account's email and name count as words a guesser would try first."""
+    password = passwords.check_strength(password, user_inputs=password_user_inputs(email=email, name=name))
+    # zxcvbn discounts such words but can still score "grace.hopper.2024!" high for
+    # grace.hopper@…: the first thing a targeted guesser tries, so refuse it outright.
+    local = email.split("@")[0]
+    if len(local) >= 4 and local in password.lower():
+        raise ServiceError("That password is too easy to guess. It contains your email address. "
+                           "Use a few words that have nothing to do with you.", field="password")
     return password
+
+
+def password_user_inputs(*, email: str = "", name: str = "") -> tuple[str, ...]:
+    """The account's own words that make a password guessable (for zxcvbn)."""
+    return tuple(x for x in (email, name, "sessions") if x)
 
 
 def clean_timezone(tz: object) -> str:
@@ -148,14 +139,21 @@ def sign_up(db: Session, *, name: object, email: object, password: object, timez
     """Create a password account. Raises ``ServiceError`` for any bad field."""
     name = clean_display_name(name)
     email = clean_email(email)
-    password = check_password_strength(password, email=email)
+    password = check_password_strength(password, email=email, name=name)
+    return add_password_user(db, name=name, email=email, password_hash=passwords.hash_password(password),
+                             timezone=timezone)
+
+
+def add_password_user(db: Session, *, name: str, email: str, password_hash: str, timezone: str = "UTC") -> User:
+    """Insert a password account from already-cleaned fields and a hash (the hashing runs
+    off the event loop: ``accounts_async.sign_up``)."""
     if db.exec(select(User.id).where(User.email == email)).first() is not None:
         raise ServiceError(DUPLICATE_EMAIL, field="email")
     try:
         tz = clean_timezone(timezone)
     except ServiceError:
         tz = "UTC"
-    user = User(email=email, password_hash=_hasher.hash(password), display_name=name, timezone=tz)
+    user = User(email=email, password_hash=password_hash, display_name=name, timezone=tz)
     db.add(user)
     try:
         db.flush()
@@ -164,34 +162,52 @@ def sign_up(db: Session, *, name: object, email: object, password: object, timez
     return user
 
 
-def authenticate(db: Session, *, email: object, password: object, client: str) -> User:
-    """Check an email + password. Failures never tell whether the email exists.
+def login_email_key(email: object) -> str:
+    """The email as logins look it up and throttle it (trimmed, lower-case, capped)."""
+    return email.strip().lower()[:254] if isinstance(email, str) and text.encodable(email) else ""
 
-    Rate-limited per email and per client, so guessing is refused on the server.
+
+def begin_login(db: Session, *, email_key: str, password: object, client: str,
+                device: object = "") -> tuple[User | None, login_guard.Attempt]:
+    """First half of a password login: find the account, pick the failure counters (a known
+    device has its own), refuse while they are blocked and refuse malformed input.
+
+    Returns the user (None for an unknown email: the caller still verifies a dummy hash, so
+    both take the same time) and the attempt to report back to ``login_guard``.
     """
-    email_key = email.strip().lower()[:254] if isinstance(email, str) and text.encodable(email) else ""
-    ratelimit.hit(
-        get_settings().login_rate_limit,
-        f"login:email:{email_key}",
-        f"login:client:{client}",
-        message="Too many login attempts. Wait a minute, then try again.",
-    )
+    user = db.exec(select(User).where(User.email == email_key)).first() if email_key else None
+    attempt = login_guard.attempt(email_key, client, login_guard.known_device(device, user.id if user else None))
+    login_guard.check(attempt)
     if (not isinstance(password, str) or not email_key or len(password) > MAX_PASSWORD
             or not text.encodable(password)):
+        login_guard.failed(attempt)
         raise ServiceError(BAD_LOGIN)
-    user = db.exec(select(User).where(User.email == email_key)).first()
-    if user is None or not user.password_hash:
-        try:
-            _hasher.verify(_DUMMY_HASH, password)
-        except VerificationError:
-            pass
+    return user, attempt
+
+
+def finish_login(attempt: login_guard.Attempt, user: User | None, ok: bool) -> User:
+    """Second half: count a failure (same message whether or not the email exists) or
+    clear this client's failures."""
+    if not ok or user is None:
+        login_guard.failed(attempt)
         raise ServiceError(BAD_LOGIN)
-    try:
-        _hasher.verify(user.password_hash, password)
-    except (VerificationError, InvalidHashError):
-        raise ServiceError(BAD_LOGIN) from None
-    if _hasher.check_needs_rehash(user.password_hash):
-        user.password_hash = _hasher.hash(password)
+    login_guard.succeeded(attempt)
+    return user
+
+
+def authenticate(db: Session, *, email: object, password: object, client: str, device: object = "") -> User:
+    """Check an email + password (synchronously: scripts and tests; the app uses
+    ``accounts_async.authenticate``). Failures never tell whether the email exists.
+
+    Failed attempts are throttled with growing delays (``login_guard``); ``device`` is the
+    browser's device token from an earlier login, which keeps the owner's usual browser
+    unaffected by anyone else's failures.
+    """
+    user, attempt = begin_login(db, email_key=login_email_key(email), password=password, client=client, device=device)
+    ok = passwords.verify_password(user.password_hash if user else None, password)
+    finish_login(attempt, user, ok)
+    if passwords.needs_rehash(user.password_hash):
+        user.password_hash = passwords.hash_password(password)
         db.add(user)
     return user
 

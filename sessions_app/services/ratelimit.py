@@ -39,6 +39,12 @@ def hit(rule: str, *keys: str, message: str) -> None:
         raise RateLimited(message)
 
 
+def storage():
+    """The counters' storage (memory or Redis), for policies that need more than a window
+    (``login_guard``: failure counts and backoff)."""
+    return _limiter().storage
+
+
 def reset() -> None:
     """Forget every counter (tests)."""
     _limiter().storage.reset()

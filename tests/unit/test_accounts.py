@@ -55,15 +55,19 @@ def refused(fn, *args, **kwargs) -> ServiceError:
         ({"email": "x" * 250 + "@example.com"}, "Enter a valid email address, like ada@example.com.", "email"),
         ({"password": "short"}, "Password is too short: use at least 10 characters.", "password"),
         ({"password": "p" * 257 + "ab1!"}, "Password is too long: at most 256 characters.", "password"),
-        ({"password": "password123"}, "That password is too easy to guess. Try a few unrelated words together.", "password"),
-        ({"password": "aaaaaaaaaaaa"}, "That password is too easy to guess. Try a few unrelated words together.", "password"),
-        ({"password": "grace.hopper.2024!"}, "That password is too easy to guess. Try a few unrelated words together.", "password"),
+        ({"password": "password123"}, "That password is too easy to guess. This is a very common password.", "password"),
+        ({"password": "aaaaaaaaaaaa"}, "That password is too easy to guess. Repeats like", "password"),
+        ({"password": "grace.hopper.2024!"}, "That password is too easy to guess.", "password"),
+        # Accepted by the old length + short-list rule (issue 10, item 9).
+        ({"password": "Password12"}, "That password is too easy to guess. This is a very common password.", "password"),
+        ({"password": "qwertyuiop1"}, "That password is too easy to guess.", "password"),
+        ({"password": "1234512345"}, "That password is too easy to guess.", "password"),
     ],
 )
 def test_sign_up_refuses_bad_fields_with_a_clear_message(db, fields, message, field):
     values = {"name": "Grace", "email": "grace.hopper@example.com", "password": PASSWORD, **fields}
     err = refused(accounts.sign_up, db, **values)
-    assert err.message == message
+    assert err.message.startswith(message)
     assert err.field == field
     assert db.exec(select(User)).all() == []
 
@@ -144,30 +148,7 @@ def test_oauth_only_account_cannot_log_in_with_a_password(db):
     assert err.message == accounts.BAD_LOGIN
 
 
-def test_login_is_rate_limited_per_email(db, settings_env):
-    settings_env(LOGIN_RATE_LIMIT="3/minute")
-    make_user(db, password=PASSWORD)
-    for i in range(3):
-        refused(accounts.authenticate, db, email="ada@example.com", password="wrong password", client=f"ip{i}")
-    # The fourth try is refused even with the right password and from a new client.
-    err = refused(accounts.authenticate, db, email="ADA@example.com", password=PASSWORD, client="ip-new")
-    assert isinstance(err, RateLimited)
-    assert err.message == "Too many login attempts. Wait a minute, then try again."
-    # Another email from another client is not affected.
-    make_user(db, name="Bob", email="bob@example.com", password=PASSWORD)
-    assert accounts.authenticate(db, email="bob@example.com", password=PASSWORD, client="ip-other").email == "bob@example.com"
-
-
-def test_login_is_rate_limited_per_client(db, settings_env):
-    settings_env(LOGIN_RATE_LIMIT="3/minute")
-    make_user(db, password=PASSWORD)
-    for i in range(3):
-        refused(accounts.authenticate, db, email=f"guess{i}@example.com", password="whatever12", client="attacker")
-    err = refused(accounts.authenticate, db, email="ada@example.com", password=PASSWORD, client="attacker")
-    assert isinstance(err, RateLimited)
-    assert "Too many login attempts" in err.message
-    # The owner, from their own client, still gets in: only the attacker's client is blocked.
-    assert accounts.authenticate(db, email="ada@example.com", password=PASSWORD, client="owner").email == "ada@example.com"
+# Failed-login throttling (delays, keys, lock-out): tests/unit/test_login_guard.py.
 
 
 # --- sessions and tickets --------------------------------------------------------------------
