@@ -302,7 +302,12 @@ def make_sio(settings: Settings) -> socketio.AsyncServer | None:
 
 async def join(sid: str, channel: str) -> None:
     """Put a socket in a channel (socket.io drops it on disconnect; on_load re-joins)."""
-    await _app.sio.enter_room(sid, channel, namespace=_namespace())
+    try:
+        await _app.sio.enter_room(sid, channel, namespace=_namespace())
+    except KeyError:
+        # The socket closed while its on_load ran (a tab that navigated on at once): there is
+        # nothing to join, and its next connection's on_load joins again.
+        log.debug("socket %s left before joining %s", sid, channel)
 
 
 async def leave(sid: str, channel: str) -> None:
