@@ -49,6 +49,8 @@ class Settings(BaseSettings):
     login_rate_limit: str = "10/minute"
     join_code_rate_limit: str = "10/minute"
     chat_rate_limit: str = "5/5second"
+    # OAuth logins started per client (each writes a pending-login row).
+    oauth_start_rate_limit: str = "30/minute"
     rate_limit_storage: str = "memory://"
 
     @model_validator(mode="after")
