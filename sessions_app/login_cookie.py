@@ -10,7 +10,8 @@ the event handler that checked the password (or redeemed an OAuth ticket) issues
 hand-off ticket bound to a random nonce, puts the nonce in a short-lived cookie and sends the
 browser to ``GET /auth/session?ticket=…``. That route needs both (a hand-off link opened in
 another browser logs nobody in: login CSRF), starts the login, sets the cookie and redirects
-to the page the student was going to; the full page load opens a new socket that carries it.
+to the page the student was going to (via ``/auth/complete?next=…``); the full page load
+opens a new socket that carries it.
 
 Logging out revokes the login in the event handler, then ``GET /auth/logout`` clears the
 cookie. The route only clears a cookie whose login is already dead, so a link to it cannot
@@ -92,7 +93,9 @@ async def start_session(request: Request) -> RedirectResponse:
         response = RedirectResponse(_public(f"{routes.AUTH_COMPLETE}?{urlencode({'error': TICKET_REFUSED})}"), 303)
     else:
         token, next_path = result
-        response = RedirectResponse(_public(accounts.safe_next(next_path)), 303)
+        # Through /auth/complete, whose on_load navigates on inside the page: a full load of
+        # /lobby itself would end on /lobby/ (the static build's directory redirect).
+        response = RedirectResponse(_public(f"{routes.AUTH_COMPLETE}?{urlencode({'next': accounts.safe_next(next_path)})}"), 303)
         response.set_cookie(LOGIN_COOKIE, token, max_age=get_settings().session_days * 86400, path="/",
                             secure=_secure(), httponly=True, samesite="lax")
     response.delete_cookie(HANDOFF_COOKIE, path=SESSION_PATH, secure=_secure(), httponly=False, samesite="strict")

@@ -25,7 +25,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import dataclasses
-import functools
 import logging
 import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable
@@ -130,8 +129,11 @@ def hold_back_cookie(name: str) -> None:
     persisted state (state files, Redis). At connect this takes the cookie out of the cached
     headers and keeps its value in a per-socket map; ``held_cookie(sid)`` reads it.
     """
+    def install_cookie_hold() -> None:
+        _install_cookie_hold(name)
+
     # A plain function: the lifespan runs it before the server takes its first connection.
-    _app.register_lifespan_task(functools.partial(_install_cookie_hold, name))
+    _app.register_lifespan_task(install_cookie_hold)
 
 
 def _split_cookie(header: str, name: str) -> tuple[str, str]:

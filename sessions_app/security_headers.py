@@ -12,7 +12,8 @@ a console error (checked by ``tests/e2e/test_security_headers.py``):
   Reflex's static export), and Reflex runs ``rx.call_script`` (time zones, the login
   hand-off) and event callbacks through ``eval``.
 - ``style-src 'self' 'unsafe-inline'``: Radix Themes and Emotion set inline styles.
-- ``img-src 'self' data: https:``: avatars come from the OAuth providers' image hosts.
+- ``img-src 'self' data: https:``: avatars come from the OAuth providers' image hosts
+  (``http:`` too when the app itself is served over plain http).
 - ``connect-src 'self'`` plus the backend's origin (http and ws): the event WebSocket.
 - No frames, plugins or foreign forms: ``frame-ancestors 'none'`` (with ``X-Frame-Options``
   for old browsers), ``object-src 'none'``, ``base-uri 'self'``, ``form-action 'self'``.
@@ -50,7 +51,9 @@ def content_security_policy(settings: Settings) -> str:
         "default-src 'self'",
         "script-src 'self' 'unsafe-inline' 'unsafe-eval'",
         "style-src 'self' 'unsafe-inline'",
-        "img-src 'self' data: https:",
+        # Plain-http avatars only where the page itself is plain http (an https page would
+        # block them as mixed content anyway).
+        "img-src 'self' data: https:" + ("" if settings.public_url.startswith("https://") else " http:"),
         "font-src 'self' data:",
         f"connect-src {connect}",
         "media-src 'self' data: blob:",

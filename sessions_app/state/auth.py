@@ -223,13 +223,17 @@ class AuthState(rx.State):
 
     @rx.event
     def complete_oauth(self):
-        """on_load of /auth/complete: exchange the one-time ticket for a login."""
+        """on_load of /auth/complete: exchange an OAuth login's one-time ticket for a login
+        hand-off, or (``?next=``, after the hand-off) go on to the page."""
         params = self.router.url.query_parameters
         if params.get("error"):
             error = params.get("error")
-            self._flash = error if error in oauth.MESSAGES else OAUTH_FAILED
+            self._flash = error if error in oauth.MESSAGES or error == TICKET_REFUSED else OAUTH_FAILED
             return rx.redirect(routes.LOGIN, replace=True)
         ticket = params.get("ticket", "")
+        if not ticket and params.get("next"):
+            # The end of a hand-off: the cookie is set and this page's socket carries it.
+            return rx.redirect(self._next(), replace=True)
         with session_scope() as db:
             for state in reversed(self._oauth_states):
                 result = accounts.take_login_ticket(db, ticket=ticket, binding=state)
