@@ -42,6 +42,11 @@ def test_every_response_carries_security_headers(app_server, path):
     assert headers.get("x-content-type-options") == "nosniff"
     assert headers.get("referrer-policy") == "same-origin"
     assert "strict-transport-security" not in headers  # http://localhost: no HSTS
+    # Inline scripts run only by hash: no 'unsafe-inline' for scripts.
+    script_src = next(d for d in csp.split("; ") if d.startswith("script-src"))
+    assert "'unsafe-inline'" not in script_src
+    if headers.get("content-type", "").startswith("text/html"):
+        assert "'sha256-" in script_src
 
 
 def test_the_app_runs_under_its_csp_without_violations(new_context):

@@ -6,6 +6,9 @@ headers, the security headers middleware, the OAuth start limit and the expiry p
 from __future__ import annotations
 
 import asyncio
+import base64
+import gzip
+import hashlib
 import re
 from datetime import timedelta
 from types import SimpleNamespace
@@ -13,7 +16,7 @@ from urllib.parse import parse_qs, urlsplit
 
 import pytest
 from starlette.applications import Starlette
-from starlette.responses import PlainTextResponse
+from starlette.responses import HTMLResponse, PlainTextResponse, Response, StreamingResponse
 from starlette.routing import Route
 from starlette.testclient import TestClient
 
@@ -184,6 +187,64 @@ def test_every_response_carries_the_security_headers(settings_env):
     # A header a route sets itself is kept, not doubled.
     own = _headers_app().get("/own")
     assert own.headers.get_list("x-frame-options") == ["SAMEORIGIN"]
+
+
+def _script_src(headers) -> str:
+    return next(d for d in headers["content-security-policy"].split("; ") if d.startswith("script-src"))
+
+
+def test_html_pages_allow_exactly_their_own_inline_scripts(settings_env):
+    settings_env(PUBLIC_URL="http://localhost:3000", BACKEND_URL="http://localhost:8000")
+    page = b"<html><script>window.boot = 1;</script><script src='/app.js'></script><p>hi</p></html>"
+    expected = "'sha256-" + base64.b64encode(hashlib.sha256(b"window.boot = 1;").digest()).decode() + "'"
+
+    async def html(request):
+        return HTMLResponse(page)
+
+    async def gzipped(request):
+        return Response(gzip.compress(page), media_type="text/html", headers={"Content-Encoding": "gzip"})
+
+    async def streamed(request):
+        async def parts():
+            yield page[:20]
+            yield page[20:]
+        return StreamingResponse(parts(), media_type="text/html")
+
+    async def unknown(request):
+        return Response(b"\x00", media_type="text/html", headers={"Content-Encoding": "br"})
+
+    client = TestClient(with_security_headers(Starlette(routes=[
+        Route("/", html), Route("/gz", gzipped), Route("/stream", streamed), Route("/br", unknown)])))
+    for path in ("/", "/gz", "/stream"):
+        response = client.get(path, headers={"Accept-Encoding": "identity"})
+        assert _script_src(response.headers) == f"script-src 'self' 'unsafe-eval' {expected}", path
+        assert "'unsafe-inline'" not in _script_src(response.headers)
+    assert client.get("/stream").text == page.decode()  # the body is passed on whole
+    # A body it cannot read still works, with inline scripts allowed.
+    assert "'unsafe-inline'" in _script_src(client.get("/br").headers)
+    # A non-HTML response allows no inline script at all.
+    assert _script_src(_headers_app().get("/ping").headers) == "script-src 'self' 'unsafe-eval'"
+
+
+def test_a_page_sent_by_path_is_hashed_too(settings_env, tmp_path):
+    """Granian serves static files with the ASGI ``pathsend`` extension: no body messages."""
+    settings_env(PUBLIC_URL="http://localhost:3000", BACKEND_URL="http://localhost:8000")
+    page = tmp_path / "index.html"
+    page.write_bytes(b"<script>boot()</script>")
+
+    async def file_app(scope, receive, send):
+        await send({"type": "http.response.start", "status": 200, "headers": [(b"content-type", b"text/html")]})
+        await send({"type": "http.response.pathsend", "path": str(page)})
+
+    sent: list[dict] = []
+
+    async def collect(message):
+        sent.append(message)
+
+    asyncio.run(with_security_headers(file_app)({"type": "http"}, None, collect))
+    assert [m["type"] for m in sent] == ["http.response.start", "http.response.pathsend"]
+    csp = dict(sent[0]["headers"])[b"content-security-policy"].decode()
+    assert base64.b64encode(hashlib.sha256(b"boot()").digest()).decode() in csp
 
 
 def test_hsts_only_on_https(settings_env):
