@@ -142,6 +142,12 @@ def with_security_headers(app: ASGIApp) -> ASGIApp:
             nonlocal start
             if message["type"] == "http.response.start":
                 headers = list(message.get("headers", []))
+                if message.get("status") == 304:
+                    # A browser merges a 304's headers into its cached copy: a CSP here
+                    # (without the page's script hashes) would replace the page's own.
+                    message["headers"] = merged(headers, [h for h in extra if h[0] != b"content-security-policy"])
+                    await send(message)
+                    return
                 is_html = any(k.lower() == b"content-type" and v.lower().startswith(b"text/html") for k, v in headers)
                 if not is_html:
                     message["headers"] = merged(headers, extra)

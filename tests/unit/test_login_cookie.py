@@ -247,6 +247,17 @@ def test_a_page_sent_by_path_is_hashed_too(settings_env, tmp_path):
     assert base64.b64encode(hashlib.sha256(b"boot()").digest()).decode() in csp
 
 
+def test_a_not_modified_answer_keeps_the_cached_pages_csp(settings_env):
+    settings_env(PUBLIC_URL="http://localhost:3000", BACKEND_URL="http://localhost:8000")
+
+    async def not_modified(request):
+        return Response(status_code=304)
+
+    response = TestClient(with_security_headers(Starlette(routes=[Route("/", not_modified)]))).get("/")
+    assert response.status_code == 304
+    assert "content-security-policy" not in response.headers and response.headers["x-frame-options"] == "DENY"
+
+
 def test_hsts_only_on_https(settings_env):
     settings_env(PUBLIC_URL="https://sessions.example", BACKEND_URL="https://sessions.example")
     assert "max-age=" in _headers_app().get("/ping").headers["strict-transport-security"]
