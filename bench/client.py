@@ -112,9 +112,10 @@ class SessionsClient(BaseClient):
     async def open(self, path: str, query: dict | None = None) -> None:
         """Connect as a tab opening ``path``: the connect packet hydrates and runs on_load."""
         self.path, self.query = path, query or {}
-        auth = {"event": {"name": HYDRATE, "payload": {"vars": {self.auth_var: self.login_token}},
-                          "router_data": self._router()}}
+        auth = {"event": {"name": HYDRATE, "payload": {}, "router_data": self._router()}}
+        # The login is the HttpOnly cookie a browser sends on the handshake.
         await self.sio.connect(f"{self.url}?token={uuid.uuid4()}", socketio_path="/_event/",
+                               headers={"Cookie": f"{self.auth_var}={self.login_token}"},
                                namespaces=[NAMESPACE], transports=["websocket"], auth=auth, wait_timeout=30)
 
     def _router(self) -> dict:

@@ -82,14 +82,14 @@ class SessionsTarget:
     name = "sessions"
 
     def __init__(self, stack: Stack) -> None:
-        from sessions_app.state.auth import AuthState
+        from sessions_app.login_cookie import LOGIN_COOKIE
         from sessions_app.state.lobby import LobbyState
         from sessions_app.state.room import RoomLive
 
         self.stack = stack
         self.LIVE = RoomLive.get_full_name()
         self.LOBBY = LobbyState.get_full_name()
-        self.auth_var = f"{AuthState.get_full_name()}.auth_token_rx_state_"
+        self.auth_var = LOGIN_COOKIE  # the login cookie's name
         try:
             from sessions_app.state.chat import LobbyChatState, RoomBoard
 

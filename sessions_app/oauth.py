@@ -16,15 +16,15 @@ from __future__ import annotations
 import secrets
 import unicodedata
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 import httpx
 from authlib.common.security import generate_token
 from authlib.integrations.httpx_client import AsyncOAuth2Client
-from sqlmodel import Session, select
+from sqlmodel import Session, col, delete, select
 
 from sessions_app.models import OAuthAccount, OAuthState, User, utcnow
-from sessions_app.services import accounts
+from sessions_app.services import accounts, ratelimit
 from sessions_app.services.errors import ServiceError
 from sessions_app.settings import Settings, get_settings
 
@@ -43,6 +43,7 @@ ERR_UNVERIFIED = ("An account with this email address exists, but its address wa
                   "login cannot be joined to it. If the account is yours, log in with its password and "
                   "confirm the address from Settings, or use \"Forgot password?\" to set a new password "
                   "(that confirms it too); then this login works.")
+ERR_TOO_MANY = "Too many logins started from here. Wait a minute, then try again."
 MESSAGES = frozenset({ERR_UNAVAILABLE, ERR_STATE, ERR_EXPIRED, ERR_DENIED, ERR_UNREACHABLE, ERR_REFUSED,
                       ERR_UNVERIFIED})
 
@@ -85,13 +86,15 @@ async def _google_metadata() -> dict:
         return resp.json()
 
 
-async def begin(db: Session, *, provider: str, next_path: str) -> tuple[str, str]:
+async def begin(db: Session, *, provider: str, next_path: str, client: str = "unknown") -> tuple[str, str]:
     """Start a login with ``provider``; returns the URL to send the browser to and the ``state``.
 
     The caller keeps the ``state`` for the tab and presents it when redeeming the ticket.
+    Rate-limited per client: every start writes a row and may fetch the provider's metadata.
     """
     if provider not in configured():
         raise ServiceError(ERR_UNAVAILABLE)
+    ratelimit.hit(get_settings().oauth_start_rate_limit, f"oauth-start:client:{client}", message=ERR_TOO_MANY)
     state = secrets.token_urlsafe(32)
     verifier = generate_token(64)
     if provider == "google":
@@ -137,6 +140,12 @@ def _consume_state(db: Session, *, provider: str, state: str) -> OAuthState:
     if row.created_at + STATE_TTL < utcnow():
         raise ServiceError(ERR_EXPIRED)
     return row
+
+
+def purge_expired_states(db: Session, *, now: datetime | None = None) -> int:
+    """Delete OAuth logins that were started but never finished in time; returns the count."""
+    cutoff = (now or utcnow()) - STATE_TTL
+    return db.exec(delete(OAuthState).where(col(OAuthState.created_at) < cutoff)).rowcount or 0
 
 
 def _display_name(name: object) -> str:

@@ -42,6 +42,7 @@ from typing import TYPE_CHECKING
 
 import reflex as rx
 import socketio
+from reflex import constants
 from reflex.app import _sio_dumps, _sio_loads
 from reflex.constants.state import FIELD_MARKER
 from reflex.istate.manager.token import BaseStateToken
@@ -230,6 +231,86 @@ def _guard_connect(ns) -> None:
         return await original(sid, environ, auth)
 
     ns.on_connect = on_connect
+
+
+# --- a credential cookie kept off the state -------------------------------------------------
+
+# Per socket: the value of the held-back cookie from its handshake (server memory only).
+_held_cookies: dict[str, str] = {}
+
+
+def hold_back_cookie(name: str) -> None:
+    """Keep the cookie ``name`` (the HttpOnly login) out of Reflex's state, read it per socket.
+
+    Reflex caches each socket's handshake headers — the ``Cookie`` header included — and
+    copies them into every event's router data, which lands in ``State.router`` and so in the
+    persisted state (state files, Redis). At connect this takes the cookie out of the cached
+    headers and keeps its value in a per-socket map; ``held_cookie(sid)`` reads it.
+    """
+    def install_cookie_hold() -> None:
+        _install_cookie_hold(name)
+
+    # A plain function: the lifespan runs it before the server takes its first connection.
+    _app.register_lifespan_task(install_cookie_hold)
+
+
+def _split_cookie(header: str, name: str) -> tuple[str, str]:
+    """``(value of name, header without it)``; the first value wins (browsers send the most
+    specific path first)."""
+    value, kept = "", []
+    for part in header.split(";"):
+        key, sep, val = part.strip().partition("=")
+        if key == name and sep:
+            value = value or val.strip().strip('"')
+        elif part.strip():
+            kept.append(part.strip())
+    return value, "; ".join(kept)
+
+
+def _install_cookie_hold(name: str) -> None:
+    ns = _app.event_namespace
+    build, disconnect = ns._build_static_router_data, ns.on_disconnect
+
+    def build_static_router_data(sid: str, environ: dict) -> dict:
+        data = build(sid, environ)
+        headers = data.get(constants.RouteVar.HEADERS) or {}
+        value, rest = _split_cookie(headers.get("cookie", ""), name)
+        if rest:
+            headers["cookie"] = rest
+        else:
+            headers.pop("cookie", None)
+        _held_cookies[sid] = value
+        return data
+
+    def on_disconnect(sid: str, *reason):
+        _held_cookies.pop(sid, None)
+        return disconnect(sid)
+
+    ns._build_static_router_data = build_static_router_data
+    ns.on_disconnect = on_disconnect
+
+
+def held_cookie(sid: str) -> str:
+    """The held-back cookie this socket presented when it connected ("" if none)."""
+    return _held_cookies.get(sid, "") if sid else ""
+
+
+# --- a deleted user's tabs ----------------------------------------------------------------------
+
+
+def reset_tabs(tokens: list[str], state_classes: list[type[rx.State]]) -> None:
+    """Reset these tabs' ``state_classes`` to their defaults in the state store (an account
+    was deleted: nothing of it may stay in state files or Redis). Runs in the background and
+    waits for each tab's lock, so a handler running on it (the deleting one) finishes first;
+    pass only private states: a shared state would be reset for the whole room."""
+    for token in tokens:
+        _spawn(_reset_tab(token, state_classes))
+
+
+async def _reset_tab(token: str, state_classes: list[type[rx.State]]) -> None:
+    async with _app.modify_state(BaseStateToken(ident=token, cls=rx.State)) as root:
+        for cls in state_classes:
+            (await root.get_state(cls)).reset()
 
 
 # --- several workers --------------------------------------------------------------------------

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from urllib.parse import urlencode
 
 import reflex as rx
@@ -10,7 +11,7 @@ from starlette.requests import Request
 from starlette.responses import RedirectResponse
 from starlette.routing import Route
 
-from sessions_app import oauth, realtime, routes
+from sessions_app import login_cookie, oauth, realtime, routes
 from sessions_app.calendar_routes import CALENDAR_ROUTE
 from sessions_app.db import session_scope
 from sessions_app.pages import (
@@ -24,11 +25,15 @@ from sessions_app.pages import (
     session_form,
     sessions_list,
 )
+from sessions_app.security_headers import with_security_headers
+from sessions_app.services import accounts
 from sessions_app.services.errors import ServiceError
 from sessions_app.settings import get_settings
 from sessions_app.state import room as room_state
 from sessions_app.state.scheduled import SessionDetailState
 from sessions_app.testclock import routes as test_clock_routes
+
+PURGE_SECONDS = 600
 
 
 async def oauth_callback(request: Request) -> RedirectResponse:
@@ -44,12 +49,15 @@ async def oauth_callback(request: Request) -> RedirectResponse:
     return RedirectResponse(f"{public}{routes.AUTH_COMPLETE}?{urlencode({'ticket': ticket})}", 303)
 
 
-api = Starlette(routes=[Route("/auth/{provider}/callback", oauth_callback), CALENDAR_ROUTE])
+api = Starlette(routes=[Route("/auth/{provider}/callback", oauth_callback), CALENDAR_ROUTE,
+                        *login_cookie.LOGIN_ROUTES])
 
 app = rx.App(
     head_components=[rx.el.meta(name="color-scheme", content="dark"),
                      rx.el.link(rel="icon", href="/favicon.svg", type="image/svg+xml")],
-    api_transformer=api,
+    # The routes above, then security headers around everything the backend serves (in
+    # --single-port production that includes the compiled pages).
+    api_transformer=[api, with_security_headers],
     sio=realtime.make_sio(get_settings()),  # None (Reflex's own) unless REFLEX_REDIS_URL is set
 )
 
@@ -74,6 +82,21 @@ for spec in [landing.PAGE, lobby.PAGE, *auth.PAGES, *account.PAGES, *rooms.PAGES
     _register(spec)
 
 realtime.init(app, grace_seconds=get_settings().presence_grace_seconds)
+realtime.hold_back_cookie(login_cookie.LOGIN_COOKIE)
+
+
+def _purge_expired() -> None:
+    with session_scope() as db:
+        oauth.purge_expired_states(db)
+        accounts.purge_expired_logins(db)
+
+
+async def purge_expired() -> None:
+    """Unfinished OAuth logins, used-up hand-offs and expired logins leave the database."""
+    await asyncio.to_thread(_purge_expired)
+
+
+realtime.every(PURGE_SECONDS, purge_expired, first_delay=30)
 room_state.install()
 # The test-only clock (/_test/clock): registered only when SESSIONS_ENV=test.
 api.routes.extend(test_clock_routes())

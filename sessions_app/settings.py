@@ -55,6 +55,8 @@ class Settings(BaseSettings):
     signup_global_rate_limit: str = "60/minute"
     join_code_rate_limit: str = "10/minute"
     chat_rate_limit: str = "5/5second"
+    # OAuth logins started per client (each writes a pending-login row).
+    oauth_start_rate_limit: str = "30/minute"
     rate_limit_storage: str = "memory://"
     # Password hashing off the event loop: threads, and jobs allowed to wait or run at once
     # (more are refused as "busy" rather than queued).

@@ -254,8 +254,8 @@ def issue_login_ticket(db: Session, *, user_id: int, next_path: str, binding: st
     return ticket
 
 
-def redeem_login_ticket(db: Session, *, ticket: object, binding: str = "") -> tuple[str, str] | None:
-    """Exchange a ticket for ``(session token, next path)``; each ticket works once."""
+def take_login_ticket(db: Session, *, ticket: object, binding: str = "") -> tuple[int, str] | None:
+    """Use up a ticket: ``(user id, next path)``, or None if unknown, expired or used."""
     if not isinstance(ticket, str) or not ticket or len(ticket) > 128 or not isinstance(binding, str):
         return None
     row = db.get(LoginTicket, _ticket_hash(ticket, binding))
@@ -264,7 +264,23 @@ def redeem_login_ticket(db: Session, *, ticket: object, binding: str = "") -> tu
     db.delete(row)
     if row.expires_at <= utcnow():
         return None
-    return start_session(db, user_id=row.user_id), row.next_path
+    return row.user_id, row.next_path
+
+
+def redeem_login_ticket(db: Session, *, ticket: object, binding: str = "") -> tuple[str, str] | None:
+    """Exchange a ticket for ``(session token, next path)``; each ticket works once."""
+    taken = take_login_ticket(db, ticket=ticket, binding=binding)
+    if taken is None:
+        return None
+    return start_session(db, user_id=taken[0]), taken[1]
+
+
+def purge_expired_logins(db: Session, *, now: datetime | None = None) -> int:
+    """Delete expired login tickets and expired logins (a periodic clean-up); returns the count."""
+    now = now or utcnow()
+    tickets = db.exec(delete(LoginTicket).where(col(LoginTicket.expires_at) <= now)).rowcount
+    logins = db.exec(delete(AuthSession).where(col(AuthSession.expires_at) <= now)).rowcount
+    return (tickets or 0) + (logins or 0)
 
 
 def safe_next(path: object) -> str:

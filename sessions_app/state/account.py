@@ -6,11 +6,11 @@ import json
 
 import reflex as rx
 
-from sessions_app import realtime, routes
+from sessions_app import login_cookie, realtime, routes
 from sessions_app.db import session_scope
 from sessions_app.services import accounts, text
 from sessions_app.services.errors import ServiceError
-from sessions_app.state.auth import AuthState
+from sessions_app.state.auth import AuthState, purge_tabs
 from sessions_app.state.room import leave_all_rooms
 from sessions_app.state.scheduled import announce_departure
 
@@ -111,7 +111,9 @@ class AccountState(rx.State):
         # Every socket of theirs (this one too) leaves every channel: nothing more reaches them.
         await realtime.leave_user_channels(uid)
         await realtime.leave_all(self.router.session.session_id)
-        auth.auth_token = ""
         auth._clear()
         self.confirm_open = False
-        return rx.redirect(routes.HOME)  # clearing auth_token empties the cookie (see log_out)
+        # Nothing of the account stays in the state store either: every tab of it is reset.
+        purge_tabs(uid)
+        # The route clears the dead cookie; the page reloads without it (see AuthState.log_out).
+        return rx.call_script(login_cookie.logout_script(routes.HOME))

@@ -1,7 +1,9 @@
 """Who is logged in: the login cookie, the current user's own view, login/sign-up/logout.
 
-The login is an opaque random token in the ``sessions_token`` cookie; the server keeps only
-its hash. Every handler that needs the user resolves it again from the token on the server
+The login is an opaque random token in the HttpOnly ``sessions_token`` cookie, set and
+cleared by the server over HTTP (``sessions_app.login_cookie``); the server keeps only its
+hash. No state var holds it: handlers read it from the socket's handshake
+(``realtime.held_cookie``). Every handler that needs the user resolves it again on the server
 (``current_user_id``), so a revoked login stops working at once.
 
 An OAuth login is bound to the tab that started it: the tab keeps the ``state`` values it
@@ -13,19 +15,45 @@ from __future__ import annotations
 
 import reflex as rx
 
-from sessions_app import oauth, realtime, routes
+from sessions_app import login_cookie, oauth, realtime, routes
 from sessions_app.db import session_scope
+from sessions_app.models import User
 from sessions_app.services import accounts, accounts_async, login_guard, mail, recovery
 from sessions_app.services.errors import ServiceError
 from sessions_app.settings import get_settings
 
-COOKIE_DAYS = 30
 DEVICE_COOKIE_DAYS = 365
 # OAuth logins a tab may have in flight at once (a student who clicks twice, or goes back).
 MAX_PENDING_OAUTH = 5
 OAUTH_FAILED = "The login did not complete. Start the login again."
-TICKET_REFUSED = ("This login link expired, was already used or was started in another browser. "
-                  "Start the login again.")
+TICKET_REFUSED = login_cookie.TICKET_REFUSED
+
+
+# This worker's tabs that were logged in, per user (client tokens, newest last): when the
+# account is deleted, their states are reset in the state store too. Capped per user.
+_tabs_by_user: dict[int, dict[str, None]] = {}
+MAX_TABS_PER_USER = 200
+
+
+def _remember_tab(user_id: int, token: str) -> None:
+    tabs = _tabs_by_user.setdefault(user_id, {})
+    if token and token not in tabs:
+        tabs[token] = None
+        while len(tabs) > MAX_TABS_PER_USER:
+            del tabs[next(iter(tabs))]
+
+
+def purge_tabs(user_id: int) -> None:
+    """Reset the private states of every tab this worker saw logged in as ``user_id`` (an
+    account deletion), after any handler running on them; shared room states are untouched."""
+    tokens = list(_tabs_by_user.pop(user_id, {}))
+    classes, todo = [], list(rx.State.get_substates())
+    while todo:
+        cls = todo.pop()
+        todo.extend(cls.get_substates())
+        if cls.__module__.startswith("sessions_app.state.") and not issubclass(cls, rx.SharedState):
+            classes.append(cls)
+    realtime.reset_tabs(tokens, classes)
 
 
 def own_view_vars(user) -> dict:
@@ -40,8 +68,6 @@ def own_view_vars(user) -> dict:
 class AuthState(rx.State):
     """The logged-in user's own view. Holds nothing that is not theirs to see."""
 
-    auth_token: str = rx.Cookie("", name="sessions_token", same_site="lax", max_age=COOKIE_DAYS * 86400, path="/",
-                                secure=get_settings().public_url.startswith("https://"))
     # "This browser has logged into that account before" (services/login_guard.py): keeps the
     # owner's usual browser out of the failed-login delays others cause. Not a credential.
     device_token: str = rx.Cookie("", name="sessions_device", same_site="strict",
@@ -84,6 +110,7 @@ class AuthState(rx.State):
         return "".join(p[0] for p in parts[:2]).upper() or "?"
 
     def _apply(self, user) -> None:
+        _remember_tab(user.id, self.router.session.client_token)
         for name, value in own_view_vars(user).items():
             setattr(self, name, value)
 
@@ -93,10 +120,20 @@ class AuthState(rx.State):
         self.level = self.exp_total = self.exp_to_next = 0
         self.level_progress = 0.0
 
+    def _login_token(self) -> str:
+        """The login cookie this tab's socket presented (never stored in the state)."""
+        return realtime.held_cookie(self.router.session.session_id)
+
+    def _finish_login(self, db, *, user_id: int, next_path: str | None = None) -> rx.event.EventSpec:
+        """The event that hands a new login to the browser: the server sets the HttpOnly
+        cookie over HTTP, and the page reloads on ``next_path`` (default: ``?next=``)."""
+        return rx.call_script(login_cookie.handoff_script(db, user_id=user_id,
+                                                          next_path=next_path or self._next()))
+
     def current_user_id(self) -> int | None:
         """Resolve the caller from the login cookie on the server (None if not logged in)."""
         with session_scope() as db:
-            user = accounts.user_for_token(db, self.auth_token)
+            user = accounts.user_for_token(db, self._login_token())
             if user is None:
                 if self.user_id:
                     self._clear()
@@ -157,7 +194,7 @@ class AuthState(rx.State):
                 user = await accounts_async.sign_up(name=form.get("name"), email=form.get("email"),
                                                     password=form.get("password"), timezone=self._browser_tz,
                                                     client=self._client_key())
-                self.auth_token = accounts.start_session(db, user_id=user.id)
+                handoff = self._finish_login(db, user_id=user.id)
                 self._apply(user)
                 confirm = recovery.verification_mail(db, user=user)  # the address is unproven
         except ServiceError as err:
@@ -165,7 +202,7 @@ class AuthState(rx.State):
             return
         mail.send_later(confirm)  # after the commit, off the event loop
         self.device_token = login_guard.issue_device_token(user.id)
-        return rx.redirect(self._next())
+        return handoff
 
     @rx.event
     async def log_in(self, form: dict):
@@ -176,13 +213,13 @@ class AuthState(rx.State):
             with session_scope() as db:
                 user = await accounts_async.authenticate(email=form.get("email"), password=form.get("password"),
                                                          client=self._client_key(), device=self.device_token)
-                self.auth_token = accounts.start_session(db, user_id=user.id)
+                handoff = self._finish_login(db, user_id=user.id)
                 self._apply(user)
         except ServiceError as err:
             self.form_error = err.message
             return
         self.device_token = login_guard.issue_device_token(user.id)
-        return rx.redirect(self._next())
+        return handoff
 
     @rx.event
     async def oauth_start(self, provider: str):
@@ -190,7 +227,8 @@ class AuthState(rx.State):
         self.form_error = ""
         try:
             with session_scope() as db:
-                url, state = await oauth.begin(db, provider=str(provider), next_path=self._next())
+                url, state = await oauth.begin(db, provider=str(provider), next_path=self._next(),
+                                               client=self._client_key())
         except ServiceError as err:
             self.form_error = err.message
             return
@@ -199,38 +237,38 @@ class AuthState(rx.State):
 
     @rx.event
     def complete_oauth(self):
-        """on_load of /auth/complete: exchange the one-time ticket for a login."""
+        """on_load of /auth/complete: exchange an OAuth login's one-time ticket for a login
+        hand-off, or (``?next=``, after the hand-off) go on to the page."""
         params = self.router.url.query_parameters
         if params.get("error"):
             error = params.get("error")
-            self._flash = error if error in oauth.MESSAGES else OAUTH_FAILED
+            self._flash = error if error in oauth.MESSAGES or error == TICKET_REFUSED else OAUTH_FAILED
             return rx.redirect(routes.LOGIN, replace=True)
         ticket = params.get("ticket", "")
+        if not ticket and params.get("next"):
+            # The end of a hand-off: the cookie is set and this page's socket carries it.
+            return rx.redirect(self._next(), replace=True)
         with session_scope() as db:
             for state in reversed(self._oauth_states):
-                result = accounts.redeem_login_ticket(db, ticket=ticket, binding=state)
+                result = accounts.take_login_ticket(db, ticket=ticket, binding=state)
                 if result is not None:
                     self._oauth_states = [s for s in self._oauth_states if s != state]
                     break
             else:
                 self._flash = TICKET_REFUSED
                 return rx.redirect(routes.LOGIN, replace=True)
-            token, next_path = result
-            self.auth_token = token
-        self.current_user_id()
-        return [rx.redirect(next_path, replace=True),
-                rx.call_script("Intl.DateTimeFormat().resolvedOptions().timeZone",
-                               callback=AuthState.adopt_browser_timezone)]
+            user_id, next_path = result
+            self._adopt_browser_timezone(db, user_id)
+            return self._finish_login(db, user_id=user_id, next_path=next_path)
 
-    @rx.event
-    def adopt_browser_timezone(self, tz: str):
-        """After a first OAuth login, use the browser's zone if the account has none yet."""
-        uid = self.current_user_id()
-        if uid is None or self.timezone != "UTC":
+    def _adopt_browser_timezone(self, db, user_id: int) -> None:
+        """After an OAuth login, use the zone the login page read from the browser if the
+        account has none yet (the hand-off reloads the page, so it is done here)."""
+        user = db.get(User, user_id)
+        if user is None or user.timezone != "UTC" or self._browser_tz == "UTC":
             return
         try:
-            with session_scope() as db:
-                self._apply(accounts.set_timezone(db, user_id=uid, timezone=tz))
+            accounts.set_timezone(db, user_id=user_id, timezone=self._browser_tz)
         except ServiceError:
             pass
 
@@ -238,15 +276,13 @@ class AuthState(rx.State):
     async def log_out(self):
         """Revoke this login and forget it in the browser."""
         with session_scope() as db:
-            accounts.end_session(db, token=self.auth_token)
-        self.auth_token = ""
+            accounts.end_session(db, token=self._login_token())
         self._clear()
         # This tab's socket leaves every channel (its user's EXP pushes, rooms, chats).
         await realtime.leave_all(self.router.session.session_id)
-        # Clearing the cookie var empties the cookie; no rx.remove_cookie: it re-runs the
-        # current page's on_load, which raced the redirect (a logout from /lobby ended on
-        # /login?next=/lobby instead of the home page).
-        return rx.redirect(routes.HOME)
+        # The HTTP route clears the (now dead) HttpOnly cookie; the full page load that
+        # follows reconnects the tab without it.
+        return rx.call_script(login_cookie.logout_script(routes.HOME))
 
 
 # Each sign-up or login costs a password hash: it uses up a socket's event budget ten times

@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 
 from playwright.sync_api import BrowserContext, Page, expect
 
+from sessions_app.login_cookie import LOGIN_COOKIE
 from tests.support.factories import PASSWORD
 
 CHROMIUM = os.environ.get("CHROMIUM_PATH", "/usr/bin/chromium")
@@ -23,7 +24,6 @@ CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networki
 IGNORED_CONSOLE = re.compile(r"favicon|ERR_NETWORK_CHANGED|net::ERR_INTERNET_DISCONNECTED|WebSocket connection to .* failed")
 # The login cookie (see sessions_app/state/auth.py). ``log_in_as`` is the one place that
 # knows how a browser carries a login: change it there if the mechanism changes.
-LOGIN_COOKIE = "sessions_token"
 
 
 @dataclass
@@ -70,8 +70,10 @@ def log_in(page: Page, email: str, password: str = PASSWORD) -> None:
 
 def log_in_as(context: BrowserContext, base_url: str, token: str) -> None:
     """Give a browser context an existing login (a token from ``factories.login_token``)
-    without going through a form: for tests that are about something else."""
-    context.add_cookies([{"name": LOGIN_COOKIE, "value": token, "url": base_url, "sameSite": "Lax"}])
+    without going through a form: for tests that are about something else. The cookie is
+    the one the server's hand-off route sets (HttpOnly, SameSite=Lax)."""
+    context.add_cookies([{"name": LOGIN_COOKIE, "value": token, "url": base_url, "sameSite": "Lax",
+                          "httpOnly": True}])
 
 
 def wait_until(condition: Callable[[], object], timeout: float = 15.0, interval: float = 0.1,

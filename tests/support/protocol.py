@@ -18,12 +18,11 @@ from dataclasses import dataclass, field
 
 import socketio
 
-from sessions_app.state.auth import AuthState
+from sessions_app.login_cookie import LOGIN_COOKIE
 from tests.support.factories import new_login
 
 NAMESPACE = "/_event"
 HYDRATE = "reflex___state____state.hydrate_and_load"
-AUTH_VAR = f"{AuthState.get_full_name()}.auth_token_rx_state_"
 
 
 def protocol_user(database_url: str, name: str) -> tuple[int, str]:
@@ -58,9 +57,10 @@ class ReflexClient:
     async def open(self, path: str, query: dict | None = None) -> None:
         """Connect as a tab opening ``path`` (the connect packet hydrates and runs on_load)."""
         self.path, self.query = path, query or {}
-        auth = {"event": {"name": HYDRATE, "payload": {"vars": {AUTH_VAR: self.login_token}},
-                          "router_data": router(path, self.query)}}
-        await self.sio.connect(f"{self.url}?token={uuid.uuid4()}", socketio_path="/_event/",
+        auth = {"event": {"name": HYDRATE, "payload": {}, "router_data": router(path, self.query)}}
+        # The login travels as a browser sends it: the HttpOnly cookie on the handshake.
+        headers = {"Cookie": f"{LOGIN_COOKIE}={self.login_token}"} if self.login_token else {}
+        await self.sio.connect(f"{self.url}?token={uuid.uuid4()}", socketio_path="/_event/", headers=headers,
                                namespaces=[NAMESPACE], transports=["websocket"], auth=auth, wait_timeout=20)
 
     async def call(self, handler: str, **payload) -> None:
