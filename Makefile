@@ -23,17 +23,18 @@ $(BIN)/python:
 	$(PY) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip
 
-.stamp-install: pyproject.toml | $(BIN)/python
+# The stamps live inside the virtualenv: deleting .venv also forgets what was installed in it.
+$(VENV)/.stamp-install: pyproject.toml | $(BIN)/python
 	@echo "==> Installing the Python packages (Reflex, Node from PyPI, ...): about a minute the first time"
 	$(PIP_INSTALL) -e .
 	touch $@
 
-.stamp-install-test: pyproject.toml | $(BIN)/python
+$(VENV)/.stamp-install-test: pyproject.toml | $(BIN)/python
 	@echo "==> Installing the Python packages with the test tools"
 	$(PIP_INSTALL) -e '.[test]'
-	touch .stamp-install $@
+	touch $(VENV)/.stamp-install $@
 
-install: .stamp-install
+install: $(VENV)/.stamp-install
 
 # Debian's Chromium for Playwright (never `playwright install`: it downloads browsers).
 /usr/bin/chromium:
@@ -44,7 +45,7 @@ install: .stamp-install
 services-install:
 	@scripts/services.sh install
 
-install-test: .stamp-install-test /usr/bin/chromium services-install
+install-test: $(VENV)/.stamp-install-test /usr/bin/chromium services-install
 
 migrate: install
 	@mkdir -p data
@@ -100,12 +101,12 @@ services-stop:
 # Benchmark against a bare python-socketio relay (the floor): bench/results/latest.md + PNG.
 # BENCH_ARGS="--workers 1" for one mode, "--quick" for a short smoke run.
 BENCH_ARGS ?=
-.stamp-install-bench: pyproject.toml | $(BIN)/python
+$(VENV)/.stamp-install-bench: pyproject.toml | $(BIN)/python
 	$(BIN)/pip install --quiet -e '.[bench]'
-	touch .stamp-install $@
+	touch $(VENV)/.stamp-install $@
 
-bench: .stamp-install-bench services-install
+bench: $(VENV)/.stamp-install-bench services-install
 	$(BIN)/python -m bench $(BENCH_ARGS)
 
 clean:
-	rm -rf .web .web-* .states .stamp-* data/sessions.db*
+	rm -rf .web .web-* .states $(VENV)/.stamp-* data/sessions.db*
