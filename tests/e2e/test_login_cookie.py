@@ -26,8 +26,9 @@ from playwright.sync_api import BrowserContext, Page, expect
 from sessions_app.login_cookie import LOGIN_COOKIE, TICKET_REFUSED
 from sessions_app.state.account import AccountState
 from sessions_app.state.auth import AuthState
-from tests.e2e.conftest import ROOT, VENV_BIN, _get, app_env, free_port, goto, log_in, sign_up
-from tests.e2e.protocol import HYDRATE, NAMESPACE, ReflexClient, make_user, router, run
+from tests.support.app_server import ROOT, VENV_BIN, _get, app_env, free_port
+from tests.support.browser import goto, log_in, sign_up
+from tests.support.protocol import HYDRATE, NAMESPACE, ReflexClient, protocol_user, router, run
 
 pytestmark = pytest.mark.e2e
 
@@ -182,7 +183,7 @@ def test_only_the_handshake_cookie_logs_a_socket_in(app_server):
     """A socket with no cookie is a stranger, even if it sends the token the old way (as the
     cookie var in the hydrate payload); with the cookie on its handshake it is the user, and
     no frame it receives carries the token."""
-    uid, token = make_user(app_server.database_url, "Wire Cookie")
+    uid, token = protocol_user(app_server.database_url, "Wire Cookie")
 
     async def scenario():
         stranger = await _hydrate_raw(app_server.url, "/profile")
@@ -248,7 +249,7 @@ def _wait_for(predicate, what: str, limit: float = 20.0) -> None:
 def test_state_files_never_hold_the_login_cookie(disk_backend):
     url, database_url, states = disk_backend
     name = f"Disk Cookie {uuid.uuid4().hex[:6]}"
-    _, token = make_user(database_url, name)
+    _, token = protocol_user(database_url, name)
 
     async def scenario():
         # Another cookie of the same header IS persisted (with the headers Reflex keeps), so
@@ -266,9 +267,9 @@ def test_state_files_never_hold_the_login_cookie(disk_backend):
 def test_deleting_an_account_resets_its_tabs_in_the_state_store(disk_backend):
     url, database_url, states = disk_backend
     name = f"Purge Target {uuid.uuid4().hex[:6]}"
-    _, token = make_user(database_url, name)
+    _, token = protocol_user(database_url, name)
     bystander = f"Bystander {uuid.uuid4().hex[:6]}"
-    _, other_token = make_user(database_url, bystander)
+    _, other_token = protocol_user(database_url, bystander)
 
     async def scenario():
         tabs = [ReflexClient(url, token), ReflexClient(url, token), ReflexClient(url, other_token)]
