@@ -159,3 +159,17 @@ def field(label: str, control: rx.Component, hint: str = "") -> rx.Component:
         rx.cond(hint != "", rx.text(hint, size="1", color_scheme="gray")),
         spacing="1", width="100%",
     )
+
+
+def form_card(title: str, subtitle: str, *children) -> rx.Component:
+    """A narrow centred card with a title: the login, sign-up and email-link pages."""
+    return page(
+        rx.center(
+            panel(
+                rx.vstack(rx.heading(title, size="7"), rx.text(subtitle, color_scheme="gray"), *children,
+                          spacing="4", width="100%"),
+                max_width="26rem",
+            ),
+            width="100%", padding_top=["1rem", "4rem"],
+        ),
+    )

@@ -3,7 +3,7 @@
 import reflex as rx
 
 from sessions_app import routes
-from sessions_app.components.layout import field, form_error, page, panel
+from sessions_app.components.layout import field, form_card, form_error
 from sessions_app.state.auth import AuthState
 
 
@@ -24,22 +24,9 @@ def _oauth_buttons() -> rx.Component:
     )
 
 
-def _card(title: str, subtitle: str, *children) -> rx.Component:
-    return page(
-        rx.center(
-            panel(
-                rx.vstack(rx.heading(title, size="7"), rx.text(subtitle, color_scheme="gray"), *children,
-                          spacing="4", width="100%"),
-                max_width="26rem",
-            ),
-            width="100%", padding_top=["1rem", "4rem"],
-        ),
-    )
-
-
 def login() -> rx.Component:
     """The login page."""
-    return _card(
+    return form_card(
         "Welcome back", "Log in to join your study rooms.",
         form_error(AuthState.form_error),
         rx.form(
@@ -61,7 +48,7 @@ def login() -> rx.Component:
 
 def signup() -> rx.Component:
     """The sign-up page."""
-    return _card(
+    return form_card(
         "Create your account", "Free. Study with others in a minute.",
         form_error(AuthState.form_error),
         rx.form(
@@ -86,7 +73,7 @@ def signup() -> rx.Component:
 
 def auth_complete() -> rx.Component:
     """Shown for a moment while an OAuth login completes."""
-    return _card("Signing you in…", "One moment.", rx.spinner(size="3"))
+    return form_card("Signing you in…", "One moment.", rx.spinner(size="3"))
 
 
 PAGES = [

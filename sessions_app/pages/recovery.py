@@ -4,7 +4,7 @@ notes shown on the lobby and the settings page."""
 import reflex as rx
 
 from sessions_app import routes
-from sessions_app.components.layout import field, form_error, page, panel
+from sessions_app.components.layout import field, form_card, form_error, panel
 from sessions_app.state.auth import AuthState
 from sessions_app.state.recovery import RecoveryState
 
@@ -14,19 +14,6 @@ def form_message(message) -> rx.Component:
     return rx.cond(
         message != "",
         rx.callout(message, icon="check", color_scheme="green", id="form-message", role="status", width="100%"),
-    )
-
-
-def _card(title: str, subtitle: str, *children) -> rx.Component:
-    return page(
-        rx.center(
-            panel(
-                rx.vstack(rx.heading(title, size="7"), rx.text(subtitle, color_scheme="gray"), *children,
-                          spacing="4", width="100%"),
-                max_width="26rem",
-            ),
-            width="100%", padding_top=["1rem", "4rem"],
-        ),
     )
 
 
@@ -76,7 +63,7 @@ def verify_panel() -> rx.Component:
 
 def verify_email() -> rx.Component:
     """The page a verification link opens."""
-    return _card(
+    return form_card(
         "Confirm your email", "The link you opened from our mail.",
         _messages(),
         rx.cond(AuthState.logged_in,
@@ -87,7 +74,7 @@ def verify_email() -> rx.Component:
 
 def forgot_password() -> rx.Component:
     """Ask for a reset link."""
-    return _card(
+    return form_card(
         "Forgot your password?", "Enter your account's email; we will mail you a link to set a new password.",
         _messages(),
         rx.form(
@@ -105,7 +92,7 @@ def forgot_password() -> rx.Component:
 
 def reset_password() -> rx.Component:
     """Set a new password from a reset link."""
-    return _card(
+    return form_card(
         "Set a new password", "Every login of your account ends when you change it.",
         _messages(),
         rx.cond(

@@ -20,6 +20,7 @@ import socketio
 from playwright.sync_api import Page, expect
 
 from tests.e2e.conftest import PASSWORD, goto, log_in, sign_up
+from tests.support.browser import submit_login
 from tests.support.fake_oauth import s256
 from tests.support.fake_smtp import link_in
 
@@ -32,13 +33,6 @@ HYDRATE = "reflex___state____state.hydrate_and_load"
 
 def _unique_email(prefix: str = "s") -> str:
     return f"{prefix}{uuid.uuid4().hex[:10]}@example.com"
-
-
-def _submit_login(page: Page, email: str, password: str) -> None:
-    goto(page, "/login")
-    page.fill("#login-email", email)
-    page.fill("#login-password", password)
-    page.click("#login-submit")
 
 
 def _submit_signup(page: Page, name: str, email: str, password: str) -> None:
@@ -118,7 +112,7 @@ def test_account_lifecycle(new_context):
     page.wait_for_url(re.compile(r"/$"))
     expect(page.locator("#user-menu")).to_have_count(0)
 
-    _submit_login(page, email, PASSWORD)
+    submit_login(page, email, PASSWORD)
     expect(page.locator("#form-error")).to_contain_text(BAD_LOGIN)
     expect(page).to_have_url(re.compile(r"/login/?$"))
 
@@ -132,12 +126,12 @@ def test_login_and_signup_errors_are_clear(new_context, tmp_path):
     name, email = sign_up(page)
     _log_out(page)
 
-    _submit_login(page, email, "not the right password")
+    submit_login(page, email, "not the right password")
     expect(page.locator("#form-error")).to_contain_text(BAD_LOGIN)
     wrong_password = page.locator("#form-error").inner_text()
     page.screenshot(path=str(tmp_path / "login-error.png"), full_page=True)
 
-    _submit_login(page, _unique_email("nobody"), "not the right password")
+    submit_login(page, _unique_email("nobody"), "not the right password")
     expect(page.locator("#form-error")).to_contain_text(BAD_LOGIN)
     # Unknown email and wrong password read exactly the same: no account probing.
     assert page.locator("#form-error").inner_text() == wrong_password

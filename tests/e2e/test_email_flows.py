@@ -14,6 +14,7 @@ import pytest
 from playwright.sync_api import Page, expect
 
 from tests.e2e.conftest import PASSWORD, goto, log_in, sign_up
+from tests.support.browser import submit_login
 from tests.support.fake_smtp import link_in
 
 pytestmark = pytest.mark.e2e
@@ -27,13 +28,6 @@ NOT_CONFIRMED = "its address was never confirmed"
 
 def _email(prefix: str) -> str:
     return f"{prefix}{uuid.uuid4().hex[:10]}@example.com"
-
-
-def _submit_login(page: Page, email: str, password: str) -> None:
-    goto(page, "/login")
-    page.fill("#login-email", email)
-    page.fill("#login-password", password)
-    page.click("#login-submit")
 
 
 def _request_reset(page: Page, email: str) -> None:
@@ -124,7 +118,7 @@ def test_forgot_password_resets_it_and_ends_every_old_login(new_context, mail_se
     expect(page.locator("#reset-password")).to_have_count(0)
 
     # The old password is refused, the new one works, the owner's old login has ended.
-    _submit_login(page, email, PASSWORD)
+    submit_login(page, email, PASSWORD)
     expect(page.locator("#form-error")).to_contain_text(BAD_LOGIN)
     log_in(page, email, NEW_PASSWORD)
     expect(page.locator("#user-menu")).to_be_visible()
@@ -165,7 +159,7 @@ def test_pre_hijacked_account_is_not_joined_to_the_victims_oauth_login(new_conte
     expect(victim.locator("#form-message")).to_contain_text("Your password was changed")
 
     _expect_logged_out(attacker)
-    _submit_login(attacker, victim_email, PASSWORD)
+    submit_login(attacker, victim_email, PASSWORD)
     expect(attacker.locator("#form-error")).to_contain_text(BAD_LOGIN)
 
     # Now the address is proved, so the Google login joins the account.

@@ -59,12 +59,17 @@ def sign_up(page: Page, name: str | None = None, email: str | None = None, passw
     return name, email
 
 
-def log_in(page: Page, email: str, password: str = PASSWORD) -> None:
-    """Log in through the UI and wait for the lobby."""
+def submit_login(page: Page, email: str, password: str = PASSWORD) -> None:
+    """Fill in and send the login form (whatever the outcome)."""
     goto(page, "/login")
     page.fill("#login-email", email)
     page.fill("#login-password", password)
     page.click("#login-submit")
+
+
+def log_in(page: Page, email: str, password: str = PASSWORD) -> None:
+    """Log in through the UI and wait for the lobby."""
+    submit_login(page, email, password)
     page.wait_for_url("**/lobby", timeout=30_000)
 
 
