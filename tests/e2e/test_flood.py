@@ -43,7 +43,8 @@ from tests.support.app_server import ROOT, VENV_BIN, AppServer, _get, app_env, f
 from tests.support.factories import PASSWORD
 from tests.support.protocol import ReflexClient, protocol_user, run, settle
 
-pytestmark = pytest.mark.e2e
+# Floods saturate the CPU and the test measures latency: alone, after the parallel run.
+pytestmark = [pytest.mark.e2e, pytest.mark.timing]
 
 AUTH = AuthState.get_full_name()
 LOBBY = LobbyState.get_full_name()

@@ -11,6 +11,7 @@ import uuid
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
+import pytest
 from playwright.sync_api import Page, expect
 
 from sessions_app.models import Room
@@ -193,6 +194,7 @@ def test_reload_keeps_member_in_room(student):
                  message="a reload counted as leaving")
 
 
+@pytest.mark.timing  # a silence check: alone, so a busy neighbour cannot delay the clock samples
 def test_running_timer_sends_no_frames_and_writes_nothing(student, app_server):
     host = student()
     create_room(host.page, "Quiet timer", focus=60)

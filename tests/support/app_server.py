@@ -77,8 +77,10 @@ def base_web_dir() -> str:
 
 
 def _run_id() -> str:
-    """The same for every xdist worker of one pytest run, different for the next run."""
-    return os.environ.get("PYTEST_XDIST_TESTRUNUID") or f"pid-{os.getpid()}"
+    """The same for every xdist worker of one pytest run (or, with ``E2E_RUN_ID``, for the
+    pytest runs of one ``make test``), different for the next run."""
+    return (os.environ.get("E2E_RUN_ID") or os.environ.get("PYTEST_XDIST_TESTRUNUID")
+            or f"pid-{os.getpid()}")
 
 
 @contextlib.contextmanager
