@@ -295,6 +295,12 @@ def held_cookie(sid: str) -> str:
     return _held_cookies.get(sid, "") if sid else ""
 
 
+def sockets_with_cookie(value: str) -> list[str]:
+    """This worker's sockets that presented the held-back cookie ``value`` (the tabs of one
+    login in one browser); none for an empty value."""
+    return [sid for sid, held in list(_held_cookies.items()) if value and held == value]
+
+
 # --- a deleted user's tabs ----------------------------------------------------------------------
 
 

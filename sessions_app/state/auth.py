@@ -275,11 +275,14 @@ class AuthState(rx.State):
     @rx.event
     async def log_out(self):
         """Revoke this login and forget it in the browser."""
+        token = self._login_token()
         with session_scope() as db:
-            accounts.end_session(db, token=self._login_token())
+            accounts.end_session(db, token=token)
         self._clear()
-        # This tab's socket leaves every channel (its user's EXP pushes, rooms, chats).
-        await realtime.leave_all(self.router.session.session_id)
+        # Every tab of this login (this one and the browser's others) leaves every channel:
+        # the user's EXP pushes, rooms, chats. Other devices of the same user keep theirs.
+        for sid in {self.router.session.session_id, *realtime.sockets_with_cookie(token)}:
+            await realtime.leave_all(sid)
         # The HTTP route clears the (now dead) HttpOnly cookie; the full page load that
         # follows reconnects the tab without it.
         return rx.call_script(login_cookie.logout_script(routes.HOME))

@@ -215,7 +215,10 @@ def test_after_logout_a_tab_gets_no_pushes_for_the_old_user(app_server):
         await stayer.open(path, query)
         leaver = ReflexClient(url, leaver_token)
         await leaver.open(path, query)
-        for client in (stayer, leaver):
+        # Another tab of the same browser (the same login cookie), also in the room.
+        sibling = ReflexClient(url, leaver_token)
+        await sibling.open(path, query)
+        for client in (stayer, leaver, sibling):
             await wait_for(lambda c=client: c.last(BOARD, "room_id") == room_id)
         await stayer.call(f"{LIVE}.control", action="start")
         await wait_for(lambda: leaver.last(LIVE, "phase") == "focus")
@@ -225,19 +228,21 @@ def test_after_logout_a_tab_gets_no_pushes_for_the_old_user(app_server):
         await leaver.call(f"{AUTH}.log_out")
         await wait_for(lambda: leaver.last(AUTH, "user_id") == 0)
         leaver.frames.clear()
+        sibling.frames.clear()
         await stayer.call(f"{BOARD}.send", form={"body": f"after the logout {mark}"})
         # 15 minutes at TIME_SCALE=60: the server ends the block, credits and pushes EXP.
         await wait_for(lambda: stayer.last(LIVE, "phase_label") == "short break", limit=40)
         await wait_for(lambda: (stayer.last(AUTH, "exp_total") or 0) > 0)
-        await settle([stayer, leaver])
+        await settle([stayer, leaver, sibling])
 
-        received = leaver.text()
-        assert f"Logged Out {mark}" not in received
-        assert leaver.values(AUTH, "exp_total") == [] and leaver.values(AUTH, "display_name") == []
-        assert f"after the logout {mark}" not in received
-        assert leaver.values(LIVE, "phase") == []
-        await stayer.close()
-        await leaver.close()
+        for tab in (leaver, sibling):
+            received = tab.text()
+            assert f"Logged Out {mark}" not in received
+            assert tab.values(AUTH, "exp_total") == [] and tab.values(AUTH, "display_name") == []
+            assert f"after the logout {mark}" not in received
+            assert tab.values(LIVE, "phase") == []
+        for tab in (stayer, leaver, sibling):
+            await tab.close()
 
     run(scenario())
 
