@@ -49,6 +49,7 @@ from reflex.istate.manager.token import BaseStateToken
 from reflex_base.config import get_config
 from reflex_base.environment import environment
 
+from sessions_app.live import channels
 from sessions_app.models.base import utcnow
 
 if TYPE_CHECKING:
@@ -397,10 +398,8 @@ async def leave(sid: str, channel: str) -> None:
 
 
 def user_channel(user_id: int) -> str:
-    """The channel every socket of one user enters along with any channel that needs a right
-    (a room, a session chat): their own EXP pushes, and the handle by which
-    ``leave_user_channels`` finds all their sockets when a right ends."""
-    return f"user-{int(user_id)}"
+    """A user's own channel (``live.channels.user``; kept here for callers of the old name)."""
+    return channels.user(user_id)
 
 
 async def _leave_members_here(manager, namespace: str, members_of: str, channels: list[str] | None) -> None:
