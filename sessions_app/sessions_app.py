@@ -30,7 +30,7 @@ from sessions_app.services import accounts
 from sessions_app.services.errors import ServiceError
 from sessions_app.settings import get_settings
 from sessions_app.state import room as room_state
-from sessions_app.state.scheduled import SessionDetailState
+from sessions_app.state.scheduled.detail import SessionDetailState
 from sessions_app.testclock import routes as test_clock_routes
 
 PURGE_SECONDS = 600

@@ -4,7 +4,7 @@ Anyone sees the topic, the time (in their own zone), the description and the pla
 Participants also see who is coming, the meeting link and, from 15 minutes before the start,
 the session chat; from the start to the end they enter the session's live room. After the
 end, participants leave notes; public notes show here. Places, status and edits update live
-(see ``state.scheduled``); a cancel shows as a banner.
+(see ``state.scheduled.detail``); a cancel shows as a banner.
 """
 
 import reflex as rx
@@ -15,7 +15,8 @@ from sessions_app.components.layout import avatar, form_error, page, panel
 from sessions_app.components.on_change import on_change
 from sessions_app.services.chat import MAX_BODY
 from sessions_app.state.auth import AuthState
-from sessions_app.state.scheduled import NoteView, ParticipantView, SessionDetailState
+from sessions_app.state.scheduled.common import NoteView, ParticipantView
+from sessions_app.state.scheduled.detail import SessionDetailState
 from sessions_app.state.session_chat import SessionChatState
 
 S = SessionDetailState

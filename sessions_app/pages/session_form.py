@@ -4,7 +4,7 @@ import reflex as rx
 
 from sessions_app import routes
 from sessions_app.components.layout import field, form_error, page, panel
-from sessions_app.state.scheduled import SessionFormState
+from sessions_app.state.scheduled.form import SessionFormState
 
 
 def _invalid(name: str):

@@ -4,7 +4,7 @@ import reflex as rx
 
 from sessions_app import routes
 from sessions_app.components.layout import page, panel
-from sessions_app.state.scheduled import SessionCardView, SessionsListState
+from sessions_app.state.scheduled.listing import SessionCardView, SessionsListState
 
 STATUS_BADGES = {
     "live": ("Live now", "green"),

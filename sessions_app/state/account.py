@@ -12,7 +12,7 @@ from sessions_app.services import accounts, text
 from sessions_app.services.errors import ServiceError
 from sessions_app.state.auth import AuthState, purge_tabs
 from sessions_app.state.room import leave_all_rooms
-from sessions_app.state.scheduled import announce_departure
+from sessions_app.state.scheduled.detail import announce_departure
 
 
 class AccountState(rx.State):

@@ -2,7 +2,7 @@
 
 The room list is this tab's private var, loaded from the DB on entry and then replaced by
 ONE coalesced broadcast to the ``lobby`` channel whenever a room opens, closes, changes its
-count or its timer (see ``state.room.refresh_lobby``).
+count or its timer (``refresh_lobby`` below).
 """
 
 from __future__ import annotations
@@ -13,6 +13,7 @@ import reflex as rx
 
 from sessions_app import realtime, routes
 from sessions_app.db import session_scope
+from sessions_app.live import channels
 from sessions_app.services import rooms, text
 from sessions_app.services.errors import ServiceError
 from sessions_app.services.timer import PHASE_LABELS
@@ -74,7 +75,7 @@ class LobbyState(rx.State):
             return rx.redirect(routes.login_then(routes.LOBBY))
         with session_scope() as db:
             self.rooms = room_cards(db)
-        await realtime.join(self.router.session.session_id, "lobby")
+        await realtime.join(self.router.session.session_id, channels.lobby())
         return ClockState.begin
 
     @rx.event
@@ -142,8 +143,6 @@ class NewRoomState(rx.State):
     @rx.event
     async def create(self, form: dict):
         """Create the room (values validated on the server) and open it."""
-        from sessions_app.state.room import refresh_lobby
-
         self.error = ""
         auth = await self.get_state(AuthState)
         uid = auth.current_user_id()
@@ -165,3 +164,15 @@ class NewRoomState(rx.State):
         return rx.redirect(routes.room(room_id))
 
 
+# Lobby changes within this window (counts, timer status, rooms opening or closing) become one push.
+LOBBY_BATCH_SECONDS = 0.25
+
+
+def refresh_lobby() -> None:
+    """Batch lobby changes (counts, timer status, rooms opening/closing) into one broadcast."""
+    async def push() -> None:
+        with session_scope() as db:
+            cards = room_cards(db)
+        await realtime.push(channels.lobby(), LobbyState, rooms=cards)
+
+    realtime.coalesce("lobby", LOBBY_BATCH_SECONDS, push)

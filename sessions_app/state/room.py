@@ -20,6 +20,7 @@ from sqlmodel import select
 
 from sessions_app import realtime, routes
 from sessions_app.db import session_scope
+from sessions_app.live import channels
 from sessions_app.models import Room, User, utcnow
 from sessions_app.services import rooms, shared_keys, uptime
 from sessions_app.services.errors import ServiceError
@@ -27,10 +28,10 @@ from sessions_app.services.timer import PHASE_LABELS
 from sessions_app.settings import get_settings
 from sessions_app.state.auth import AuthState, own_view_vars
 from sessions_app.state.clock import ClockState
+from sessions_app.state.lobby import refresh_lobby
 
 log = logging.getLogger("sessions.room")
 MEMBER_BATCH_SECONDS = 0.15
-LOBBY_BATCH_SECONDS = 0.25
 # This worker's tabs in rooms: token → room id (a socket's disconnect reaches its own worker).
 _tab_room: dict[str, int] = {}
 
@@ -45,10 +46,8 @@ class MemberView:
     level: int = 0
 
 
-def channel(room_id: int) -> str:
-    """The socket.io channel of a room. Readable on purpose: a client cannot enter a socket.io
-    room by itself (only the server's ``realtime.join`` does), and it is not a state key."""
-    return f"room-{room_id}"
+# A room's socket channel (spelled in ``live.channels``); the old name stays for callers.
+channel = channels.room
 
 
 def shared_key(room_id: int) -> str:
@@ -58,7 +57,7 @@ def shared_key(room_id: int) -> str:
 
 # The channel every tab of one user joins along with a room or a session chat: their own EXP
 # updates, and the handle that takes all their sockets out of a channel when a right ends.
-user_channel = realtime.user_channel
+user_channel = channels.user
 
 
 def timer_vars(room: Room) -> dict:
@@ -324,18 +323,6 @@ def refresh_members(room_id: int) -> None:
             await realtime.push(channel(room_id), RoomLive, **values)
 
     realtime.coalesce(f"members-{room_id}", MEMBER_BATCH_SECONDS, push)
-
-
-def refresh_lobby() -> None:
-    """Batch lobby changes (counts, timer status, rooms opening/closing) into one broadcast."""
-    from sessions_app.state.lobby import LobbyState, room_cards
-
-    async def push() -> None:
-        with session_scope() as db:
-            cards = room_cards(db)
-        await realtime.push("lobby", LobbyState, rooms=cards)
-
-    realtime.coalesce("lobby", LOBBY_BATCH_SECONDS, push)
 
 
 def schedule_phase_end(room_id: int) -> None:

@@ -2,7 +2,7 @@
 room change reaches each member as exactly ONE frame (a room of 50).
 
 These talk to the real app with python-socketio clients, so they also catch a Reflex upgrade
-breaking ``realtime.py`` (wrong state names, fan-out coming back, frames lost).
+breaking ``realtime`` (wrong state names, fan-out coming back, frames lost).
 """
 
 from __future__ import annotations

@@ -1,9 +1,9 @@
-"""The per-socket event budget's token bucket (``realtime._Bucket``): a burst at once, then
+"""The per-socket event budget's token bucket (``realtime.guards._Bucket``): a burst at once, then
 the refill rate; a socket that stops sending gets its budget back."""
 
 from __future__ import annotations
 
-from sessions_app.realtime import _Bucket
+from sessions_app.realtime.guards import _Bucket
 
 
 def test_a_burst_passes_then_the_rate_applies_and_the_bucket_refills():

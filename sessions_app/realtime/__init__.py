@@ -1,4 +1,4 @@
-"""The one module that touches Reflex's semi-internal realtime API (reflex==0.10.1).
+"""The one package that touches Reflex's semi-internal realtime API (reflex==0.10.1).
 
 Design (measured, see docs/architecture.md "Real time"): a live room is *stored* in a small
 ``rx.SharedState`` (its backend copy is the authoritative cache; the room lock orders
@@ -20,7 +20,10 @@ The small API:
     ``close_channel(channel)`` / ``leave_all(sid)``     everyone leaves / one socket leaves everything
 
 Connections: only tab-shaped client tokens (a uuid4, as Reflex's frontend makes them) may
-connect (``_guard_connect``), so nobody connects *as* a shared state's key.
+connect, so nobody connects *as* a shared state's key; every socket has an event budget; the
+login cookie is held back from the state (``realtime.guards``). Several workers share
+broadcasts through Redis (``realtime.workers``). This package is the only code that touches
+Reflex internals.
 
 If a Reflex upgrade changes any of this, ``tests/e2e/test_realtime_protocol.py`` fails.
 """
@@ -31,28 +34,31 @@ import asyncio
 import contextlib
 import dataclasses
 import logging
-import re
-import time
-import urllib.parse
 import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable
 from datetime import datetime
-from types import SimpleNamespace
-from typing import TYPE_CHECKING
 
 import reflex as rx
-import socketio
-from reflex import constants
-from reflex.app import _sio_dumps, _sio_loads
 from reflex.constants.state import FIELD_MARKER
 from reflex.istate.manager.token import BaseStateToken
-from reflex_base.config import get_config
-from reflex_base.environment import environment
 
+from sessions_app.live import channels
 from sessions_app.models.base import utcnow
 
-if TYPE_CHECKING:
-    from sessions_app.settings import Settings
+# The guards and the workers' plumbing live in their own modules; the names callers use are
+# re-exported here (``realtime.is_tab_token``, ``realtime.make_sio``).
+from sessions_app.realtime.guards import (
+    _guard_connect,
+    _install_event_budget,
+    install_cookie_hold,
+)
+from sessions_app.realtime.guards import _split_cookie as _split_cookie
+from sessions_app.realtime.guards import held_cookie as held_cookie
+from sessions_app.realtime.guards import is_tab_token as is_tab_token
+from sessions_app.realtime.guards import set_event_cost as set_event_cost
+from sessions_app.realtime.workers import RedisRoomManager as RedisRoomManager
+from sessions_app.realtime.workers import _leave_members_here
+from sessions_app.realtime.workers import make_sio as make_sio
 
 log = logging.getLogger("sessions.realtime")
 
@@ -98,76 +104,6 @@ async def _install() -> None:
         manager.host_id = uuid.uuid4().hex
 
 
-_event_costs: dict[str, float] = {}
-
-
-def set_event_cost(handler: str, cost: float) -> None:
-    """Charge ``cost`` events of a socket's budget for each call of ``handler`` (its full
-    name): a handler that does expensive work (a password hash) uses up a flood's budget
-    faster, so fewer of its calls reach even the rate limits."""
-    _event_costs[handler] = float(cost)
-
-
-class _Bucket:
-    """A token bucket: ``burst`` events at once, refilled at ``rate`` per second."""
-
-    __slots__ = ("tokens", "stamp", "refusing")
-
-    def __init__(self, burst: float, now: float) -> None:
-        self.tokens, self.stamp, self.refusing = burst, now, False
-
-    def take(self, burst: float, rate: float, now: float, cost: float = 1.0) -> bool:
-        self.tokens = min(burst, self.tokens + (now - self.stamp) * rate)
-        self.stamp = now
-        if self.tokens >= cost:
-            self.tokens -= cost
-            return True
-        return False
-
-
-def _install_event_budget(ns) -> None:
-    """Put a per-socket event budget in front of EVERY handler: wrap the namespace's
-    ``on_event`` (socket.io looks it up on the instance, and Reflex's connect calls it for the
-    boot event too) with a token bucket per socket id (``EVENT_BURST``, ``EVENT_RATE``).
-
-    A socket that floods is refused past its budget — the events are dropped before Reflex
-    queues them, so they cost neither a state lock nor a handler — while every other socket
-    keeps its own budget. Typing sends one event per keystroke, far below the rate. A refused
-    burst is logged once (when it starts, and again only after the bucket has half refilled).
-    """
-    from sessions_app.settings import get_settings
-
-    settings = get_settings()
-    burst, rate = float(settings.event_burst), settings.event_rate
-    buckets: dict[str, _Bucket] = {}
-    original_event, original_disconnect = ns.on_event, ns.on_disconnect
-
-    async def on_event(sid: str, data):
-        now = time.monotonic()
-        bucket = buckets.get(sid)
-        if bucket is None:
-            bucket = buckets[sid] = _Bucket(burst, now)
-        # Reflex's frontend sends dicts; a JSON string (which Reflex also parses) is charged
-        # as the costliest event rather than parsed twice.
-        cost = (_event_costs.get(data.get("name"), 1.0) if isinstance(data, dict)
-                else max(_event_costs.values(), default=1.0))
-        if not bucket.take(burst, rate, now, cost):
-            if not bucket.refusing:
-                bucket.refusing = True
-                log.warning("socket %s is over its event budget (%d at once, %.0f/s): refusing its events",
-                            sid, burst, rate)
-            return None
-        if bucket.refusing and bucket.tokens >= burst / 2:
-            bucket.refusing = False  # the burst is over: log the next one again
-        return await original_event(sid, data)
-
-    def on_disconnect(sid: str, *reason):
-        buckets.pop(sid, None)
-        return original_disconnect(sid, *reason)
-
-    ns.on_event, ns.on_disconnect = on_event, on_disconnect
-
-
 def _spawn(coro) -> asyncio.Task:
     task = asyncio.create_task(coro)
     _background.add(task)
@@ -199,44 +135,7 @@ def on_gone(callback: Callable[[str], Awaitable[None]]) -> None:
     _gone_callbacks.append(callback)
 
 
-# --- who may connect ---------------------------------------------------------------------------
-
-# Reflex's frontend makes a tab's token with ``generateUUID()`` (reflex_base/.templates/web/
-# utils/state.js): the uuid4 layout in lower-case hex, but its variant digit is
-# ``(r & 0x7) | 0x8``, i.e. 8-f (half of real tabs have c-f, which a strict uuid4 check
-# would refuse). The server hands out ``str(uuid.uuid4())`` for a duplicated tab (8-b).
-_TAB_TOKEN = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89a-f][0-9a-f]{3}-[0-9a-f]{12}")
-
-
-def is_tab_token(token: object) -> bool:
-    """Whether ``token`` looks like a token a browser tab made for itself (a uuid4)."""
-    return isinstance(token, str) and _TAB_TOKEN.fullmatch(token) is not None
-
-
-def _guard_connect(ns) -> None:
-    """Refuse, before Reflex sees it, every socket whose ``?token=`` is not a tab token.
-
-    Reflex takes the client token as given, and a socket connecting with the key of a shared
-    state (``room-42``) would hydrate that state. The refusal happens before Reflex's own
-    ``on_connect`` runs, so nothing is registered for the socket (no token link, no router
-    data, no hydrate); python-socketio answers with a connect error and calls no disconnect.
-    """
-    original = ns.on_connect
-
-    async def on_connect(sid: str, environ: dict, auth=None):
-        tokens = urllib.parse.parse_qs(environ.get("QUERY_STRING", "")).get("token", [])
-        if len(tokens) != 1 or not is_tab_token(tokens[0]):
-            log.warning("refused a socket whose client token is not a tab token")
-            raise socketio.exceptions.ConnectionRefusedError("invalid client token")
-        return await original(sid, environ, auth)
-
-    ns.on_connect = on_connect
-
-
 # --- a credential cookie kept off the state -------------------------------------------------
-
-# Per socket: the value of the held-back cookie from its handshake (server memory only).
-_held_cookies: dict[str, str] = {}
 
 
 def hold_back_cookie(name: str) -> None:
@@ -254,45 +153,8 @@ def hold_back_cookie(name: str) -> None:
     _app.register_lifespan_task(install_cookie_hold)
 
 
-def _split_cookie(header: str, name: str) -> tuple[str, str]:
-    """``(value of name, header without it)``; the first value wins (browsers send the most
-    specific path first)."""
-    value, kept = "", []
-    for part in header.split(";"):
-        key, sep, val = part.strip().partition("=")
-        if key == name and sep:
-            value = value or val.strip().strip('"')
-        elif part.strip():
-            kept.append(part.strip())
-    return value, "; ".join(kept)
-
-
 def _install_cookie_hold(name: str) -> None:
-    ns = _app.event_namespace
-    build, disconnect = ns._build_static_router_data, ns.on_disconnect
-
-    def build_static_router_data(sid: str, environ: dict) -> dict:
-        data = build(sid, environ)
-        headers = data.get(constants.RouteVar.HEADERS) or {}
-        value, rest = _split_cookie(headers.get("cookie", ""), name)
-        if rest:
-            headers["cookie"] = rest
-        else:
-            headers.pop("cookie", None)
-        _held_cookies[sid] = value
-        return data
-
-    def on_disconnect(sid: str, *reason):
-        _held_cookies.pop(sid, None)
-        return disconnect(sid)
-
-    ns._build_static_router_data = build_static_router_data
-    ns.on_disconnect = on_disconnect
-
-
-def held_cookie(sid: str) -> str:
-    """The held-back cookie this socket presented when it connected ("" if none)."""
-    return _held_cookies.get(sid, "") if sid else ""
+    install_cookie_hold(_app.event_namespace, name)
 
 
 def sockets_with_cookie(value: str) -> list[str]:
@@ -319,71 +181,6 @@ async def _reset_tab(token: str, state_classes: list[type[rx.State]]) -> None:
             (await root.get_state(cls)).reset()
 
 
-# --- several workers --------------------------------------------------------------------------
-
-
-class RedisRoomManager(socketio.AsyncRedisManager):
-    """Room broadcasts go through Redis pub/sub (every worker delivers to its own sockets);
-    an emit to one socket of this worker — Reflex's own deltas, pongs — stays local
-    (``ignore_queue``), so per-tab traffic never touches Redis."""
-
-    async def emit(self, event, data, namespace=None, room=None, skip_sid=None, callback=None,
-                   to=None, **kwargs):
-        target, ns = to or room, namespace or "/"
-        if target is not None and (self.is_connected(target, ns) or self.is_pre_connected(target, ns)):
-            kwargs["ignore_queue"] = True
-        return await super().emit(event, data, namespace=namespace, room=target, skip_sid=skip_sid,
-                                  callback=callback, **kwargs)
-
-    async def leave_members(self, namespace: str, members_of: str, channels: list[str] | None) -> None:
-        """Ask every worker to take its sockets in ``members_of`` out of ``channels``.
-
-        Sent as a ``leave_room`` message with ``sid: None``: python-socketio's listener only
-        dispatches the methods it knows, and a worker without this override ignores a
-        ``leave_room`` for a socket it does not hold, so the message is safe everywhere."""
-        await self._publish({"method": "leave_room", "sid": None, "room": None, "namespace": namespace,
-                             "members_of": members_of, "channels": channels, "host_id": self.host_id})
-
-    async def _handle_leave_room(self, message):
-        if message.get("members_of"):
-            await _leave_members_here(self, message.get("namespace"), message["members_of"],
-                                      message.get("channels"))
-        else:
-            await super()._handle_leave_room(message)
-
-
-def make_sio(settings: Settings) -> socketio.AsyncServer | None:
-    """The socket.io server for ``rx.App(sio=...)`` when scaled out, else None (Reflex's own).
-
-    With ``REFLEX_REDIS_URL`` set, the server repeats the settings Reflex gives its own
-    (reflex/app.py ``_setup_state``, reflex 0.10.1) and adds a Redis client manager, so a
-    broadcast to a room reaches members whose sockets live on other workers. Each worker
-    gets its own ``host_id`` in ``_install`` (forked workers inherit one and would drop each
-    other's messages as their own).
-    """
-    config = get_config()
-    if not config.redis_url:
-        return None
-    if settings.rate_limit_storage.startswith("memory"):
-        log.warning("REFLEX_REDIS_URL is set but RATE_LIMIT_STORAGE is %r: every worker counts "
-                    "its own hits. Point RATE_LIMIT_STORAGE at Redis.", settings.rate_limit_storage)
-    websocket = config.transport == "websocket"
-    origins = config.cors_allowed_origins
-    return socketio.AsyncServer(
-        async_mode="asgi",
-        cors_allowed_origins=("*" if origins == ("*",) else list(origins)) if websocket else [],
-        cors_credentials=websocket,
-        max_http_buffer_size=environment.REFLEX_SOCKET_MAX_HTTP_BUFFER_SIZE.get(),
-        ping_interval=environment.REFLEX_SOCKET_INTERVAL.get().total_seconds(),
-        ping_timeout=environment.REFLEX_SOCKET_TIMEOUT.get().total_seconds(),
-        json=SimpleNamespace(dumps=staticmethod(_sio_dumps), loads=staticmethod(_sio_loads)),
-        allow_upgrades=False,
-        transports=[config.transport],
-        async_handlers=False,
-        client_manager=RedisRoomManager(config.redis_url, channel="sessions-socketio"),
-    )
-
-
 # --- delivery -------------------------------------------------------------------------------
 
 
@@ -403,18 +200,8 @@ async def leave(sid: str, channel: str) -> None:
 
 
 def user_channel(user_id: int) -> str:
-    """The channel every socket of one user enters along with any channel that needs a right
-    (a room, a session chat): their own EXP pushes, and the handle by which
-    ``leave_user_channels`` finds all their sockets when a right ends."""
-    return f"user-{int(user_id)}"
-
-
-async def _leave_members_here(manager, namespace: str, members_of: str, channels: list[str] | None) -> None:
-    """This worker's sockets in ``members_of`` leave ``channels`` (None: every channel)."""
-    for sid, _ in list(manager.get_participants(namespace, members_of)):
-        rooms = [r for r in manager.get_rooms(sid, namespace) if r != sid] if channels is None else channels
-        for room in rooms:
-            await manager.leave_room(sid, namespace, room)
+    """A user's own channel (``live.channels.user``; kept here for callers of the old name)."""
+    return channels.user(user_id)
 
 
 async def leave_user_channels(user_id: int, *channels: str) -> None:

@@ -1,0 +1,45 @@
+"""Socket channel names: one function per kind of channel, spelled once.
+
+A channel is a socket.io room. Names are readable on purpose: a client cannot enter a channel
+by itself (only the server's ``realtime.join`` puts a socket in one), and no name is a state
+key. Who may be in which channel is decided by the states that call ``realtime.join``.
+"""
+
+from __future__ import annotations
+
+# Everyone on the lobby page: room cards (counts, timer status, rooms opening and closing).
+LOBBY = "lobby"
+# Everyone on /sessions: the public places text of every session.
+SESSIONS = "sessions"
+
+
+def lobby() -> str:
+    """The lobby page's channel."""
+    return LOBBY
+
+
+def sessions_list() -> str:
+    """The session list page's channel (public numbers only)."""
+    return SESSIONS
+
+
+def room(room_id: int) -> str:
+    """A room's channel: its members' tabs."""
+    return f"room-{int(room_id)}"
+
+
+def user(user_id: int) -> str:
+    """Every socket of one user enters this along with any channel that needs a right (a room,
+    a session chat): their own EXP pushes, and the handle by which
+    ``realtime.leave_user_channels`` finds all their sockets when a right ends."""
+    return f"user-{int(user_id)}"
+
+
+def session(session_id: int) -> str:
+    """Everyone looking at a session's page (public numbers only)."""
+    return f"session-{int(session_id)}"
+
+
+def session_chat(session_id: int) -> str:
+    """A session's chat: authorized viewers' sockets only."""
+    return f"session-{int(session_id)}-chat"

@@ -1,0 +1,93 @@
+"""Several workers: the Redis client manager and the socket.io server that uses it.
+
+Part of the ``realtime`` package: the only code that touches Reflex internals.
+"""
+
+from __future__ import annotations
+
+import logging
+from types import SimpleNamespace
+from typing import TYPE_CHECKING
+
+import socketio
+from reflex.app import _sio_dumps, _sio_loads
+from reflex_base.config import get_config
+from reflex_base.environment import environment
+
+if TYPE_CHECKING:
+    from sessions_app.settings import Settings
+
+log = logging.getLogger("sessions.realtime")
+
+
+async def _leave_members_here(manager, namespace: str, members_of: str, channels: list[str] | None) -> None:
+    """This worker's sockets in ``members_of`` leave ``channels`` (None: every channel)."""
+    for sid, _ in list(manager.get_participants(namespace, members_of)):
+        rooms = [r for r in manager.get_rooms(sid, namespace) if r != sid] if channels is None else channels
+        for room in rooms:
+            await manager.leave_room(sid, namespace, room)
+
+
+# --- several workers --------------------------------------------------------------------------
+
+
+class RedisRoomManager(socketio.AsyncRedisManager):
+    """Room broadcasts go through Redis pub/sub (every worker delivers to its own sockets);
+    an emit to one socket of this worker — Reflex's own deltas, pongs — stays local
+    (``ignore_queue``), so per-tab traffic never touches Redis."""
+
+    async def emit(self, event, data, namespace=None, room=None, skip_sid=None, callback=None,
+                   to=None, **kwargs):
+        target, ns = to or room, namespace or "/"
+        if target is not None and (self.is_connected(target, ns) or self.is_pre_connected(target, ns)):
+            kwargs["ignore_queue"] = True
+        return await super().emit(event, data, namespace=namespace, room=target, skip_sid=skip_sid,
+                                  callback=callback, **kwargs)
+
+    async def leave_members(self, namespace: str, members_of: str, channels: list[str] | None) -> None:
+        """Ask every worker to take its sockets in ``members_of`` out of ``channels``.
+
+        Sent as a ``leave_room`` message with ``sid: None``: python-socketio's listener only
+        dispatches the methods it knows, and a worker without this override ignores a
+        ``leave_room`` for a socket it does not hold, so the message is safe everywhere."""
+        await self._publish({"method": "leave_room", "sid": None, "room": None, "namespace": namespace,
+                             "members_of": members_of, "channels": channels, "host_id": self.host_id})
+
+    async def _handle_leave_room(self, message):
+        if message.get("members_of"):
+            await _leave_members_here(self, message.get("namespace"), message["members_of"],
+                                      message.get("channels"))
+        else:
+            await super()._handle_leave_room(message)
+
+
+def make_sio(settings: Settings) -> socketio.AsyncServer | None:
+    """The socket.io server for ``rx.App(sio=...)`` when scaled out, else None (Reflex's own).
+
+    With ``REFLEX_REDIS_URL`` set, the server repeats the settings Reflex gives its own
+    (reflex/app.py ``_setup_state``, reflex 0.10.1) and adds a Redis client manager, so a
+    broadcast to a room reaches members whose sockets live on other workers. Each worker
+    gets its own ``host_id`` in ``_install`` (forked workers inherit one and would drop each
+    other's messages as their own).
+    """
+    config = get_config()
+    if not config.redis_url:
+        return None
+    if settings.rate_limit_storage.startswith("memory"):
+        log.warning("REFLEX_REDIS_URL is set but RATE_LIMIT_STORAGE is %r: every worker counts "
+                    "its own hits. Point RATE_LIMIT_STORAGE at Redis.", settings.rate_limit_storage)
+    websocket = config.transport == "websocket"
+    origins = config.cors_allowed_origins
+    return socketio.AsyncServer(
+        async_mode="asgi",
+        cors_allowed_origins=("*" if origins == ("*",) else list(origins)) if websocket else [],
+        cors_credentials=websocket,
+        max_http_buffer_size=environment.REFLEX_SOCKET_MAX_HTTP_BUFFER_SIZE.get(),
+        ping_interval=environment.REFLEX_SOCKET_INTERVAL.get().total_seconds(),
+        ping_timeout=environment.REFLEX_SOCKET_TIMEOUT.get().total_seconds(),
+        json=SimpleNamespace(dumps=staticmethod(_sio_dumps), loads=staticmethod(_sio_loads)),
+        allow_upgrades=False,
+        transports=[config.transport],
+        async_handlers=False,
+        client_manager=RedisRoomManager(config.redis_url, channel="sessions-socketio"),
+    )

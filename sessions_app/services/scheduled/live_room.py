@@ -1,0 +1,77 @@
+"""Scheduled sessions: opening a session's live room (exactly one, however many press at once)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy import update
+from sqlmodel import Session, col
+
+from sessions_app.models import Room, StudySession, utcnow
+from sessions_app.services import rooms
+from sessions_app.services.errors import ServiceError
+from sessions_app.services.scheduled.places import _lock, _membership
+from sessions_app.services.scheduled.rules import LIVE_ROOM_DISCIPLINE, live_room_name
+
+
+@dataclass(frozen=True)
+class LiveRoom:
+    """The live room a session opened as, and whether this call created it."""
+
+    room_id: int
+    created: bool
+
+
+def open_live_room(db: Session, *, session_id: int, user_id: int, now: datetime | None = None) -> LiveRoom:
+    """Get or create the session's live room and put the caller in it (creator or participant).
+
+    From the start until the end the session is a private live room named after it, with its
+    creator as host. The session row is locked first and the link is a compare-and-set on
+    ``StudySession.room_id``, so however many participants press the button at once, exactly
+    one room is created. The caller gets a stint in the room (admitted by
+    ``rooms.has_access`` through the session, no code needed); the creator takes the host role
+    whenever they arrive. A closed room (everyone left) is replaced by a new one.
+
+    Raises:
+        ServiceError: Not a participant, cancelled, not started yet, or ended.
+    """
+    now = now or utcnow()
+    session = _lock(db, session_id)
+    membership = _membership(db, session.id, user_id)
+    is_creator = session.creator_id == user_id
+    if not is_creator and (membership is None or membership.waitlisted):
+        raise ServiceError("Only people who joined this session can enter its live room.")
+    if session.cancelled_at is not None:
+        raise ServiceError("This session was cancelled, so there is no live room.")
+    if now < session.starts_at:
+        raise ServiceError("The live room opens at the start time. Come back then.")
+    if now >= session.ends_at:
+        raise ServiceError("This session has ended.")
+    room = db.get(Room, session.room_id) if session.room_id else None
+    created = False
+    if room is None or not room.is_open:
+        # No join code: the session's people get in through the session (``rooms.has_access``)
+        # and nobody needs one, so none exists to be shown, shared or leaked.
+        room = Room(name=live_room_name(session.title), discipline=LIVE_ROOM_DISCIPLINE, is_private=True,
+                    code=None, host_id=session.creator_id if is_creator else None, created_at=now)
+        db.add(room)
+        db.flush()
+        previous = session.room_id
+        linked = db.exec(
+            update(StudySession)
+            .where(col(StudySession.id) == session.id,
+                   col(StudySession.room_id).is_(None) if previous is None else col(StudySession.room_id) == previous)
+            .values(room_id=room.id)
+        )
+        if linked.rowcount != 1:  # only reachable if the session lock was bypassed
+            raise ServiceError("The live room is opening right now. Try again in a moment.")
+        session.room_id = room.id
+        created = True
+    elif is_creator and room.host_id != user_id:
+        # The creator hosts: arriving, they take the role back from whoever held it meanwhile.
+        room.host_id = user_id
+        db.add(room)
+        db.flush()
+    rooms.enter(db, room_id=room.id, user_id=user_id, now=now)
+    return LiveRoom(room.id, created)

@@ -1,0 +1,169 @@
+"""``/sessions``: the session list, search, "only mine", the calendar feed, and its live feed.
+
+The list joins ``channels.sessions_list()``; after a join, leave, edit or cancel anywhere one
+coalesced push replaces ``SessionsListState.live_places`` (public numbers only).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from datetime import datetime
+
+import reflex as rx
+
+from sessions_app import realtime, routes
+from sessions_app.db import session_scope
+from sessions_app.live import channels
+from sessions_app.services import calendar, scheduled, text
+from sessions_app.services.scheduled import SessionSummary
+from sessions_app.state.auth import AuthState
+from sessions_app.state.scheduled.common import (
+    BROWSER_TZ_SCRIPT,
+    places_text,
+    valid_zone,
+)
+
+# Changes within this window reach /sessions as one push.
+LIST_BATCH_SECONDS = 0.25
+
+
+@dataclasses.dataclass
+class SessionCardView:
+    """A session card in the list, display-ready."""
+
+    id: int = 0
+    title: str = ""
+    description: str = ""
+    time_text: str = ""
+    places_left: int = -1
+    places_text: str = ""
+    status: str = ""
+    relation: str = ""
+    href: str = ""
+    # The id as text: the key of ``SessionsListState.live_places``.
+    key: str = ""
+
+
+def _card(summary: SessionSummary, tz: str) -> SessionCardView:
+    relation = ("Hosting" if summary.is_creator else "Joined" if summary.is_participant
+                else "Waitlist" if summary.is_waitlisted else "")
+    return SessionCardView(
+        id=summary.id, title=summary.title,
+        description=summary.description if len(summary.description) <= 180 else summary.description[:177] + "…",
+        time_text=scheduled.format_time_range(summary.starts_at, summary.ends_at, tz),
+        places_left=-1 if summary.places_left is None else summary.places_left,
+        places_text=places_text(summary.places_left, summary.status),
+        status=summary.status, relation=relation, href=routes.session(summary.id), key=str(summary.id),
+    )
+
+
+class SessionsListState(rx.State):
+    """``/sessions``: upcoming and past sessions, search, "only mine", the calendar feed."""
+
+    search: str = ""
+    only_mine: bool = False
+    upcoming: list[SessionCardView] = []
+    past: list[SessionCardView] = []
+    tz: str = "UTC"
+    loaded: bool = False
+    feed_active: bool = False
+    # The feed URL right after creating it: shown once, forgotten on the next page load.
+    feed_url_once: str = ""
+    feed_error: str = ""
+    # Pushed to everyone on /sessions after any change: session id → places text (public).
+    live_places: dict[str, str] = {}
+    _tz_from_browser: bool = False
+
+    def _refresh(self, uid: int | None) -> None:
+        with session_scope() as db:
+            listing = scheduled.list_sessions(db, viewer_id=uid, search=self.search,
+                                              only_mine=self.only_mine and uid is not None)
+            self.feed_active = bool(uid) and calendar.has_feed(db, user_id=uid)
+        self.upcoming = [_card(s, self.tz) for s in listing.upcoming]
+        self.past = [_card(s, self.tz) for s in listing.past]
+        self.loaded = True
+
+    async def _uid(self) -> int | None:
+        return (await self.get_state(AuthState)).current_user_id()
+
+    @rx.event
+    async def load(self):
+        """on_load of /sessions (logged in only, like the lobby)."""
+        auth = await self.get_state(AuthState)
+        uid = auth.current_user_id()
+        if uid is None:
+            return rx.redirect(routes.login_then(routes.SESSIONS))
+        self.feed_url_once = self.feed_error = ""
+        if not self._tz_from_browser:
+            self.tz = valid_zone(auth.timezone) or "UTC"
+        self._refresh(uid)
+        # The list just read is current: earlier live numbers would only shadow it.
+        self.live_places = {}
+        await realtime.join(self.router.session.session_id, channels.sessions_list())
+        if not self._tz_from_browser:
+            return rx.call_script(BROWSER_TZ_SCRIPT, callback=SessionsListState.set_browser_tz)
+
+    @rx.event
+    async def set_browser_tz(self, tz: str):
+        """Show times in the browser's zone (ignored if the browser sends nonsense)."""
+        zone = valid_zone(tz)
+        if zone is None:
+            return
+        self._tz_from_browser = True
+        if zone != self.tz:
+            self.tz = zone
+            self._refresh(await self._uid())
+
+    @rx.event
+    async def set_search(self, value: str):
+        """Typing in the search box (debounced in the browser)."""
+        self.search = text.draft(value, scheduled.MAX_SEARCH)
+        self._refresh(await self._uid())
+
+    @rx.event
+    async def set_only_mine(self, value: bool):
+        """The "only mine" switch: sessions I host or joined."""
+        self.only_mine = bool(value)
+        self._refresh(await self._uid())
+
+    @rx.event
+    async def create_feed(self):
+        """Create or regenerate the private calendar feed and show its URL once."""
+        uid = await self._uid()
+        if uid is None:
+            return rx.redirect(routes.login_then(routes.SESSIONS))
+        with session_scope() as db:
+            token = calendar.create_feed_token(db, user_id=uid)
+        self.feed_url_once = calendar.feed_url(token)
+        self.feed_active = True
+        self.feed_error = ""
+
+    @rx.event
+    async def revoke_feed(self):
+        """Switch the calendar feed off."""
+        uid = await self._uid()
+        if uid is None:
+            return rx.redirect(routes.login_then(routes.SESSIONS))
+        with session_scope() as db:
+            calendar.revoke_feed(db, user_id=uid)
+        self.feed_url_once = ""
+        self.feed_active = False
+
+
+# --- the list feed ---------------------------------------------------------------------------
+
+
+def live_places(db, now: datetime | None = None) -> dict[str, str]:
+    """The public places text of every session that has not ended, keyed by id as text."""
+    return {str(i): places_text(left, status) for i, (left, status) in scheduled.public_places(db, now=now).items()}
+
+
+def refresh_list() -> None:
+    """Coalesce list changes into one broadcast of the public numbers to ``/sessions``."""
+
+    async def push() -> None:
+        with session_scope() as db:
+            places = live_places(db)
+        await realtime.push(channels.sessions_list(), SessionsListState, live_places=places)
+
+    realtime.coalesce("sessions-list", LIST_BATCH_SECONDS, push)
