@@ -56,6 +56,7 @@ from sessions_app.realtime.guards import _split_cookie as _split_cookie
 from sessions_app.realtime.guards import held_cookie as held_cookie
 from sessions_app.realtime.guards import is_tab_token as is_tab_token
 from sessions_app.realtime.guards import set_event_cost as set_event_cost
+from sessions_app.realtime.guards import sockets_with_cookie as sockets_with_cookie
 from sessions_app.realtime.workers import RedisRoomManager as RedisRoomManager
 from sessions_app.realtime.workers import _leave_members_here
 from sessions_app.realtime.workers import make_sio as make_sio
@@ -155,12 +156,6 @@ def hold_back_cookie(name: str) -> None:
 
 def _install_cookie_hold(name: str) -> None:
     install_cookie_hold(_app.event_namespace, name)
-
-
-def sockets_with_cookie(value: str) -> list[str]:
-    """This worker's sockets that presented the held-back cookie ``value`` (the tabs of one
-    login in one browser); none for an empty value."""
-    return [sid for sid, held in list(_held_cookies.items()) if value and held == value]
 
 
 # --- a deleted user's tabs ----------------------------------------------------------------------

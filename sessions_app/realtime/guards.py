@@ -171,3 +171,9 @@ def install_cookie_hold(ns, name: str) -> None:
 def held_cookie(sid: str) -> str:
     """The held-back cookie this socket presented when it connected ("" if none)."""
     return _held_cookies.get(sid, "") if sid else ""
+
+
+def sockets_with_cookie(value: str) -> list[str]:
+    """This worker's sockets that presented the held-back cookie ``value`` (the tabs of one
+    login in one browser); none for an empty value."""
+    return [sid for sid, held in list(_held_cookies.items()) if value and held == value]
