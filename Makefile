@@ -55,14 +55,14 @@ migrate: install
 run: migrate
 	@scripts/run.sh
 
-# Developers' hot reload. The reloader watches every top-level entry of the project except
-# hidden ones (.web, .states, .venv) and uploaded_files; data/ (the SQLite database with its
-# -wal/-shm files, rewritten on every read) is excluded too, or the backend restarts every
-# few seconds.
+# Developers' hot reload. By default the reloader watches every top-level entry of the project
+# except hidden directories: the SQLite database's -wal/-shm files in data/ (rewritten on every
+# read), test runs' lock files and caches all restarted the backend. It watches the app's code
+# (sessions_app/ and rxconfig.py) and nothing else.
 dev: migrate
 	PUBLIC_URL=$${PUBLIC_URL:-http://localhost:$(FRONTEND_PORT)} \
 	BACKEND_URL=$${BACKEND_URL:-http://localhost:$(BACKEND_PORT)} \
-	REFLEX_HOT_RELOAD_EXCLUDE_PATHS=$(CURDIR)/data $(BIN)/reflex run \
+	REFLEX_HOT_RELOAD_OVERRIDE_PATHS=$(CURDIR)/sessions_app:$(CURDIR)/rxconfig.py $(BIN)/reflex run \
 		--frontend-port $(FRONTEND_PORT) --backend-port $(BACKEND_PORT)
 
 # Unit and end-to-end tests run as two pytest processes: after a Playwright (sync API) test
