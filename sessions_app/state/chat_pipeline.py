@@ -74,6 +74,11 @@ def wire(change: chat.ChatChange) -> dict:
     return out
 
 
+def views_from_wire(items: list[dict]) -> list[MessageView]:
+    """Messages as a browser received them, back as state values."""
+    return [MessageView(**{**m, "parts": [SegmentView(**p) for p in m["parts"]]}) for m in items]
+
+
 def apply(messages: list[MessageView], changes: list[dict], keep: int) -> list[MessageView]:
     """What ``components.chat_feed`` does in the browser, in Python (for tests and for a
     server-side copy): merge changes into a list, sorted by id, deduplicated, deletions
@@ -83,7 +88,7 @@ def apply(messages: list[MessageView], changes: list[dict], keep: int) -> list[M
     for c in changes:
         for key in ("add", "fill"):
             if (m := c.get(key)) and m["id"] not in gone:
-                by_id[m["id"]] = MessageView(**{**m, "parts": [SegmentView(**p) for p in m["parts"]]})
+                by_id[m["id"]] = views_from_wire([m])[0]
     for mid in gone:
         by_id.pop(mid, None)
     return [by_id[i] for i in sorted(by_id)][-keep:]

@@ -65,7 +65,7 @@ def test_crafted_events_get_a_message_not_a_crash(app_server):
         await until(lambda: REFUSED in lobby.last(CHAT, "error", ""))
         lobby.frames.clear()
         await lobby.call(f"{CHAT}.send", form={"body": "still works"})
-        await until(lambda: lobby.values(CHAT, "messages"))
+        await until(lambda: lobby.values(CHAT, "chat_event"))
         assert lobby.last(CHAT, "error") == ""
         bodies = stored(dburl, ChatMessage, ChatMessage.body)
         assert "still works" in bodies and not any(SURROGATE in b for b in bodies)
