@@ -134,12 +134,18 @@ class SessionsTarget:
 
     # extractors
     def _tail(self, state: str):
+        """Messages new to this client: from a loaded list, or from one broadcast change
+        (``chat_event``: the chat pipeline sends the new message only)."""
         def extract(c: BaseClient, frame: dict):
             sub = (frame.get("delta") or {}).get(state)
-            if not sub or "messages_rx_state_" not in sub:
+            if not sub:
+                return None
+            event = sub.get("chat_event_rx_state_") or {}
+            items = [event["add"]] if event.get("add") else sub.get("messages_rx_state_")
+            if items is None:
                 return None
             mark, keys = c.state.get("mark", -1), []
-            for m in sub["messages_rx_state_"]:
+            for m in items:
                 if m["id"] > mark:
                     keys.append(m["body"])
                     mark = m["id"]

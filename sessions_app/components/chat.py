@@ -2,7 +2,8 @@
 sends on Enter, and a clear error line when the server refuses a message.
 
 Message bodies are rendered as text nodes and ``rx.link``s for the http(s) segments the
-server found — never as HTML or markdown.
+server found — never as HTML or markdown. New messages and deletions arrive as single
+changes that ``chat_feed`` merges into the list in the browser.
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ from dataclasses import dataclass
 import reflex as rx
 from reflex.vars import VarData
 
+from sessions_app.components.chat_feed import chat_feed
 from sessions_app.components.layout import avatar, level_chip, panel
 from sessions_app.services.chat import MAX_BODY, PAGE
 from sessions_app.state.auth import AuthState
@@ -138,20 +140,20 @@ def chat_panel(title: str, b: ChatBindings, *, height: str = "26rem", hint: str 
 def room_chat_panel() -> rx.Component:
     """The room's chat: members only; the author deletes their own, the host any message."""
     me = AuthState.user_id
-    return chat_panel("Room chat", ChatBindings(
+    return rx.fragment(chat_feed(RoomBoard, keep=PAGE), chat_panel("Room chat", ChatBindings(
         prefix="", messages=RoomBoard.messages, deleted_ids=RoomBoard.deleted_ids, older=RoomBoardUi.older,
         older_last_id=RoomBoardUi.older_last_id, older_done=RoomBoardUi.older_done, error=RoomBoardUi.chat_error,
         on_send=RoomBoard.send, on_delete=RoomBoard.delete_message, on_load_older=RoomBoardUi.load_older,
         can_delete=lambda m: (m.user_id == me) | (RoomLive.host_id == me),
-    ))
+    )))
 
 
 def lobby_chat_panel() -> rx.Component:
     """The lobby chat: everyone logged in; authors delete their own messages."""
     L = LobbyChatState  # noqa: N806
-    return chat_panel("Lobby chat", ChatBindings(
+    return rx.fragment(chat_feed(L, keep=PAGE), chat_panel("Lobby chat", ChatBindings(
         prefix="lobby-", messages=L.messages, deleted_ids=L.deleted_ids, older=L.older,
         older_last_id=L.older_last_id, older_done=L.older_done, error=L.error, on_send=L.send,
         on_delete=L.delete_message, on_load_older=L.load_older,
         can_delete=lambda m: m.user_id == AuthState.user_id,
-    ), height="22rem")
+    ), height="22rem"))

@@ -15,11 +15,13 @@ from sessions_app.models.user import user_fk
 class ChatMessage(SQLModel, table=True):
     """A plain-text message in a channel (``lobby``, ``room:<id>``, ``session:<id>``).
 
-    Ids increase, so ``id > last_seen`` is exactly what a reconnecting client missed.
+    Ids increase and are never reused (AUTOINCREMENT on SQLite, a sequence elsewhere): an id
+    is its channel's sequence number, so ``id > last_seen`` is exactly what a reconnecting
+    client missed, and a deleted id never names another message.
     """
 
     __tablename__ = "chat_messages"
-    __table_args__ = (Index("ix_chat_messages_channel_id", "channel", "id"),)
+    __table_args__ = (Index("ix_chat_messages_channel_id", "channel", "id"), {"sqlite_autoincrement": True})
 
     id: int | None = Field(default=None, primary_key=True)
     channel: str = Field(max_length=32)

@@ -11,13 +11,14 @@ import reflex as rx
 
 from sessions_app import routes
 from sessions_app.components.chat import message_row
+from sessions_app.components.chat_feed import chat_feed
 from sessions_app.components.layout import avatar, form_error, page, panel
 from sessions_app.components.on_change import on_change
 from sessions_app.services.chat import MAX_BODY
 from sessions_app.state.auth import AuthState
 from sessions_app.state.scheduled.common import NoteView, ParticipantView
 from sessions_app.state.scheduled.detail import SessionDetailState
-from sessions_app.state.session_chat import SessionChatState
+from sessions_app.state.session_chat import TAIL, SessionChatState
 
 S = SessionDetailState
 C = SessionChatState
@@ -185,8 +186,9 @@ def _insiders() -> rx.Component:
 
 def _chat() -> rx.Component:
     """The session chat: participants only, from 15 minutes before the start, read-only after
-    the end. Messages are text and links (``message_row``), never HTML."""
-    return rx.cond(
+    the end. Messages are text and links (``message_row``), never HTML; new ones and
+    deletions arrive as single changes merged by ``chat_feed``."""
+    return rx.fragment(rx.cond(
         S.chat_readable,
         panel(
             rx.vstack(
@@ -230,7 +232,7 @@ def _chat() -> rx.Component:
             ),
             id="session-chat",
         ),
-    )
+    ), chat_feed(C, keep=TAIL, deleted=False))
 
 
 def _note(note: NoteView) -> rx.Component:

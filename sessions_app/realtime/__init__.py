@@ -233,6 +233,11 @@ def _plain(value):
     return value
 
 
+def client_key(var_name: str) -> str:
+    """The key a state var has in the browser's state store (and in deltas)."""
+    return var_name + FIELD_MARKER
+
+
 def _delta(state_cls: type[rx.State], values: dict) -> dict:
     return {"delta": {state_cls.get_full_name(): {k + FIELD_MARKER: _plain(v) for k, v in values.items()}},
             "events": []}

@@ -134,21 +134,23 @@ def can_write(db: Session, *, channel: object, user_id: int | None) -> bool:
     return _access(db, channel, user_id)[1]
 
 
-def _access(db: Session, channel: object, user_id: int | None) -> tuple[bool, bool]:
-    if not isinstance(channel, str) or not user_id or db.get(User, user_id) is None:
-        return False, False
+def _access(db: Session, channel: object, user_id: int | None) -> tuple[bool, bool, User | None]:
+    """(may read, may write, the user row): one authorization, whose user row the caller reuses."""
+    user = db.get(User, user_id) if isinstance(channel, str) and user_id else None
+    if user is None:
+        return False, False, None
     if channel == LOBBY:
-        return True, True
+        return True, True, user
     if (room_id := _room_id_of(channel)) is not None:
         inside = rooms.is_member(db, room_id, user_id)
-        return inside, inside
+        return inside, inside, user
     if (session_id := _session_id_of(channel)) is not None:
         try:
             access = scheduled.chat_access(db, session_id=session_id, user_id=user_id)
         except ServiceError:
-            return False, False
-        return access.can_read, access.can_write
-    return False, False
+            return False, False, user
+        return access.can_read, access.can_write, user
+    return False, False, user
 
 
 def _require_read(db: Session, channel: object, user_id: int | None) -> None:
@@ -195,10 +197,51 @@ def since(db: Session, channel: str, from_id: int, *, user_id: int | None,
 # --- writing ------------------------------------------------------------------------------------
 
 
+@dataclass(frozen=True)
+class ChatChange:
+    """One change of a channel, as it is broadcast to the channel's readers.
+
+    ``seq`` is the id of the message concerned. Ids come from one database sequence, so within
+    a channel they grow in the order the messages were stored: they are the channel's sequence
+    numbers, decided by the database and not by whichever worker emits first. Readers keep
+    their list sorted by id and deduplicated, and remember deleted ids, so a view built from
+    the same changes is the same whatever order they arrive in (across workers too).
+
+    A post carries ``message``; a delete carries ``deleted_id`` and ``fill``: the message that
+    now enters the channel's ``limit``-message tail in place of the deleted one (None when the
+    channel has no more), so a reader's tail stays exactly what a fresh load returns.
+    """
+
+    seq: int
+    channel: str
+    message: MessagePublic | None = None
+    deleted_id: int | None = None
+    fill: MessagePublic | None = None
+
+
+def post(db: Session, *, channel: str, user_id: int | None, body: object,
+         now: datetime | None = None) -> ChatChange:
+    """Post a message (``post_message``) and return the change to broadcast."""
+    message = post_message(db, channel=channel, user_id=user_id, body=body, now=now)
+    return ChatChange(seq=message.id, channel=channel, message=message)
+
+
+def delete(db: Session, *, message_id: object, user_id: int | None, channel: str,
+           limit: int = PAGE) -> ChatChange:
+    """Delete a message of ``channel`` (``delete_message``'s rules) and return the change to
+    broadcast, with the message that moves into the ``limit``-message tail."""
+    mid = text.parse_id(message_id)
+    delete_message(db, message_id=mid, user_id=user_id, channel=channel)
+    row = db.exec(_query(channel).order_by(col(ChatMessage.id).desc()).offset(max(0, limit - 1)).limit(1)).first()
+    fill = _public([row])[0] if row is not None else None
+    return ChatChange(seq=int(mid), channel=channel, deleted_id=int(mid), fill=fill)
+
+
 def post_message(db: Session, *, channel: str, user_id: int | None, body: object,
                  now: datetime | None = None) -> MessagePublic:
-    """Validate, authorize and rate-limit a message, then store it."""
-    if not can_write(db, channel=channel, user_id=user_id):
+    """Validate, authorize (once, from the database) and rate-limit a message, then store it."""
+    _, may_write, user = _access(db, channel, user_id)
+    if not may_write:
         raise ServiceError(NOT_ALLOWED if _room_id_of(str(channel)) is not None
                            else "You cannot write in this chat now.")
     text = clean_body(body)
@@ -206,7 +249,6 @@ def post_message(db: Session, *, channel: str, user_id: int | None, body: object
     message = ChatMessage(channel=channel, user_id=user_id, body=text, created_at=now or utcnow())
     db.add(message)
     db.flush()
-    user = db.get(User, user_id)
     return _public([(message, user)])[0]
 
 

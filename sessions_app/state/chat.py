@@ -2,14 +2,14 @@
 
 Room: ``RoomBoard`` is a small shared state linked to the room's key (``shared_key``, the
 same key as ``RoomLive``) in its own on_load handler. It holds the chat tail (last 50
-messages), recently deleted message ids and the room's tasks; every load rebuilds them from
-the DB (which is also how a reconnecting tab catches up: on_load runs again, and the lists
-are replaced whole, so nothing is lost and nothing shows twice). Every change writes the DB
-first, then goes out as ONE broadcast to the room's channel via ``realtime.publish``.
+messages) and the room's tasks; every load rebuilds them from the DB (which is also how a
+reconnecting tab catches up: on_load runs again and the lists are replaced whole). A task
+change writes the DB, then goes out as ONE broadcast of the task list to the room's channel.
 
-Lobby: ``LobbyChatState`` is private; after a post or a delete the tail is re-read from the
-DB (a private state's backend copy is stale after broadcasts) and pushed once to the
-``lobby`` channel.
+Chat, room and lobby alike, goes through ``state.chat_pipeline``: the service authorizes
+and returns the change, and only that change is broadcast (the browser merges it into its
+list). ``LobbyChatState`` is private to the tab; its backend copy of the list is stale after
+broadcasts, so "load older" re-reads the tail from the DB.
 
 "Load older" history is per tab (``RoomBoardUi`` / ``LobbyChatState.older``): a gap-free
 window from the oldest loaded message up to the newest at load time; the live tail adds the
@@ -18,9 +18,6 @@ messages after it.
 
 from __future__ import annotations
 
-import asyncio
-import dataclasses
-
 import reflex as rx
 
 from sessions_app import realtime
@@ -28,50 +25,18 @@ from sessions_app.db import session_scope
 from sessions_app.services import chat, tasks
 from sessions_app.services.errors import ServiceError
 from sessions_app.state.auth import AuthState
+from sessions_app.state.chat_pipeline import MessageView, SegmentView, deliver, message_views  # noqa: F401
 from sessions_app.state.room import RoomPageState, channel, shared_key
 from sessions_app.state.tasks import TaskView, form_text, task_views
 
-MAX_DELETED = 100
-# Lobby broadcasts carry the whole tail, so they must leave in commit order: two posts racing
-# could otherwise deliver the older tail last. Rooms get this from the shared state's lock;
-# the lobby has none, so this worker's posts take turns (write, read the tail, emit).
-_lobby_order = asyncio.Lock()
 # "Load older" pages a tab may hold (50 each) before it is asked to reload.
 MAX_OLDER_PAGES = 10
 NOT_IN_ROOM = "Join the room first."
 LOGIN_FIRST = "Log in again to chat."
 
 
-@dataclasses.dataclass
-class SegmentView:
-    """A run of a message: text, or an http(s) link whose text is its URL."""
-
-    text: str = ""
-    link: bool = False
-
-
-@dataclasses.dataclass
-class MessageView:
-    """A chat message as the browser shows it (no email, ever)."""
-
-    id: int = 0
-    user_id: int = 0
-    author: str = ""
-    avatar_url: str = ""
-    level: int = 0
-    body: str = ""
-    parts: list[SegmentView] = dataclasses.field(default_factory=list)
-    created_at_ms: int = 0
-
-
 # Room tasks have the same shape as personal ones (with the author's name filled in).
 RoomTaskView = TaskView
-
-
-def message_views(items: list[chat.MessagePublic]) -> list[MessageView]:
-    """Service results as state values."""
-    return [MessageView(m.id, m.user_id, m.author_name, m.avatar_url, m.level, m.body,
-                        [SegmentView(s.text, s.link) for s in m.segments], m.created_at_ms) for m in items]
 
 
 def _older(db, channel_name: str, uid: int, first_shown: int) -> tuple[list[MessageView], bool]:
@@ -148,6 +113,9 @@ class RoomBoard(rx.SharedState):
     room_id: int = 0
     messages: list[MessageView] = []
     deleted_ids: list[int] = []
+    # The chat pipeline's change var and the channel the list belongs to (``chat_pipeline``).
+    chat_event: dict = {}
+    feed: str = ""
     tasks: list[RoomTaskView] = []
 
     async def _caller(self) -> tuple[int, int] | None:
@@ -182,6 +150,7 @@ class RoomBoard(rx.SharedState):
             await board._leave()
             return
         board.room_id, board.messages, board.tasks = room_id, messages, room_tasks
+        board.feed = chat.room_channel(room_id)
         # Nothing changed for the others: no fan-out, no broadcast (this tab gets its delta).
         realtime.detach_fanout(board)
 
@@ -209,12 +178,13 @@ class RoomBoard(rx.SharedState):
         room_chat = chat.room_channel(room_id)
         try:
             with session_scope() as db:
-                chat.post_message(db, channel=room_chat, user_id=uid, body=form_text(form, "body"))
-                tail = message_views(chat.recent(db, room_chat, user_id=uid))
+                change = chat.post(db, channel=room_chat, user_id=uid, body=form_text(form, "body"))
         except ServiceError as err:
             ui.chat_error = err.message
             return
-        await self._publish(room_id, messages=tail)
+        # Under the room's lock, after the commit; only the new message travels.
+        realtime.detach_fanout(self)
+        await deliver(channel(room_id), RoomBoard, change)
         return rx.set_value("chat-input", "")
 
     @rx.event
@@ -230,13 +200,12 @@ class RoomBoard(rx.SharedState):
         room_chat = chat.room_channel(room_id)
         try:
             with session_scope() as db:
-                chat.delete_message(db, message_id=message_id, user_id=uid, channel=room_chat)
-                tail = message_views(chat.recent(db, room_chat, user_id=uid))
+                change = chat.delete(db, message_id=message_id, user_id=uid, channel=room_chat)
         except ServiceError as err:
             ui.chat_error = err.message
             return
-        deleted = [*self.deleted_ids, int(message_id)][-MAX_DELETED:]
-        await self._publish(room_id, messages=tail, deleted_ids=deleted)
+        realtime.detach_fanout(self)
+        await deliver(channel(room_id), RoomBoard, change)
 
     # --- room tasks ---------------------------------------------------------------------------
 
@@ -297,6 +266,8 @@ class LobbyChatState(rx.State):
     messages: list[MessageView] = []
     deleted_ids: list[int] = []
     error: str = ""
+    chat_event: dict = {}
+    feed: str = chat.LOBBY
     older: list[MessageView] = []
     older_last_id: int = 0
     older_done: bool = False
@@ -321,22 +292,19 @@ class LobbyChatState(rx.State):
 
     @rx.event
     async def send(self, form: dict):
-        """Post ``#lobby-chat-input``'s text (rate-limited) and broadcast the new tail."""
+        """Post ``#lobby-chat-input``'s text (rate-limited) and broadcast the new message."""
         self.error = ""
         uid = await self._uid()
         if uid is None:
             self.error = LOGIN_FIRST
             return
-        async with _lobby_order:
-            try:
-                with session_scope() as db:
-                    chat.post_message(db, channel=chat.LOBBY, user_id=uid, body=form_text(form, "body"))
-                    tail = message_views(chat.recent(db, chat.LOBBY, user_id=uid))
-            except ServiceError as err:
-                self.error = err.message
-                return
-            self.messages = tail  # the sender's own delta; the broadcast skips the sender
-            await realtime.push(chat.LOBBY, LobbyChatState, skip_sid=self.router.session.session_id, messages=tail)
+        try:
+            with session_scope() as db:
+                change = chat.post(db, channel=chat.LOBBY, user_id=uid, body=form_text(form, "body"))
+        except ServiceError as err:
+            self.error = err.message
+            return
+        await deliver(chat.LOBBY, LobbyChatState, change)
         return rx.set_value("lobby-chat-input", "")
 
     @rx.event
@@ -347,18 +315,13 @@ class LobbyChatState(rx.State):
         if uid is None:
             self.error = LOGIN_FIRST
             return
-        async with _lobby_order:
-            try:
-                with session_scope() as db:
-                    chat.delete_message(db, message_id=message_id, user_id=uid, channel=chat.LOBBY)
-                    tail = message_views(chat.recent(db, chat.LOBBY, user_id=uid))
-            except ServiceError as err:
-                self.error = err.message
-                return
-            # The tail is always complete; the broadcast also names this deletion so tabs hide
-            # it from their "older" view (other tabs' earlier deletions are not known here).
-            self.messages, self.deleted_ids = tail, [int(message_id)]
-            await realtime.push(chat.LOBBY, LobbyChatState, messages=tail, deleted_ids=[int(message_id)])
+        try:
+            with session_scope() as db:
+                change = chat.delete(db, message_id=message_id, user_id=uid, channel=chat.LOBBY)
+        except ServiceError as err:
+            self.error = err.message
+            return
+        await deliver(chat.LOBBY, LobbyChatState, change)
 
     @rx.event
     async def load_older(self):

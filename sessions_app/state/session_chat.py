@@ -6,8 +6,8 @@ checked again by ``services.chat`` on every read and post).
 reload of what this viewer may see: the tab's socket enters the session's chat channel
 (``session-<id>-chat``) only while the server says the viewer may read the chat, and leaves
 it as soon as that stops (left the session, cancelled, another page). A post or a delete
-writes the DB, re-reads the tail and sends it as ONE broadcast to that channel; outsiders'
-sockets are never in it, so no message reaches them.
+goes through ``state.chat_pipeline`` like the room and lobby chats: ONE broadcast of the
+change to that channel; outsiders' sockets are never in it, so no message reaches them.
 """
 
 from __future__ import annotations
@@ -19,7 +19,7 @@ from sessions_app.db import session_scope
 from sessions_app.services import chat, scheduled
 from sessions_app.services.errors import ServiceError
 from sessions_app.state.auth import AuthState
-from sessions_app.state.chat import MessageView, message_views
+from sessions_app.state.chat_pipeline import MessageView, deliver, message_views
 from sessions_app.state.tasks import form_text
 
 # A session chat is short-lived: the last 100 messages are the whole of it in practice.
@@ -36,6 +36,9 @@ class SessionChatState(rx.State):
 
     messages: list[MessageView] = []
     error: str = ""
+    # The chat pipeline's change var and the channel the list belongs to (``chat_pipeline``).
+    chat_event: dict = {}
+    feed: str = ""
     # The session whose chat this tab may read now (0: none) and the channel its socket is in.
     _session_id: int = 0
     _joined: str = ""
@@ -48,7 +51,7 @@ class SessionChatState(rx.State):
             await realtime.leave(self.router.session.session_id, self._joined)
         self._joined = ""
         self._session_id = 0
-        self.messages, self.error = [], ""
+        self.messages, self.error, self.feed = [], "", ""
 
     async def _attach(self, session_id: int, uid: int | None, *, fresh: bool) -> None:
         """Show ``session_id``'s chat (0: none). The caller has just asked the DB whether the
@@ -62,6 +65,7 @@ class SessionChatState(rx.State):
                 with session_scope() as db:
                     self.messages = message_views(
                         chat.recent(db, scheduled.chat_channel(session_id), TAIL, user_id=uid))
+                self.feed = scheduled.chat_channel(session_id)
             except ServiceError:
                 await self._detach()
                 return
@@ -79,7 +83,7 @@ class SessionChatState(rx.State):
         return (await self.get_state(AuthState)).current_user_id()
 
     async def _change(self, fn) -> bool:
-        """Run one chat change for the caller, then broadcast the new tail to the chat channel."""
+        """Run one chat change for the caller, then broadcast it to the chat channel."""
         self.error = ""
         uid, session_id = await self._uid(), self._session_id
         if uid is None or not session_id:
@@ -88,25 +92,22 @@ class SessionChatState(rx.State):
         channel = scheduled.chat_channel(session_id)
         try:
             with session_scope() as db:
-                fn(db, uid, channel)
-                tail = message_views(chat.recent(db, channel, TAIL, user_id=uid))
+                change = fn(db, uid, channel)
         except ServiceError as err:
             self.error = err.message
             return False
-        self.messages = tail
-        await realtime.push(chat_socket_channel(session_id), SessionChatState, messages=tail)
+        await deliver(chat_socket_channel(session_id), SessionChatState, change)
         return True
 
     @rx.event
     async def send(self, form: dict):
         """Post ``#session-chat-input``'s text (the chat service checks the window and the rate)."""
         body = form_text(form, "body")
-        if await self._change(lambda db, uid, channel: chat.post_message(db, channel=channel, user_id=uid,
-                                                                         body=body)):
+        if await self._change(lambda db, uid, channel: chat.post(db, channel=channel, user_id=uid, body=body)):
             return rx.set_value("session-chat-input", "")
 
     @rx.event
     async def delete_message(self, message_id: int):
         """Delete one of your own messages in this session's chat."""
-        await self._change(lambda db, uid, channel: chat.delete_message(db, message_id=message_id, user_id=uid,
-                                                                        channel=channel))
+        await self._change(lambda db, uid, channel: chat.delete(db, message_id=message_id, user_id=uid,
+                                                                channel=channel, limit=TAIL))

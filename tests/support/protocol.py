@@ -78,6 +78,23 @@ class ReflexClient:
         vals = self.values(state_name, var)
         return vals[-1] if vals else default
 
+    def chat(self, state_name: str, keep: int = 50) -> list:
+        """The chat list a browser would show: the loaded ``messages`` with every broadcast
+        ``chat_event`` merged in, as ``components.chat_feed`` does (``MessageView`` items)."""
+        from sessions_app.state.chat_pipeline import apply, views_from_wire
+
+        seen, view = [], []
+        for frame in self.frames:
+            values = frame.get("delta", {}).get(state_name, {})
+            event = values.get("chat_event_rx_state_")
+            fresh = [event] if event and event.get("seq") else []
+            seen += fresh
+            if "messages_rx_state_" in values:
+                view = apply(views_from_wire(values["messages_rx_state_"]), seen, keep)
+            elif fresh:
+                view = apply(view, fresh, keep)
+        return view
+
     def text(self) -> str:
         """Everything received, as one string (for privacy checks)."""
         return json.dumps(self.frames)
