@@ -69,7 +69,7 @@ dev: migrate
 # the main thread keeps an event loop running, where unit tests' asyncio.run is refused.
 # Both run on pytest-xdist workers; each e2e worker has its own app (the frontend is built once).
 UNIT_WORKERS ?= auto
-E2E_WORKERS ?= 2
+E2E_WORKERS ?= 3
 # Tests marked `timing` (latency under a flood, a silent running timer) run alone afterwards:
 # a parallel neighbour would measure the machine, not the app. One frontend build serves both.
 E2E_PARALLEL = $(BIN)/python -m pytest tests/e2e -n $(E2E_WORKERS) --dist loadgroup -m "not timing" --durations=12
