@@ -8,8 +8,8 @@ minute, and checks that no server process was ever replaced (same PIDs and start
 that the log shows one startup and no reload. Then it sends Ctrl-C (SIGINT to make's process
 group, as a terminal does) and checks that nothing of the process tree survives.
 
-`make dev` (hot reload) starts at the same time, so its compile and its watch overlap the
-`make run` checks. Its database lives in data/ — where SQLite's -wal/-shm files used to make
+`make dev` (hot reload) runs on another xdist worker at the same time, so its compile and
+its watch overlap the `make run` checks. Its database lives in data/ — where SQLite's -wal/-shm files used to make
 the reloader restart the backend every few seconds — and gets written while it is watched.
 """
 
@@ -33,8 +33,9 @@ from playwright.sync_api import Browser, expect
 
 from tests.e2e.conftest import PASSWORD, ROOT, free_port
 
-# One worker holds both module fixtures (make dev is started first so its build overlaps).
-pytestmark = [pytest.mark.e2e, pytest.mark.xdist_group("make-targets")]
+# Each test has a worker of its own (see the groups below): the two builds and the minute of
+# `make run` overlap each other and the rest of the suite.
+pytestmark = pytest.mark.e2e
 
 START_TIMEOUT = 900  # a first start installs the frontend's packages and compiles it
 # How long the app must keep the same processes while used and idle (the issue: "a minute").
@@ -225,9 +226,8 @@ def dev_app(tmp_path_factory) -> Iterator[DevWatch]:
 
 
 @pytest.fixture(scope="module")
-def run_app(tmp_path_factory, dev_app) -> Iterator[tuple[MakeTarget, str, int]]:
-    """`make run` as the README says, on free ports (two: the default layout). Requests
-    `make dev` first so that its compile and watch overlap this test."""
+def run_app(tmp_path_factory) -> Iterator[tuple[MakeTarget, str, int]]:
+    """`make run` as the README says, on free ports (two: the default layout)."""
     tmp = tmp_path_factory.mktemp("make-run")
     fport, bport = free_port(), free_port()
     url = f"http://localhost:{fport}"
@@ -268,6 +268,7 @@ def _no_restart_for(seconds: float, still_same) -> None:
         time.sleep(min(1.0, max(0.0, deadline - time.monotonic())))
 
 
+@pytest.mark.xdist_group("make-run")
 def test_make_run_serves_a_stable_app_and_stops_cleanly(run_app, browser: Browser):
     app, url, bport = run_app
     app.wait_until(lambda: f"Sessions is running: open {url}" in app.log(), "the 'Sessions is running' line")
@@ -337,6 +338,7 @@ def test_make_run_serves_a_stable_app_and_stops_cleanly(run_app, browser: Browse
     assert "Sessions stopped." in app.log()
 
 
+@pytest.mark.xdist_group("make-dev")
 def test_idle_make_dev_does_not_reload(dev_app):
     watch = dev_app
     assert watch.ready.wait(START_TIMEOUT), "make dev did not answer in time"
@@ -349,7 +351,7 @@ def test_idle_make_dev_does_not_reload(dev_app):
             return f"the dev backend restarted (processes {gone} ended):\n{new_log[-3000:]}"
         return "\n".join(ln for ln in new_log.splitlines() if RELOAD_LINE.search(ln))
 
-    # Usually most of this has passed during the `make run` test already.
+    # Part of this may have passed while the fixture waited for the first compile.
     _no_restart_for(DEV_WATCH_SECONDS - (time.monotonic() - watch.ready_at), still_same)
     assert watch.error is None, watch.error
     assert watch.writes >= 10 and Path(f"{watch.db}-wal").exists()
