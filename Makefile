@@ -53,7 +53,7 @@ migrate: install
 
 # Production mode: compiled frontend, no hot reload (scripts/run.sh: ports, Ctrl-C).
 run: migrate
-	@scripts/run.sh
+	@scripts/run.sh  # production mode: reflex run --env prod (compiled frontend, no reloader)
 
 # Developers' hot reload. By default the reloader watches every top-level entry of the project
 # except hidden directories: the SQLite database's -wal/-shm files in data/ (rewritten on every
