@@ -266,13 +266,15 @@ def test_leaving_in_one_tab_takes_the_users_tabs_on_every_worker_out_of_the_room
         path, query = f"/rooms/{room_id}", {"room_id": str(room_id)}
         host = ReflexClient(url, host_token)
         await host.open(path, query)
-        tabs = [ReflexClient(url, member_token) for _ in range(6)]
-        for tab in tabs:
-            await tab.open(path, query)
+        # The workers share one listening socket, so which one takes a tab is up to the
+        # kernel: open tabs until the member has tabs on both (six usually suffice).
+        tabs: list[ReflexClient] = []
+        while len(tabs) < 6 or len({instance(t) for t in tabs} - {None}) < 2:
+            assert len(tabs) < 30, "all of the member's tabs landed on one worker"
+            tabs.append(ReflexClient(url, member_token))
+            await tabs[-1].open(path, query)
         await settle([host, *tabs], quiet=1.0)
         leaving = tabs[0]
-        elsewhere = [t for t in tabs[1:] if instance(t) != instance(leaving)]
-        assert elsewhere, "all of the member's tabs landed on one worker"
         await host.call(f"{board}.send", form={"body": "before the leave"})
         await settle([host, *tabs], quiet=1.0)
         assert all("before the leave" in t.text() for t in tabs)
