@@ -57,4 +57,7 @@ class FocusCredit(SQLModel, table=True):
     exp: int
     # The day of the block's end in the student's time zone (ISO date), for streaks/heatmap.
     local_day: str = Field(max_length=10, index=True)
+    # Minutes after local midnight at the block's end, same zone as ``local_day``: with the
+    # student's start of day it decides the day the block counts for (None: rows from before).
+    local_minute: int | None = Field(default=None)
     credited_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)

@@ -31,6 +31,11 @@ class User(SQLModel, table=True):
     # When the owner proved the email (a mailed link, a password reset, or a provider that
     # verified it). None: nobody has; such an account is never joined to an OAuth login.
     email_verified_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    # Forgiving streaks (services/streaks.py): when the student's day starts (minutes after
+    # local midnight, 0–360: a night owl's 01:30 block counts for the day before) and their
+    # weekly focus goal in minutes (0: none).
+    day_start_minutes: int = Field(default=0, sa_column_kwargs={"server_default": "0"})
+    weekly_goal_minutes: int = Field(default=0, sa_column_kwargs={"server_default": "0"})
 
 
 class AuthSession(SQLModel, table=True):

@@ -32,6 +32,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, select, update
 
 from sessions_app.models import FocusCredit, RoomMember, User, utcnow
+from sessions_app.services import streaks as streak_rules
 from sessions_app.services import uptime
 
 # The pure maths lives in ``progression_rules``; its names stay importable from here.
@@ -170,6 +171,7 @@ def _credit_one(
         user_id=user_id, room_id=room_id, phase_seq=phase_seq,
         minutes_present=round(minutes, 2), exp=exp,
         local_day=local_day(block_end, tz_name).isoformat(), credited_at=utcnow(),
+        local_minute=streak_rules.local_minute(block_end, tz_name),
     )
     try:
         with db.begin_nested():
@@ -219,9 +221,8 @@ class HeatDay:
 
 
 def today_for(db: Session, *, user_id: int, now: datetime | None = None) -> date:
-    """Today in the student's own time zone."""
-    tz_name = db.exec(select(User.timezone).where(User.id == user_id)).first()
-    return local_day(now or utcnow(), tz_name)
+    """Today in the student's own time zone, with their start of day (``services.streaks``)."""
+    return streak_rules.today_for(db, user_id=user_id, now=now)
 
 
 def stats(db: Session, *, user_id: int, today: date | None = None) -> Stats:
@@ -240,8 +241,9 @@ def stats(db: Session, *, user_id: int, today: date | None = None) -> Stats:
         select(func.coalesce(func.sum(FocusCredit.minutes_present), 0.0), func.count(FocusCredit.id))
         .where(FocusCredit.user_id == user_id, FocusCredit.exp > 0)
     ).one()
-    days = db.exec(select(FocusCredit.local_day).where(FocusCredit.user_id == user_id).distinct()).all()
-    current, best = streaks((date.fromisoformat(d) for d in days), today)
+    # Days counted with the student's start of day, gaps bridged by the weekly freeze.
+    run = streak_rules.streak_run(streak_rules.minutes_by_day(db, user_id=user_id), today)
+    current, best = run.current, run.best
     return Stats(
         focus_hours=round(float(minutes) / 60, 1),
         blocks_completed=int(blocks),
@@ -267,14 +269,9 @@ def heatmap(db: Session, *, user_id: int, today: date | None = None) -> list[Hea
     if today is None:
         today = today_for(db, user_id=user_id)
     start = heatmap_start(today)
-    # ISO dates compare correctly as strings.
-    rows = db.exec(
-        select(FocusCredit.local_day, func.sum(FocusCredit.minutes_present))
-        .where(FocusCredit.user_id == user_id, FocusCredit.local_day >= start.isoformat(),
-               FocusCredit.local_day <= today.isoformat())
-        .group_by(FocusCredit.local_day)
-    ).all()
-    per_day = {d: float(m or 0) for d, m in rows}
+    # Days counted with the student's start of day (a 01:30 block may belong to the day before).
+    per_day = {d.isoformat(): m for d, m in streak_rules.minutes_by_day(db, user_id=user_id, since=start).items()
+               if d <= today}
     days = []
     for offset in range((today - start).days + 1):
         day = start + timedelta(days=offset)
