@@ -9,6 +9,7 @@ from sessions_app.state.account import AccountState
 from sessions_app.state.auth import AuthState
 from sessions_app.state.progression import ProgressionState
 from sessions_app.state.recovery import RecoveryState
+from sessions_app.state.streaks import StreaksState
 
 COMMON_ZONES = ["UTC", "Europe/London", "Europe/Berlin", "Europe/Paris", "Europe/Madrid", "Europe/Warsaw",
                 "America/New_York", "America/Chicago", "America/Denver", "America/Los_Angeles",
@@ -70,12 +71,15 @@ def name_form() -> rx.Component:
 def profile() -> rx.Component:
     """The profile page."""
     from sessions_app.pages.stats import stats_section  # the progression part of the profile
+    from sessions_app.pages.streaks import profile_section  # weekly goal, freeze, personal bests
 
-    return page(profile_header(), _messages(), name_form(), stats_section(), max_width="56rem")
+    return page(profile_header(), _messages(), name_form(), stats_section(), profile_section(), max_width="56rem")
 
 
 def settings() -> rx.Component:
     """The settings page."""
+    from sessions_app.pages.streaks import settings_panel as streaks_settings_panel
+
     return page(
         rx.heading("Settings", size="7"),
         _messages(),
@@ -96,6 +100,7 @@ def settings() -> rx.Component:
                 spacing="3",
             )
         ),
+        streaks_settings_panel(),
         panel(
             rx.vstack(
                 rx.heading("Your data", size="4"),
@@ -131,7 +136,8 @@ def settings() -> rx.Component:
 
 
 PAGES = [
-    dict(route=routes.PROFILE, component=profile, title="Profile · Sessions", on_load=[AccountState.load, ProgressionState.load]),
+    dict(route=routes.PROFILE, component=profile, title="Profile · Sessions", on_load=[AccountState.load, ProgressionState.load,
+                                                                                         StreaksState.load_profile]),
     dict(route=routes.SETTINGS, component=settings, title="Settings · Sessions",
-         on_load=[AccountState.load, RecoveryState.load_status]),
+         on_load=[AccountState.load, RecoveryState.load_status, StreaksState.load_settings]),
 ]

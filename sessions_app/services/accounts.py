@@ -333,6 +333,8 @@ def export_data(db: Session, *, user_id: int) -> dict:
             "created_at": user.created_at.isoformat(),
             "email_verified": user.email_verified_at is not None,
             "email_verified_at": user.email_verified_at.isoformat() if user.email_verified_at else None,
+            "day_start_minutes": user.day_start_minutes,
+            "weekly_goal_minutes": user.weekly_goal_minutes,
         },
         "oauth_identities": [
             {"provider": a.provider} for a in db.exec(select(OAuthAccount).where(OAuthAccount.user_id == user_id))
