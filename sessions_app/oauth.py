@@ -1,4 +1,4 @@
-"""GitHub and Google login through Authlib (authorization code + ``state`` + PKCE S256).
+"""GitHub and Google login (Facebook and any OpenID Connect provider: ``oauth_more``) through Authlib (authorization code + ``state`` + PKCE S256).
 
 ``begin`` stores a single-use ``OAuthState`` row (state, PKCE verifier, return path) and
 returns the provider's authorization URL with the ``state``, which the browser tab keeps
@@ -23,13 +23,14 @@ from authlib.common.security import generate_token
 from authlib.integrations.httpx_client import AsyncOAuth2Client
 from sqlmodel import Session, col, delete, select
 
+from sessions_app import oauth_more
 from sessions_app.models import OAuthAccount, OAuthState, User, utcnow
 from sessions_app.services import accounts, ratelimit
 from sessions_app.services.errors import ServiceError
 from sessions_app.settings import Settings, get_settings
 
 STATE_TTL = timedelta(minutes=10)
-PROVIDERS = ("github", "google")
+PROVIDERS = ("github", "google", *oauth_more.PROVIDERS)
 
 # Everything ``finish`` can refuse with. The callback passes the message to the browser in
 # the URL; the page shows only these (a crafted link cannot put its own text on the page).
@@ -61,7 +62,7 @@ class Profile:
 def configured(settings: Settings | None = None) -> list[str]:
     """The providers whose client id and secret are set."""
     s = settings or get_settings()
-    return [p for p, on in (("github", s.github_enabled), ("google", s.google_enabled)) if on]
+    return [p for p, on in (("github", s.github_enabled), ("google", s.google_enabled)) if on] + oauth_more.enabled(s)
 
 
 def redirect_uri(provider: str) -> str:
@@ -97,19 +98,26 @@ async def begin(db: Session, *, provider: str, next_path: str, client: str = "un
     ratelimit.hit(get_settings().oauth_start_rate_limit, f"oauth-start:client:{client}", message=ERR_TOO_MANY)
     state = secrets.token_urlsafe(32)
     verifier = generate_token(64)
-    if provider == "google":
-        authorize_url = (await _google_metadata())["authorization_endpoint"]
+    if provider in oauth_more.PROVIDERS:
+        url = await oauth_more.authorization_url(provider, state=state, verifier=verifier,
+                                                 redirect_uri=redirect_uri(provider))
     else:
-        authorize_url = get_settings().github_authorize_url
-    async with _client(provider) as client:
-        url, _ = client.create_authorization_url(authorize_url, state=state, code_verifier=verifier)
+        if provider == "google":
+            authorize_url = (await _google_metadata())["authorization_endpoint"]
+        else:
+            authorize_url = get_settings().github_authorize_url
+        async with _client(provider) as client:
+            url, _ = client.create_authorization_url(authorize_url, state=state, code_verifier=verifier)
     db.add(OAuthState(state=state, provider=provider, code_verifier=verifier,
                       next_path=accounts.safe_next(next_path)))
     return url, state
 
 
-async def _fetch_profile(provider: str, *, code: str, verifier: str) -> Profile:
+async def _fetch_profile(provider: str, *, code: str, verifier: str, state: str = "") -> Profile:
     s = get_settings()
+    if provider in oauth_more.PROVIDERS:
+        return Profile(*await oauth_more.fetch_identity(provider, code=code, verifier=verifier, state=state,
+                                                        redirect_uri=redirect_uri(provider)))
     async with _client(provider) as client:
         if provider == "google":
             meta = await _google_metadata()
@@ -204,7 +212,7 @@ async def finish(db: Session, *, provider: str, code: str, state: str) -> str:
     if not code:
         raise ServiceError(ERR_DENIED)
     try:
-        profile = await _fetch_profile(provider, code=code, verifier=row.code_verifier)
+        profile = await _fetch_profile(provider, code=code, verifier=row.code_verifier, state=row.state)
     except (httpx.HTTPError, KeyError, ValueError) as exc:
         raise ServiceError(ERR_UNREACHABLE) from exc
     except Exception as exc:  # Authlib raises its own OAuthError family on a refused exchange

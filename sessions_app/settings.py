@@ -40,6 +40,21 @@ class Settings(BaseSettings):
     google_client_secret: str = ""
     google_discovery_url: str = "https://accounts.google.com/.well-known/openid-configuration"
 
+    # Facebook Login (Graph API). Facebook says nothing about whether an email was verified,
+    # so a Facebook login never claims or joins an account by email (sessions_app/oauth_more.py).
+    facebook_client_id: str = ""
+    facebook_client_secret: str = ""
+    facebook_authorize_url: str = "https://www.facebook.com/v21.0/dialog/oauth"
+    facebook_token_url: str = "https://graph.facebook.com/v21.0/oauth/access_token"
+    facebook_api_url: str = "https://graph.facebook.com/v21.0"
+
+    # Any standards-compliant OpenID Connect provider, found by its discovery document; its
+    # button reads "Continue with <OIDC_NAME>".
+    oidc_name: str = Field(default="OpenID Connect", min_length=1, max_length=40)
+    oidc_discovery_url: str = ""
+    oidc_client_id: str = ""
+    oidc_client_secret: str = ""
+
     # Test-only: a factor that shortens every timer phase (60 = a minute lasts a second).
     time_scale: float = Field(default=1.0, ge=1.0, le=3600.0)
     # Seconds a disconnected member is kept before they count as gone.
@@ -100,6 +115,16 @@ class Settings(BaseSettings):
     def google_enabled(self) -> bool:
         """Whether Google login is configured (both id and secret)."""
         return bool(self.google_client_id and self.google_client_secret)
+
+    @property
+    def facebook_enabled(self) -> bool:
+        """Whether Facebook login is configured (both id and secret)."""
+        return bool(self.facebook_client_id and self.facebook_client_secret)
+
+    @property
+    def oidc_enabled(self) -> bool:
+        """Whether the OpenID Connect provider is configured (discovery URL, id and secret)."""
+        return bool(self.oidc_discovery_url and self.oidc_client_id and self.oidc_client_secret)
 
 
 @lru_cache

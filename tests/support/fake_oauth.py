@@ -1,4 +1,5 @@
-"""A local OAuth 2 / OpenID Connect provider for end-to-end tests (Google-style and GitHub-style).
+"""A local OAuth 2 / OpenID Connect provider for end-to-end tests (Google-style, GitHub-style,
+Facebook-style and a generic OpenID Connect provider).
 
 It behaves like a strict real provider, so the app's side of the protocol is really checked:
 
@@ -7,6 +8,14 @@ It behaves like a strict real provider, so the app's side of the protocol is rea
 * ``/github/...``: ``/login/oauth/authorize``, ``/login/oauth/access_token`` (JSON when the
   client asks for it, form-encoded otherwise, like GitHub), ``/api/user`` and
   ``/api/user/emails``.
+* ``/facebook/...``: ``/dialog/oauth``, ``/oauth/access_token`` (client secret in the body),
+  ``/me`` (only the ``fields`` asked for; requires ``appsecret_proof``, like an app with
+  "Require App Secret" on).
+* ``/oidc/...``: a generic OpenID Connect provider: discovery, ``/authorize``, ``/token`` (with
+  an RS256 ``id_token`` carrying the request's ``nonce``), ``/userinfo`` and ``/jwks``.
+  ``provider.id_token_overrides`` changes claims of the next id_tokens (a wrong ``aud``,
+  ``nonce`` ...) and ``provider.sign_with_foreign_key`` signs them with a key not in the JWKS,
+  so tests can check that the app refuses them.
 
 Authorization requests must carry the registered ``client_id``, a callback ``redirect_uri``,
 a ``state`` and a PKCE ``code_challenge`` with ``code_challenge_method=S256``; anything else is
@@ -24,6 +33,7 @@ from __future__ import annotations
 
 import base64
 import hashlib
+import hmac
 import secrets
 import threading
 import time
@@ -32,6 +42,8 @@ from dataclasses import dataclass, field
 from urllib.parse import unquote_plus, urlencode, urlsplit
 
 import uvicorn
+from joserfc import jwt
+from joserfc.jwk import RSAKey
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import JSONResponse, PlainTextResponse, RedirectResponse, Response
@@ -40,6 +52,8 @@ from starlette.routing import Route
 CLIENTS = {
     "google": ("google-client", "google-secret"),
     "github": ("gh-client", "gh-secret"),
+    "facebook": ("fb-app", "fb-secret"),
+    "oidc": ("oidc-client", "oidc-secret"),
 }
 # A 1x1 transparent PNG, served as every avatar so the browser loads real images.
 PNG_1X1 = base64.b64decode(
@@ -70,6 +84,7 @@ class _Grant:
     scope: str
     issued: float = field(default_factory=time.monotonic)
     used: bool = False
+    nonce: str = ""
 
 
 def s256(verifier: str) -> str:
@@ -84,7 +99,12 @@ class FakeOAuthProvider:
         self.host, self.port = host, port
         self.url = f"http://{host}:{port}"
         self.requests: list[Recorded] = []
-        self.next_user: dict[str, dict] = {"google": self.google_user(), "github": self.github_user()}
+        self.next_user: dict[str, dict] = {"google": self.google_user(), "github": self.github_user(),
+                                           "facebook": self.facebook_user(), "oidc": self.oidc_user()}
+        self.id_token_overrides: dict = {}
+        self.sign_with_foreign_key = False
+        self._key = RSAKey.generate_key(2048, parameters={"kid": "fake-oidc-1", "use": "sig", "alg": "RS256"})
+        self._foreign_key = RSAKey.generate_key(2048, parameters={"kid": "fake-oidc-1"})
         self._grants: dict[str, _Grant] = {}
         self._tokens: dict[str, tuple[str, dict]] = {}
         self._lock = threading.Lock()
@@ -118,6 +138,27 @@ class FakeOAuthProvider:
             "emails": [{"email": email or f"{login}@users.example", "primary": True, "verified": verified}],
         }
 
+    def facebook_user(self, name: str | None = None, email: str | None = None) -> dict:
+        """A fresh Facebook identity (Graph API ``/me`` fields)."""
+        user_id = str(secrets.randbelow(10**15) + 10**14)
+        return {
+            "id": user_id,
+            "name": name or f"Fay {user_id[-4:]}",
+            "email": email or f"fb{user_id[-8:]}@facebook.example",
+            "picture": {"data": {"url": f"{self.url}/avatars/facebook-{user_id}.png", "is_silhouette": False}},
+        }
+
+    def oidc_user(self, name: str | None = None, email: str | None = None, *, verified: bool | None = True,
+                  sub: str | None = None) -> dict:
+        """A fresh identity at the generic OpenID Connect provider (its claims);
+        ``verified=None`` leaves ``email_verified`` out."""
+        sub = sub or uuid.uuid4().hex
+        claims = {"sub": sub, "name": name or f"Olga {sub[-4:]}", "picture": f"{self.url}/avatars/oidc-{sub}.png",
+                  "email": email or f"o{sub[-8:]}@idp.example"}
+        if verified is not None:
+            claims["email_verified"] = verified
+        return claims
+
     # --- recorded traffic -----------------------------------------------------------------
 
     def received(self, provider: str, endpoint: str) -> list[Recorded]:
@@ -138,6 +179,14 @@ class FakeOAuthProvider:
             Route("/github/login/oauth/access_token", self._token_github, methods=["POST"]),
             Route("/github/api/user", self._github_user),
             Route("/github/api/user/emails", self._github_emails),
+            Route("/facebook/dialog/oauth", self._authorize_facebook),
+            Route("/facebook/oauth/access_token", self._token_facebook, methods=["POST"]),
+            Route("/facebook/me", self._facebook_me),
+            Route("/oidc/.well-known/openid-configuration", self._oidc_discovery),
+            Route("/oidc/authorize", self._authorize_oidc),
+            Route("/oidc/token", self._token_oidc, methods=["POST"]),
+            Route("/oidc/userinfo", self._oidc_userinfo, methods=["GET", "POST"]),
+            Route("/oidc/jwks", self._oidc_jwks),
             Route("/avatars/{name}", self._avatar),
         ])
         config = uvicorn.Config(app, host=self.host, port=self.port, log_level="warning", lifespan="off",
@@ -218,12 +267,13 @@ class FakeOAuthProvider:
             return self._error(rec, "invalid_request", "state is required")
         if not q.get("code_challenge") or q.get("code_challenge_method") != "S256":
             return self._error(rec, "invalid_request", "PKCE with code_challenge_method=S256 is required")
-        if provider == "google" and "openid" not in q.get("scope", "").split():
+        if provider in ("google", "oidc") and "openid" not in q.get("scope", "").split():
             return self._error(rec, "invalid_scope", "scope must include openid")
         code = secrets.token_urlsafe(24)
         with self._lock:
             user = dict(self.next_user[provider])
-            self._grants[code] = _Grant(provider, client_id, redirect, q["code_challenge"], user, q.get("scope", ""))
+            self._grants[code] = _Grant(provider, client_id, redirect, q["code_challenge"], user, q.get("scope", ""),
+                                        nonce=q.get("nonce", ""))
         rec.status = 302
         return RedirectResponse(f"{redirect}?{urlencode({'code': code, 'state': q['state']})}", 302)
 
@@ -259,18 +309,20 @@ class FakeOAuthProvider:
         with self._lock:
             self._tokens[token] = (provider, grant.user)
         rec.status = 200
-        return rec, {"access_token": token, "token_type": "Bearer", "scope": grant.scope}
+        return rec, {"access_token": token, "token_type": "Bearer", "scope": grant.scope, "_grant": grant}
 
     async def _token_google(self, request: Request) -> Response:
         _, result = await self._exchange(request, "google")
         if isinstance(result, Response):
             return result
+        result.pop("_grant")
         return JSONResponse({**result, "expires_in": 3599}, headers={"Cache-Control": "no-store"})
 
     async def _token_github(self, request: Request) -> Response:
         _, result = await self._exchange(request, "github")
         if isinstance(result, Response):
             return result
+        result.pop("_grant")
         result = {**result, "token_type": "bearer"}
         if "application/json" in request.headers.get("accept", ""):
             return JSONResponse(result)
@@ -323,3 +375,83 @@ class FakeOAuthProvider:
 
     async def _avatar(self, request: Request) -> Response:
         return Response(PNG_1X1, media_type="image/png", headers={"Cache-Control": "max-age=3600"})
+
+    # --- Facebook ---------------------------------------------------------------------------
+
+    async def _authorize_facebook(self, request: Request) -> Response:
+        return await self._authorize(request, "facebook")
+
+    async def _token_facebook(self, request: Request) -> Response:
+        if request.headers.get("authorization"):  # Facebook takes the secret in the body only
+            rec = await self._record(request, "facebook", "token")
+            return self._error(rec, "invalid_request", "send client_id and client_secret as parameters")
+        _, result = await self._exchange(request, "facebook")
+        if isinstance(result, Response):
+            return result
+        result.pop("_grant")
+        return JSONResponse({"access_token": result["access_token"], "token_type": "bearer", "expires_in": 5183944})
+
+    async def _facebook_me(self, request: Request) -> Response:
+        rec = await self._record(request, "facebook", "me")
+        user = self._bearer(request, "facebook")
+        if user is None:
+            return self._error(rec, "OAuthException", "Invalid OAuth access token", 400)
+        token = request.headers.get("authorization", "").partition(" ")[2].strip()
+        expected = hmac.new(CLIENTS["facebook"][1].encode(), token.encode(), hashlib.sha256).hexdigest()
+        if not hmac.compare_digest(rec.query.get("appsecret_proof", ""), expected):
+            return self._error(rec, "OAuthException", "Invalid appsecret_proof provided in the API argument", 400)
+        fields = [f.split(".")[0] for f in rec.query.get("fields", "id,name").split(",")]
+        rec.status = 200
+        return JSONResponse({k: user[k] for k in fields if k in user})
+
+    # --- generic OpenID Connect -------------------------------------------------------------
+
+    async def _oidc_discovery(self, request: Request) -> Response:
+        rec = await self._record(request, "oidc", "discovery")
+        base = f"{self.url}/oidc"
+        rec.status = 200
+        return JSONResponse({
+            "issuer": base,
+            "authorization_endpoint": f"{base}/authorize",
+            "token_endpoint": f"{base}/token",
+            "userinfo_endpoint": f"{base}/userinfo",
+            "jwks_uri": f"{base}/jwks",
+            "response_types_supported": ["code"],
+            "subject_types_supported": ["public"],
+            "id_token_signing_alg_values_supported": ["RS256"],
+            "scopes_supported": ["openid", "email", "profile"],
+            "token_endpoint_auth_methods_supported": ["client_secret_basic", "client_secret_post"],
+            "code_challenge_methods_supported": ["S256"],
+        })
+
+    async def _authorize_oidc(self, request: Request) -> Response:
+        return await self._authorize(request, "oidc")
+
+    async def _token_oidc(self, request: Request) -> Response:
+        _, result = await self._exchange(request, "oidc")
+        if isinstance(result, Response):
+            return result
+        grant: _Grant = result.pop("_grant")
+        now = int(time.time())
+        claims = {"iss": f"{self.url}/oidc", "aud": grant.client_id, "iat": now, "exp": now + 300,
+                  **grant.user}
+        if grant.nonce:
+            claims["nonce"] = grant.nonce
+        claims.update(self.id_token_overrides)
+        key = self._foreign_key if self.sign_with_foreign_key else self._key
+        id_token = jwt.encode({"alg": "RS256", "kid": "fake-oidc-1"}, claims, key)
+        return JSONResponse({**result, "expires_in": 3600, "id_token": id_token},
+                            headers={"Cache-Control": "no-store"})
+
+    async def _oidc_userinfo(self, request: Request) -> Response:
+        rec = await self._record(request, "oidc", "userinfo")
+        user = self._bearer(request, "oidc")
+        if user is None:
+            return self._error(rec, "invalid_token", "missing or unknown access token", 401)
+        rec.status = 200
+        return JSONResponse(user)
+
+    async def _oidc_jwks(self, request: Request) -> Response:
+        rec = await self._record(request, "oidc", "jwks")
+        rec.status = 200
+        return JSONResponse({"keys": [self._key.as_dict(private=False)]})
