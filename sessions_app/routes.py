@@ -19,6 +19,9 @@ SESSION_EDIT = "/sessions/[session_id]/edit"
 VERIFY_EMAIL = "/verify-email"
 FORGOT_PASSWORD = "/forgot-password"
 RESET_PASSWORD = "/reset-password"
+# The original product's URLs for creating and editing a session: they redirect to today's.
+LEGACY_SESSION_CREATE = "/session/create"
+LEGACY_SESSION_EDIT = "/session/[session_id]/edit"
 
 
 def room(room_id: int) -> str:

@@ -18,6 +18,7 @@ from sessions_app.pages import (
     account,
     auth,
     landing,
+    legacy,
     lobby,
     recovery,
     rooms,
@@ -78,7 +79,7 @@ def _register(spec: dict) -> None:
 
 
 for spec in [landing.PAGE, lobby.PAGE, *auth.PAGES, *account.PAGES, *rooms.PAGES, *sessions_list.PAGES,
-             *session_form.PAGES, *session_detail.PAGES, *recovery.PAGES]:
+             *session_form.PAGES, *session_detail.PAGES, *recovery.PAGES, *legacy.PAGES]:
     _register(spec)
 
 realtime.init(app, grace_seconds=get_settings().presence_grace_seconds)

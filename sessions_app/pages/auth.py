@@ -19,6 +19,12 @@ def _oauth_buttons() -> rx.Component:
             rx.cond(AuthState.oauth_providers.contains("google"),
                     rx.button(rx.icon("globe"), "Continue with Google", id="oauth-google", variant="outline",
                               width="100%", on_click=AuthState.oauth_start("google"))),
+            rx.cond(AuthState.oauth_providers.contains("facebook"),
+                    rx.button(rx.icon("users"), "Continue with Facebook", id="oauth-facebook", variant="outline",
+                              width="100%", on_click=AuthState.oauth_start("facebook"))),
+            rx.cond(AuthState.oauth_providers.contains("oidc"),
+                    rx.button(rx.icon("key-round"), "Continue with ", AuthState.oidc_name, id="oauth-oidc",
+                              variant="outline", width="100%", on_click=AuthState.oauth_start("oidc"))),
             width="100%", spacing="3",
         ),
     )

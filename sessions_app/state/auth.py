@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import reflex as rx
 
-from sessions_app import login_cookie, oauth, realtime, routes
+from sessions_app import login_cookie, oauth, oauth_more, realtime, routes
 from sessions_app.db import session_scope
 from sessions_app.models import User
 from sessions_app.services import accounts, accounts_async, login_guard, mail, recovery
@@ -102,6 +102,11 @@ class AuthState(rx.State):
     def oauth_providers(self) -> list[str]:
         """The OAuth providers configured on this server."""
         return oauth.configured()
+
+    @rx.var
+    def oidc_name(self) -> str:
+        """The OpenID Connect provider's name on its login button (``OIDC_NAME``)."""
+        return oauth_more.button_label()
 
     @rx.var
     def initials(self) -> str:

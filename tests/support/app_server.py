@@ -177,7 +177,8 @@ class AppServer:
 
 def app_env(url: str, database_url: str, oauth_url: str, **extra: str) -> dict:
     """The environment the app runs with in end-to-end tests."""
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("REFLEX_", "GITHUB_", "GOOGLE_", "SMTP_"))}
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("REFLEX_", "GITHUB_", "GOOGLE_", "SMTP_",
+                                                                              "FACEBOOK_", "OIDC_"))}
     env.update(
         PATH=f"{VENV_BIN}:{env.get('PATH', '')}",
         REFLEX_USE_NPM="1",
@@ -203,6 +204,15 @@ def app_env(url: str, database_url: str, oauth_url: str, **extra: str) -> dict:
         GOOGLE_CLIENT_ID="google-client",
         GOOGLE_CLIENT_SECRET="google-secret",
         GOOGLE_DISCOVERY_URL=f"{oauth_url}/google/.well-known/openid-configuration",
+        FACEBOOK_CLIENT_ID="fb-app",
+        FACEBOOK_CLIENT_SECRET="fb-secret",
+        FACEBOOK_AUTHORIZE_URL=f"{oauth_url}/facebook/dialog/oauth",
+        FACEBOOK_TOKEN_URL=f"{oauth_url}/facebook/oauth/access_token",
+        FACEBOOK_API_URL=f"{oauth_url}/facebook",
+        OIDC_NAME="Campus ID",
+        OIDC_DISCOVERY_URL=f"{oauth_url}/oidc/.well-known/openid-configuration",
+        OIDC_CLIENT_ID="oidc-client",
+        OIDC_CLIENT_SECRET="oidc-secret",
     )
     env.update(extra)
     return env
