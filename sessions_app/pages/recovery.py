@@ -43,8 +43,8 @@ def verify_panel() -> rx.Component:
                 rx.text(rx.cond(RecoveryState.has_email, "Confirmed.", "Your account has no email address."),
                         id="verify-status", data_verified="true", size="2"),
                 rx.vstack(
-                    rx.text("Not confirmed yet. Open the link we mailed you; until then, a GitHub or Google "
-                            "login with this address cannot be joined to your account.",
+                    rx.text("Not confirmed yet. Open the link we mailed you; until then, a login with GitHub, Google or "
+                            "another provider using this address cannot be joined to your account.",
                             id="verify-status", data_verified="false", size="2"),
                     rx.button(rx.icon("mail"), "Send a new link", id="resend-verification", variant="outline",
                               on_click=RecoveryState.resend_verification),

@@ -102,11 +102,16 @@ def _freezes() -> rx.Component:
 
 
 def _best(label: str, value, detail, id_: str) -> rx.Component:
-    return rx.vstack(
-        rx.text(label, size="1", color_scheme="gray"),
-        rx.text(value, weight="bold", size="3", id=id_),
-        rx.text(detail, size="1", color_scheme="gray"),
-        spacing="0", min_width="0",
+    """One row: the label on the left, the value (and when) on the right."""
+    return rx.hstack(
+        rx.text(label, size="2", color_scheme="gray", white_space="nowrap"),
+        rx.spacer(),
+        rx.vstack(
+            rx.text(value, weight="bold", size="3", id=id_, white_space="nowrap"),
+            rx.text(detail, size="1", color_scheme="gray", white_space="nowrap") if detail is not None else rx.fragment(),
+            spacing="0", align="end",
+        ),
+        width="100%", align="start",
     )
 
 
@@ -115,14 +120,14 @@ def _bests() -> rx.Component:
         rx.vstack(
             rx.hstack(rx.icon("trophy", size=16, color=rx.color("amber", 10)),
                       rx.text("Personal bests", size="1", color_scheme="gray"), align="center", spacing="2"),
-            rx.grid(
+            rx.vstack(
                 _best("Longest streak", rx.text.span(StreaksState.best_streak,
                                                      rx.cond(StreaksState.best_streak == 1, " day", " days")),
-                      "", "profile-best-streak-days"),
+                      None, "profile-best-streak-days"),
                 _best("Best week", StreaksState.best_week_minutes_label, StreaksState.best_week_label,
                       "profile-best-week"),
                 _best("Best day", StreaksState.best_day_minutes_label, StreaksState.best_day_label, "profile-best-day"),
-                columns="3", spacing="3", width="100%",
+                spacing="2", width="100%",
             ),
             spacing="3", width="100%",
         ),
