@@ -11,6 +11,7 @@ CELL = "11px"
 GAP = "3px"
 # Heatmap colours for buckets 0–4: empty glass, then the violet accent from dark to bright.
 HEAT_COLORS = ["rgba(255, 255, 255, 0.06)", "#3b0764", "#5b21b6", "#7c3aed", "#a78bfa"]
+FROZEN_RING = "#7dd3fc"
 WEEKDAY_LABELS = ["", "Mon", "", "Wed", "", "Fri", ""]  # rows run Sunday → Saturday
 
 
@@ -54,11 +55,14 @@ def _cell(day) -> rx.Component:
         title=day.tooltip,
         aria_label=day.tooltip,
         class_name="heat-cell",
-        custom_attrs={"data-date": day.date, "data-level": day.level, "data-minutes": day.minutes},
+        custom_attrs={"data-date": day.date, "data-level": day.level, "data-minutes": day.minutes,
+                      "data-frozen": day.frozen.to(str)},
         width=CELL,
         height=CELL,
         border_radius="2px",
         background=rx.Var.create(HEAT_COLORS)[day.level],
+        # A day a streak freeze bridged: an ice-blue ring (inset, so the grid does not move).
+        box_shadow=rx.cond(day.frozen, f"inset 0 0 0 1.5px {FROZEN_RING}", "none"),
     )
 
 

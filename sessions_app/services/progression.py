@@ -218,6 +218,7 @@ class HeatDay:
     minutes: int
     level: int  # colour bucket 0–4
     tooltip: str
+    frozen: bool = False  # a missed day a streak freeze bridged (services/streaks.py)
 
 
 def today_for(db: Session, *, user_id: int, now: datetime | None = None) -> date:
@@ -270,12 +271,14 @@ def heatmap(db: Session, *, user_id: int, today: date | None = None) -> list[Hea
         today = today_for(db, user_id=user_id)
     start = heatmap_start(today)
     # Days counted with the student's start of day (a 01:30 block may belong to the day before).
-    per_day = {d.isoformat(): m for d, m in streak_rules.minutes_by_day(db, user_id=user_id, since=start).items()
-               if d <= today}
+    all_days = streak_rules.minutes_by_day(db, user_id=user_id)
+    per_day = {d.isoformat(): m for d, m in all_days.items() if start <= d <= today}
+    frozen = set(streak_rules.streak_run(all_days, today).frozen)
     days = []
     for offset in range((today - start).days + 1):
         day = start + timedelta(days=offset)
         minutes = round(per_day.get(day.isoformat(), 0.0))
+        tooltip = heat_tooltip(day, minutes) + (", bridged by a streak freeze" if day in frozen else "")
         days.append(HeatDay(date=day.isoformat(), minutes=minutes, level=heat_level(minutes),
-                            tooltip=heat_tooltip(day, minutes)))
+                            tooltip=tooltip, frozen=day in frozen))
     return days

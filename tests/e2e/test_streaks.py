@@ -8,6 +8,7 @@ for them while the test runs, so the "today" of the checks does not depend on th
 
 from __future__ import annotations
 
+import re
 from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
@@ -56,6 +57,9 @@ def test_day_start_and_weekly_goal_change_the_profile(student, app_server):
     frozen_this_week = monday <= today - timedelta(days=2)
     expect(page.locator("#profile-freezes")).to_have_attribute("data-available", str(not frozen_this_week).lower())
     expect(page.locator("#profile-best-day")).to_have_text("25 min")
+    bridged = page.locator(f".heat-cell[data-date='{(today - timedelta(days=2)).isoformat()}']")
+    expect(bridged).to_have_attribute("data-frozen", "true")
+    expect(bridged).to_have_attribute("title", re.compile("bridged by a streak freeze"))
     expect(page.locator("#profile-weekly-goal")).to_contain_text("No weekly goal yet")
 
     goto(page, "/settings")
