@@ -4,9 +4,11 @@ import reflex as rx
 
 from sessions_app import routes
 from sessions_app.components.layout import avatar, page, panel
+from sessions_app.components.mood import cosmetics_panel
 from sessions_app.pages.recovery import verify_panel
 from sessions_app.state.account import AccountState
 from sessions_app.state.auth import AuthState
+from sessions_app.state.mood import CosmeticState
 from sessions_app.state.progression import ProgressionState
 from sessions_app.state.recovery import RecoveryState
 
@@ -80,6 +82,7 @@ def settings() -> rx.Component:
         rx.heading("Settings", size="7"),
         _messages(),
         verify_panel(),
+        cosmetics_panel(),
         panel(
             rx.vstack(
                 rx.heading("Time zone", size="4"),
@@ -133,5 +136,5 @@ def settings() -> rx.Component:
 PAGES = [
     dict(route=routes.PROFILE, component=profile, title="Profile · Sessions", on_load=[AccountState.load, ProgressionState.load]),
     dict(route=routes.SETTINGS, component=settings, title="Settings · Sessions",
-         on_load=[AccountState.load, RecoveryState.load_status]),
+         on_load=[AccountState.load, RecoveryState.load_status, CosmeticState.load]),
 ]
