@@ -36,7 +36,7 @@ def _volume(sound: str) -> rx.Component:
         # value once it settles (debounced). ``key`` re-creates it with the stored mix.
         rx.el.input(type="range", id=f"ambient-{sound}", min=0, max=100, step=1, class_name="ambient-range",
                     default_value=value.to_string(), key=f"{sound}-" + AmbientState.mix_rev.to_string(),
-                    on_change=lambda v: AmbientState.set_volume(sound, v).debounce(350)),
+                    on_change=getattr(AmbientState, f"set_{sound}").debounce(350)),
         spacing="1", width="100%",
     )
 

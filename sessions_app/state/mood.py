@@ -68,9 +68,8 @@ class AmbientState(rx.State):
         with session_scope() as db:
             self._show(ambient.get_mix(db, user_id=uid))
 
-    @rx.event
-    async def set_volume(self, sound: str, volume: str):
-        """A range input settled on a new volume (0–100): remember it."""
+    async def _save_volume(self, sound: str, volume: object) -> None:
+        """Store one sound's volume (the service validates: 0–100 whole numbers only)."""
         self.ambient_error = ""
         uid = (await self.get_state(AuthState)).current_user_id()
         try:
@@ -84,6 +83,28 @@ class AmbientState(rx.State):
             return
         for name, value in dataclasses.asdict(mix).items():
             setattr(self, name, value)  # no re-creation: the input already shows it
+
+    # One handler per sound: the browser debounces per handler name, so four sliders moved
+    # in quick succession are four saves, not one.
+    @rx.event
+    async def set_rain(self, volume: str):
+        """The rain slider settled on a volume (0–100)."""
+        await self._save_volume("rain", volume)
+
+    @rx.event
+    async def set_cafe(self, volume: str):
+        """The café slider settled on a volume (0–100)."""
+        await self._save_volume("cafe", volume)
+
+    @rx.event
+    async def set_fire(self, volume: str):
+        """The fire slider settled on a volume (0–100)."""
+        await self._save_volume("fire", volume)
+
+    @rx.event
+    async def set_brown(self, volume: str):
+        """The brown-noise slider settled on a volume (0–100)."""
+        await self._save_volume("brown", volume)
 
     @rx.event
     async def set_fade(self, on: bool):
