@@ -67,7 +67,7 @@ def test_ambient_sound_plays_and_the_mix_is_remembered(student, app_server):
     for sound in ("rain", "cafe", "fire"):
         slide(page, sound, 0)
     page.wait_for_function("() => window.sessionsAmbient.level() < 0.001", timeout=10_000)
-    slide(page, "fire", 12)
+    slide(page, "fire", 40)
     page.wait_for_function("() => window.sessionsAmbient.level() > 0.005", timeout=10_000)
 
     # The switch turns it off (the context is suspended, the signal is gone).
@@ -76,9 +76,9 @@ def test_ambient_sound_plays_and_the_mix_is_remembered(student, app_server):
     page.wait_for_function("() => window.sessionsAmbient.state() === 'suspended'")
 
     # A reload (a new visit) shows the stored mix.
-    wait_until(lambda: stored() == (0, 0, 12, 0), message="mix stored")
+    wait_until(lambda: stored() == (0, 0, 40, 0), message="mix stored")
     goto(page, f"/rooms/{room_id}")
-    for sound, value in (("rain", "0"), ("cafe", "0"), ("fire", "12"), ("brown", "0")):
+    for sound, value in (("rain", "0"), ("cafe", "0"), ("fire", "40"), ("brown", "0")):
         expect(page.locator(f"#ambient-{sound}")).to_have_value(value)
 
 
@@ -91,9 +91,12 @@ def test_ambient_fades_out_in_breaks(student):
     page.click("#ambient-toggle")
     page.wait_for_function("() => window.sessionsAmbient.level() > 0.01", timeout=10_000)
     page.click("#timer-start")
-    page.click("#timer-skip")  # focus → short break
+    page.click("#timer-skip")  # focus → short break,
+    page.click("#timer-pause")  # held there (a 3-minute break lasts 3 s at the tests' time scale)
     expect(page.locator("#timer-phase")).to_have_text("short break")
+    expect(page.locator("#timer-paused")).to_be_visible()
     page.wait_for_function("() => window.sessionsAmbient.level() < 0.002", timeout=15_000)
+    page.click("#timer-resume")
     page.click("#timer-skip")  # back to focus: the sound returns
     expect(page.locator("#timer-phase")).to_have_text("focus")
     page.wait_for_function("() => window.sessionsAmbient.level() > 0.01", timeout=15_000)
