@@ -12,6 +12,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, delete, select
 
 from sessions_app.models import (
+    AmbientMix,
     AuthSession,
     CalendarFeed,
     ChatMessage,
@@ -334,6 +335,9 @@ def export_data(db: Session, *, user_id: int) -> dict:
             "email_verified": user.email_verified_at is not None,
             "email_verified_at": user.email_verified_at.isoformat() if user.email_verified_at else None,
         },
+        # The room's mood: chosen cosmetics and the ambient sound mix.
+        "cosmetics": {"name_color": user.name_color, "avatar_border": user.avatar_border},
+        "ambient_mix": rows(AmbientMix, AmbientMix.user_id == user_id),
         "oauth_identities": [
             {"provider": a.provider} for a in db.exec(select(OAuthAccount).where(OAuthAccount.user_id == user_id))
         ],

@@ -9,7 +9,7 @@ from hypothesis import strategies as st
 from sqlalchemy.exc import IntegrityError
 
 from sessions_app.models import AmbientMix, User
-from sessions_app.services import ambient, chat, cosmetics, progression, rooms
+from sessions_app.services import accounts, ambient, chat, cosmetics, progression, rooms
 from sessions_app.services.errors import ServiceError
 from tests.support.factories import make_room, make_user
 
@@ -184,3 +184,12 @@ def test_the_mix_goes_with_the_account(db):
     db.delete(db.get(User, ada.id))
     db.commit()
     assert db.get(AmbientMix, ada.id) is None
+
+
+def test_the_export_holds_the_cosmetics_and_the_mix(db):
+    ada = make_user(db, exp=LEVEL_5)
+    cosmetics.choose(db, user_id=ada.id, kind="name_color", key="neon-pink")
+    ambient.set_volume(db, user_id=ada.id, sound="brown", volume=55)
+    data = accounts.export_data(db, user_id=ada.id)
+    assert data["cosmetics"] == {"name_color": "neon-pink", "avatar_border": ""}
+    assert data["ambient_mix"][0]["brown"] == 55
