@@ -60,6 +60,7 @@ app = rx.App(
     # --single-port production that includes the compiled pages).
     api_transformer=[api, with_security_headers],
     sio=realtime.make_sio(get_settings()),  # None (Reflex's own) unless REFLEX_REDIS_URL is set
+    stylesheets=["/cosmetics.css"],  # name colours, avatar borders, room backgrounds (data-cosmetic)
 )
 
 

@@ -15,7 +15,8 @@ import reflex as rx
 from reflex.vars import VarData
 
 from sessions_app.components.chat_feed import chat_feed
-from sessions_app.components.layout import avatar, level_chip, panel
+from sessions_app.components.layout import level_chip, panel
+from sessions_app.components.mood import bordered_avatar
 from sessions_app.services.chat import MAX_BODY, PAGE
 from sessions_app.state.auth import AuthState
 from sessions_app.state.chat import LobbyChatState, RoomBoard, RoomBoardUi
@@ -51,11 +52,11 @@ def _part(part) -> rx.Component:
 def message_row(m, can_delete: rx.Var, on_delete: Callable) -> rx.Component:
     """One message: avatar, name, level, local time, the text, and delete where allowed."""
     return rx.hstack(
-        avatar(m.author, m.avatar_url, size="2"),
+        bordered_avatar(m.author, m.avatar_url, m.border, size="2"),
         rx.vstack(
             rx.hstack(
-                rx.text(m.author, weight="bold", size="2", class_name="chat-author", truncate=True,
-                        max_width="12rem"),
+                rx.text(m.author, weight="bold", size="2", class_name="chat-author cosmetic-name", truncate=True,
+                        max_width="12rem", custom_attrs={"data-cosmetic": m.name_color}),
                 level_chip(m.level),
                 rx.text(local_time(m.created_at_ms, AuthState.timezone), size="1", color_scheme="gray",
                         class_name="chat-time"),

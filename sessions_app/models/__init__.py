@@ -3,6 +3,7 @@
 from sessions_app.models.activity import ChatMessage, FocusCredit, Task
 from sessions_app.models.base import UTCDateTime, utcnow
 from sessions_app.models.email import EmailToken
+from sessions_app.models.mood import AmbientMix
 from sessions_app.models.room import Room, RoomMember
 from sessions_app.models.scheduled import (
     CalendarFeed,
@@ -14,6 +15,7 @@ from sessions_app.models.uptime import ServerHeartbeat, ServerOutage
 from sessions_app.models.user import AuthSession, LoginTicket, OAuthAccount, OAuthState, User
 
 __all__ = [
+    "AmbientMix",
     "AuthSession",
     "CalendarFeed",
     "ChatMessage",

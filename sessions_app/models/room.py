@@ -40,6 +40,8 @@ class Room(SQLModel, table=True):
     is_open: bool = Field(default=True, index=True)
     created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
     closed_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    # A background the host chose (a key of ``services.cosmetics``; "" = the plain one).
+    background: str = Field(default="", max_length=24)
 
     phase: str = Field(default="idle", max_length=12)
     phase_seq: int = 0

@@ -25,6 +25,9 @@ class User(SQLModel, table=True):
     password_hash: str | None = Field(default=None, max_length=255)
     display_name: str = Field(max_length=40)
     avatar_url: str = Field(default="", max_length=500)
+    # Cosmetics earned by level, shown to others (keys of ``services.cosmetics``; "" = none).
+    name_color: str = Field(default="", max_length=24)
+    avatar_border: str = Field(default="", max_length=24)
     timezone: str = Field(default="UTC", max_length=64)
     exp_total: int = Field(default=0)
     created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)

@@ -4,9 +4,11 @@ import reflex as rx
 
 from sessions_app import routes
 from sessions_app.components.layout import avatar, page, panel
+from sessions_app.components.mood import cosmetics_panel
 from sessions_app.pages.recovery import verify_panel
 from sessions_app.state.account import AccountState
 from sessions_app.state.auth import AuthState
+from sessions_app.state.mood import CosmeticState
 from sessions_app.state.progression import ProgressionState
 from sessions_app.state.recovery import RecoveryState
 from sessions_app.state.streaks import StreaksState
@@ -84,6 +86,7 @@ def settings() -> rx.Component:
         rx.heading("Settings", size="7"),
         _messages(),
         verify_panel(),
+        cosmetics_panel(),
         panel(
             rx.vstack(
                 rx.heading("Time zone", size="4"),
@@ -139,5 +142,5 @@ PAGES = [
     dict(route=routes.PROFILE, component=profile, title="Profile · Sessions", on_load=[AccountState.load, ProgressionState.load,
                                                                                          StreaksState.load_profile]),
     dict(route=routes.SETTINGS, component=settings, title="Settings · Sessions",
-         on_load=[AccountState.load, RecoveryState.load_status, StreaksState.load_settings]),
+         on_load=[AccountState.load, RecoveryState.load_status, StreaksState.load_settings, CosmeticState.load]),
 ]

@@ -5,13 +5,15 @@ import reflex as rx
 from sessions_app import routes
 from sessions_app.components.chat import room_chat_panel
 from sessions_app.components.countdown import READ_SOUND_JS, TOGGLE_SOUND_JS
-from sessions_app.components.layout import avatar, field, form_error, level_chip, page, panel
+from sessions_app.components.layout import field, form_error, level_chip, page, panel
+from sessions_app.components.mood import ambient_panel, bordered_avatar
 from sessions_app.components.tasks import personal_tasks_panel, room_tasks_panel
 from sessions_app.components.timer import phase_color, remaining
 from sessions_app.services.rooms import DISCIPLINES, LIMITS
 from sessions_app.state.auth import AuthState
 from sessions_app.state.chat import RoomBoard
 from sessions_app.state.lobby import JoinLinkState, NewRoomState
+from sessions_app.state.mood import AmbientState, RoomBackgroundState
 from sessions_app.state.room import RoomLive, RoomPageState
 from sessions_app.state.tasks import TaskState
 
@@ -82,8 +84,9 @@ def timer_panel() -> rx.Component:
 def participant(m) -> rx.Component:
     """A member chip with avatar and level."""
     return rx.hstack(
-        avatar(m.name, m.avatar_url, size="2"),
-        rx.text(m.name, size="2", truncate=True, max_width="10rem"),
+        bordered_avatar(m.name, m.avatar_url, m.border, size="2"),
+        rx.text(m.name, size="2", truncate=True, max_width="10rem", class_name="participant-name cosmetic-name",
+                custom_attrs={"data-cosmetic": m.name_color}),
         level_chip(m.level),
         rx.cond(m.user_id == RoomLive.host_id, rx.tooltip(rx.icon("crown", size=14, color=rx.color("amber", 10)),
                                                             content="Host")),
@@ -134,10 +137,12 @@ def room_body() -> rx.Component:
             rx.box(timer_panel(), grid_column=rx.breakpoints(initial="auto", md="span 2")),
             people_panel(),
             rx.box(room_chat_panel(), grid_column=rx.breakpoints(initial="auto", md="span 2")),
-            rx.vstack(room_tasks_panel(), personal_tasks_panel(), spacing="4", width="100%"),
+            rx.vstack(room_tasks_panel(), personal_tasks_panel(), ambient_panel(), spacing="4", width="100%"),
             columns=rx.breakpoints(initial="1", md="3"), spacing="4", width="100%",
         ),
         spacing="4", width="100%",
+        # The host's background (services.cosmetics), styled by assets/cosmetics.css.
+        class_name="room-backdrop", custom_attrs={"data-cosmetic": RoomLive.background},
     )
 
 
@@ -228,7 +233,7 @@ def join_link() -> rx.Component:
 PAGES = [
     dict(route=routes.ROOM_NEW, component=new_room, title="Open a room · Sessions", on_load=NewRoomState.load),
     dict(route=routes.ROOM, component=room, title="Room · Sessions",
-         on_load=[RoomPageState.load, RoomBoard.load, TaskState.load,
+         on_load=[RoomPageState.load, RoomBoard.load, TaskState.load, AmbientState.load, RoomBackgroundState.load,
                   rx.call_script(READ_SOUND_JS, callback=RoomPageState.set_sound)]),
     dict(route=routes.JOIN, component=join_link, title="Joining · Sessions", on_load=JoinLinkState.load),
 ]

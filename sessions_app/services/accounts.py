@@ -12,6 +12,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, delete, select
 
 from sessions_app.models import (
+    AmbientMix,
     AuthSession,
     CalendarFeed,
     ChatMessage,
@@ -336,6 +337,9 @@ def export_data(db: Session, *, user_id: int) -> dict:
             "day_start_minutes": user.day_start_minutes,
             "weekly_goal_minutes": user.weekly_goal_minutes,
         },
+        # The room's mood: chosen cosmetics and the ambient sound mix.
+        "cosmetics": {"name_color": user.name_color, "avatar_border": user.avatar_border},
+        "ambient_mix": rows(AmbientMix, AmbientMix.user_id == user_id),
         "oauth_identities": [
             {"provider": a.provider} for a in db.exec(select(OAuthAccount).where(OAuthAccount.user_id == user_id))
         ],

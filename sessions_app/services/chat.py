@@ -20,7 +20,7 @@ from datetime import datetime
 from sqlmodel import Session, col, select
 
 from sessions_app.models import ChatMessage, Room, StudySession, User, utcnow
-from sessions_app.services import progression, ratelimit, rooms, scheduled, text
+from sessions_app.services import cosmetics, progression, ratelimit, rooms, scheduled, text
 from sessions_app.services.errors import ServiceError
 from sessions_app.settings import get_settings
 
@@ -56,6 +56,7 @@ class MessagePublic:
     body: str
     created_at_ms: int
     segments: tuple[Segment, ...]
+    looks: cosmetics.Looks = cosmetics.Looks()
 
 
 # --- pure rules ---------------------------------------------------------------------------------
@@ -163,7 +164,8 @@ def _require_read(db: Session, channel: object, user_id: int | None) -> None:
 
 def _public(rows) -> list[MessagePublic]:
     return [MessagePublic(m.id, m.channel, u.id, u.display_name, u.avatar_url, progression.level_for(u.exp_total),
-                          m.body, to_ms(m.created_at), tuple(segments(m.body))) for m, u in rows]
+                          m.body, to_ms(m.created_at), tuple(segments(m.body)), cosmetics.looks(u))
+            for m, u in rows]
 
 
 def _query(channel: str):

@@ -21,7 +21,7 @@ from sessions_app.models import (
     User,
     utcnow,
 )
-from sessions_app.services import progression, ratelimit, text, timer
+from sessions_app.services import cosmetics, progression, ratelimit, text, timer
 from sessions_app.services.errors import ServiceError
 
 DISCIPLINES = ["Mathematics", "Computer Science", "Physics", "Chemistry", "Biology", "Medicine",
@@ -48,6 +48,7 @@ class Member:
     avatar_url: str
     level: int
     joined_at: datetime
+    looks: cosmetics.Looks = cosmetics.Looks()
 
 
 @dataclass(frozen=True)
@@ -222,8 +223,8 @@ def members(db: Session, room_id: int) -> list[Member]:
         .where(RoomMember.room_id == room_id, col(RoomMember.left_at).is_(None))
         .order_by(RoomMember.joined_at, RoomMember.id)
     ).all()
-    return [Member(u.id, u.display_name, u.avatar_url, progression.level_for(u.exp_total), m.joined_at)
-            for m, u in rows]
+    return [Member(u.id, u.display_name, u.avatar_url, progression.level_for(u.exp_total), m.joined_at,
+                   cosmetics.looks(u)) for m, u in rows]
 
 
 def leave(db: Session, *, room_id: int, user_id: int, now: datetime | None = None) -> LeaveResult:

@@ -49,12 +49,16 @@ class MessageView:
     body: str = ""
     parts: list[SegmentView] = dataclasses.field(default_factory=list)
     created_at_ms: int = 0
+    # The author's cosmetics (keys styled by assets/cosmetics.css; "" = none).
+    name_color: str = ""
+    border: str = ""
 
 
 def message_view(m: chat.MessagePublic) -> MessageView:
     """A service result as a state value."""
     return MessageView(m.id, m.user_id, m.author_name, m.avatar_url, m.level, m.body,
-                       [SegmentView(s.text, s.link) for s in m.segments], m.created_at_ms)
+                       [SegmentView(s.text, s.link) for s in m.segments], m.created_at_ms,
+                       m.looks.name_color, m.looks.border)
 
 
 def message_views(items: list[chat.MessagePublic]) -> list[MessageView]:

@@ -22,7 +22,7 @@ from sessions_app import realtime, routes
 from sessions_app.db import session_scope
 from sessions_app.live import channels
 from sessions_app.models import Room, User, utcnow
-from sessions_app.services import rooms, shared_keys, uptime
+from sessions_app.services import cosmetics, rooms, shared_keys, uptime
 from sessions_app.services.errors import ServiceError
 from sessions_app.services.timer import PHASE_LABELS
 from sessions_app.settings import get_settings
@@ -44,6 +44,8 @@ class MemberView:
     name: str = ""
     avatar_url: str = ""
     level: int = 0
+    name_color: str = ""  # cosmetics (services.cosmetics keys; "" = none)
+    border: str = ""
 
 
 # A room's socket channel (spelled in ``live.channels``); the old name stays for callers.
@@ -78,7 +80,8 @@ def member_vars(db, room: Room) -> dict:
     present = rooms.members(db, room.id)
     host = next((m for m in present if m.user_id == room.host_id), None)
     return {
-        "members": [MemberView(m.user_id, m.name, m.avatar_url, m.level) for m in present],
+        "members": [MemberView(m.user_id, m.name, m.avatar_url, m.level, m.looks.name_color, m.looks.border)
+                    for m in present],
         "host_id": room.host_id or 0,
         "host_name": host.name if host else "",
     }
@@ -108,6 +111,7 @@ class RoomLive(rx.SharedState):
     phase_length_ms: int = 0
     cycles_completed: int = 0
     closed: bool = False
+    background: str = ""  # the host's choice (services.cosmetics)
     # Tabs present: client token → user id (server-only; tokens are never sent to anyone).
     _tabs: dict[str, int] = {}
     _missing_since: dict[str, float] = {}
@@ -121,6 +125,7 @@ class RoomLive(rx.SharedState):
             "code": room.code or "", "focus_minutes": room.focus_minutes,
             "short_break_minutes": room.short_break_minutes, "long_break_minutes": room.long_break_minutes,
             "blocks_before_long_break": room.blocks_before_long_break, "closed": not room.is_open,
+            "background": cosmetics.room_background(room),
             **timer_vars(room), **(member_vars(db, room) if members else {}),
         }
         for k, v in values.items():
