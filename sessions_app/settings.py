@@ -80,6 +80,17 @@ class Settings(BaseSettings):
     mail_rate_limit: str = "3/10minute"
     mail_client_rate_limit: str = "20/hour"
 
+    # Calls (audio/video in rooms and sessions; docs/architecture.md "Calls"). STUN/TURN
+    # servers the browsers use (comma-separated URLs); with TURN_SECRET set, each browser gets
+    # short-lived TURN REST credentials (coturn's use-auth-secret / static-auth-secret).
+    call_stun_urls: str = ""
+    call_turn_urls: str = ""
+    turn_secret: str = ""
+    turn_ttl_seconds: int = Field(default=3600, ge=60, le=86400)
+    # Most people in one call; a peer-to-peer mesh sends every stream to everyone, so keep
+    # it small without an SFU.
+    call_max_participants: int = Field(default=12, ge=2, le=100)
+
     @model_validator(mode="after")
     def _refuse_unsafe_production(self) -> Settings:
         weak_secret = self.secret_key == DEFAULT_SECRET or len(self.secret_key) < 32

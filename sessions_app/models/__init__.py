@@ -2,6 +2,7 @@
 
 from sessions_app.models.activity import ChatMessage, FocusCredit, Task
 from sessions_app.models.base import UTCDateTime, utcnow
+from sessions_app.models.call import CallMember, CallOption
 from sessions_app.models.email import EmailToken
 from sessions_app.models.room import Room, RoomMember
 from sessions_app.models.scheduled import (
@@ -15,6 +16,8 @@ from sessions_app.models.user import AuthSession, LoginTicket, OAuthAccount, OAu
 
 __all__ = [
     "AuthSession",
+    "CallMember",
+    "CallOption",
     "CalendarFeed",
     "ChatMessage",
     "EmailToken",
