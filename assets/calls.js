@@ -17,7 +17,7 @@
   const state = {
     inCall: false, selfId: 0, hostId: 0, names: {}, peers: new Map(), local: null,
     iceServers: [], audioCtx: null, meters: new Map(), meterTimer: 0,
-    micOn: true, cameraOn: true, audioDevice: "", videoDevice: "",
+    micOn: true, cameraOn: true, audioDevice: "", videoDevice: "", mode: "mesh",
   };
   const metrics = { joinClickedAt: 0, firstRemoteFrameAt: 0, setupMs: 0 };
 
@@ -30,7 +30,7 @@
     const st = document.createElement("style");
     st.id = "sessions-call-style";
     st.textContent = `
-.call-tiles{display:grid;gap:8px;width:100%;grid-template-columns:repeat(auto-fill,minmax(min(100%,180px),1fr))}
+.call-tiles{display:grid;gap:8px;width:100%;grid-template-columns:repeat(auto-fit,minmax(min(100%,200px),1fr))}
 .call-tiles:empty{display:none}
 .call-tiles[data-count="1"]{grid-template-columns:minmax(0,420px)}
 .call-tiles[data-count="2"]{grid-template-columns:repeat(2,minmax(0,1fr))}
@@ -229,6 +229,138 @@
     }
   }
 
+
+  // --- the SFU (Janus VideoRoom over its WebSocket transport, plain JSON) ------------------
+  // One Janus session; a publisher handle (our stream, published under our user id) and one
+  // subscriber handle per other member's feed. Janus answers requests carrying SDP with an
+  // "ack" and the result later as an event from the handle ("sender").
+  const sfu = { ws: null, info: null, session: 0, pub: 0, pubPc: null, subs: new Map(), pending: new Map(),
+                handlers: new Map(), keepalive: 0 };
+
+  function janusSend(body) {
+    return new Promise((resolve, reject) => {
+      const transaction = Math.random().toString(36).slice(2);
+      sfu.pending.set(transaction, { resolve, reject });
+      sfu.ws.send(JSON.stringify({ ...body, transaction, token: sfu.info.token,
+        ...(sfu.session ? { session_id: sfu.session } : {}) }));
+    });
+  }
+
+  function janusMessage(handle, body, jsep) {
+    return janusSend({ janus: "message", handle_id: handle, body, ...(jsep ? { jsep } : {}) });
+  }
+
+  function onJanus(ev) {
+    const msg = JSON.parse(ev.data);
+    const waiting = msg.transaction && sfu.pending.get(msg.transaction);
+    if (waiting && msg.janus !== "ack") {
+      sfu.pending.delete(msg.transaction);
+      if (msg.janus === "error") waiting.reject(new Error(msg.error && msg.error.reason));
+      else waiting.resolve(msg);
+    }
+    if (msg.janus === "event" || msg.janus === "webrtcup" || msg.janus === "hangup") {
+      const h = sfu.handlers.get(msg.sender);
+      if (h) Promise.resolve(h(msg)).catch((e) => console.warn("sfu:", e));
+    }
+  }
+
+  async function attach() {
+    const r = await janusSend({ janus: "attach", plugin: "janus.plugin.videoroom" });
+    return r.data.id;
+  }
+
+  function publishersIn(msg) {
+    const d = (msg.plugindata && msg.plugindata.data) || {};
+    return d.publishers || [];
+  }
+
+  async function subscribe(feed) {
+    if (feed === state.selfId || sfu.subs.has(feed)) return;
+    sfu.subs.set(feed, null);
+    const handle = await attach();
+    const pc = new RTCPeerConnection({ iceServers: state.iceServers });
+    const stream = new MediaStream();
+    pc.ontrack = (ev) => {
+      stream.addTrack(ev.track);
+      const t = tile(feed);
+      if (t) play(t.querySelector("video"), stream, feed);
+      if (ev.track.kind === "audio") meter(feed, stream);
+    };
+    sfu.subs.set(feed, { handle, pc });
+    state.peers.set(feed, pc);
+    sfu.handlers.set(handle, async (msg) => {
+      if (msg.jsep && msg.jsep.type === "offer") {
+        await pc.setRemoteDescription(msg.jsep);
+        await pc.setLocalDescription(await pc.createAnswer());
+        await waitGathered(pc);
+        await janusMessage(handle, { request: "start", room: sfu.info.room },
+          { type: "answer", sdp: pc.localDescription.sdp });
+      }
+    });
+    tile(feed);
+    await janusMessage(handle, { request: "join", ptype: "subscriber", room: sfu.info.room, pin: sfu.info.pin,
+      streams: [{ feed }] });
+  }
+
+  function unsubscribe(feed) {
+    const sub = sfu.subs.get(feed);
+    if (sub && sub.pc) sub.pc.close();
+    sfu.subs.delete(feed);
+    state.peers.delete(feed);
+    dropTile(feed);
+  }
+
+  async function publish() {
+    const pc = new RTCPeerConnection({ iceServers: state.iceServers });
+    sfu.pubPc = pc;
+    if (state.local) for (const track of state.local.getTracks()) pc.addTrack(track, state.local);
+    await pc.setLocalDescription(await pc.createOffer());
+    await waitGathered(pc);
+    await janusMessage(sfu.pub, { request: "publish", audio: true, video: true },
+      { type: "offer", sdp: pc.localDescription.sdp });
+  }
+
+  async function startSfu(info) {
+    stopSfu();
+    for (const id of Array.from(state.peers.keys())) closePeer(id);   // leave the mesh
+    sfu.info = info;
+    state.mode = "sfu";
+    sfu.ws = new WebSocket(info.ws_url, "janus-protocol");
+    sfu.ws.onmessage = onJanus;
+    await new Promise((resolve, reject) => { sfu.ws.onopen = resolve; sfu.ws.onerror = reject; });
+    sfu.session = (await janusSend({ janus: "create" })).data.id;
+    sfu.keepalive = setInterval(() => janusSend({ janus: "keepalive" }).catch(() => {}), 25000);
+    sfu.pub = await attach();
+    sfu.handlers.set(sfu.pub, async (msg) => {
+      const d = (msg.plugindata && msg.plugindata.data) || {};
+      if (msg.jsep && msg.jsep.type === "answer" && sfu.pubPc) await sfu.pubPc.setRemoteDescription(msg.jsep);
+      for (const p of publishersIn(msg)) subscribe(p.id);
+      const gone = d.unpublished || d.leaving || d.kicked;
+      if (gone && gone !== "ok" && gone !== state.selfId) unsubscribe(gone);
+    });
+    const joined = await new Promise((resolve) => {
+      const prev = sfu.handlers.get(sfu.pub);
+      sfu.handlers.set(sfu.pub, async (msg) => {
+        const d = (msg.plugindata && msg.plugindata.data) || {};
+        if (d.videoroom === "joined") { sfu.handlers.set(sfu.pub, prev); resolve(msg); }
+      });
+      janusMessage(sfu.pub, { request: "join", ptype: "publisher", room: info.room, pin: info.pin,
+        id: state.selfId, display: state.names[state.selfId] || "" });
+    });
+    await publish();
+    for (const p of publishersIn(joined)) subscribe(p.id);
+  }
+
+  function stopSfu() {
+    if (sfu.keepalive) clearInterval(sfu.keepalive);
+    for (const feed of Array.from(sfu.subs.keys())) unsubscribe(feed);
+    if (sfu.pubPc) sfu.pubPc.close();
+    if (sfu.ws) { try { sfu.ws.close(); } catch (e) { /* closed */ } }
+    Object.assign(sfu, { ws: null, info: null, session: 0, pub: 0, pubPc: null, keepalive: 0 });
+    sfu.pending.clear(); sfu.handlers.clear();
+    state.mode = "mesh";
+  }
+
   // --- local media ---------------------------------------------------------------------------
   async function getMedia() {
     const audio = state.audioDevice ? { deviceId: { exact: state.audioDevice } } : true;
@@ -256,6 +388,7 @@
 
   function teardown() {
     state.inCall = false;
+    stopSfu();
     for (const id of Array.from(state.peers.keys())) closePeer(id);
     if (state.local) state.local.getTracks().forEach((t) => t.stop());
     state.local = null;
@@ -270,6 +403,7 @@
   // --- the API used by the page and the server ---------------------------------------------
   const api = {
     metrics,
+    mode() { return state.mode; },
     mount() { injectStyle(); send({ op: "hello" }); },
     unmount() { if (state.inCall) { send({ op: "leave" }); } teardown(); },
     async start() {
@@ -322,7 +456,7 @@
       if (old) { state.local.removeTrack(old); old.stop(); }
       state.local.addTrack(track);
       track.enabled = track.kind === "audio" ? state.micOn : state.cameraOn;
-      for (const pc of state.peers.values()) {
+      for (const pc of [...state.peers.values(), ...(sfu.pubPc ? [sfu.pubPc] : [])]) {
         const sender = pc.getSenders().find((s) => s.track && s.track.kind === track.kind);
         if (sender) await sender.replaceTrack(track);
       }
@@ -354,14 +488,19 @@
       if (n) n.remove();
       showLocal();
       applyFlags();
+      if (d.sfu) { await startSfu(d.sfu); return; }
       await Promise.all(d.peers.filter((p) => p.user_id !== state.selfId).map((p) => offerTo(p.user_id)));
     },
+    async sfu(d) { if (state.inCall) await startSfu(d); },
     roster(d) {
       if (!state.inCall) return;
       state.hostId = d.host_id;
       const ids = new Set(d.peers.map((p) => p.user_id));
       for (const p of d.peers) state.names[p.user_id] = p.name;
-      for (const id of Array.from(state.peers.keys())) if (!ids.has(id)) { closePeer(id); dropTile(id); }
+      for (const id of Array.from(state.peers.keys())) {
+        if (ids.has(id)) continue;
+        if (state.mode === "sfu") unsubscribe(id); else { closePeer(id); dropTile(id); }
+      }
       const box = tilesBox();
       if (box) for (const t of Array.from(box.children)) {
         const id = Number(t.dataset.userId);

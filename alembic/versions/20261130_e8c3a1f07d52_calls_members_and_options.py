@@ -22,6 +22,9 @@ def upgrade() -> None:
     op.create_table('call_options',
     sa.Column('call', sqlmodel.sql.sqltypes.AutoString(length=40), nullable=False),
     sa.Column('cameras_on_focus', sa.Boolean(), nullable=False),
+    sa.Column('sfu_room', sa.Integer(), nullable=True),
+    sa.Column('sfu_secret', sqlmodel.sql.sqltypes.AutoString(length=64), nullable=False),
+    sa.Column('sfu_pin', sqlmodel.sql.sqltypes.AutoString(length=64), nullable=False),
     sa.PrimaryKeyConstraint('call')
     )
     op.create_table('call_members',
@@ -32,6 +35,7 @@ def upgrade() -> None:
     sa.Column('token', sqlmodel.sql.sqltypes.AutoString(length=64), nullable=False),
     sa.Column('joined_at', sessions_app.models.base.UTCDateTime(timezone=True), nullable=False),
     sa.Column('removed', sa.Boolean(), nullable=False),
+    sa.Column('sfu_token', sqlmodel.sql.sqltypes.AutoString(length=64), nullable=False),
     sa.ForeignKeyConstraint(['user_id'], ['users.id'], ondelete='CASCADE'),
     sa.PrimaryKeyConstraint('id'),
     sa.UniqueConstraint('call', 'user_id', name='uq_call_members_call_user')

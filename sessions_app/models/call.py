@@ -30,12 +30,19 @@ class CallMember(SQLModel, table=True):
     token: str = Field(default="", max_length=64, index=True)
     joined_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
     removed: bool = False
+    # The member's Janus token while the call goes through the SFU ("" otherwise).
+    sfu_token: str = Field(default="", max_length=64)
 
 
 class CallOption(SQLModel, table=True):
-    """A room's call options set by its host ("cameras on during focus": a reminder only)."""
+    """A call's options: the host's "cameras on during focus" (a reminder only) and its SFU room."""
 
     __tablename__ = "call_options"
 
     call: str = Field(max_length=40, primary_key=True)
     cameras_on_focus: bool = False
+    # While the call goes through the SFU: its VideoRoom, the secret that manages it and the
+    # pin its members enter with (server-side; the pin goes to members only).
+    sfu_room: int | None = None
+    sfu_secret: str = Field(default="", max_length=64)
+    sfu_pin: str = Field(default="", max_length=64)

@@ -30,6 +30,7 @@ from sqlmodel import Session, col, select
 from sessions_app.models import CallMember, CallOption, Room, StudySession, User, utcnow
 from sessions_app.services import rooms, scheduled
 from sessions_app.services.errors import ServiceError
+from sessions_app.services.sfu import SfuRoom
 
 KINDS = ("room", "session")
 SIGNAL_KINDS = ("offer", "answer", "ice")
@@ -162,12 +163,13 @@ def leave(db: Session, ref: CallRef, *, user_id: int, sid: str | None = None) ->
     return True
 
 
-def leave_tab(db: Session, token: str) -> list[tuple[CallRef, int]]:
-    """A tab is gone: it leaves every call it was in. Returns (call, user) pairs that left."""
+def leave_tab(db: Session, token: str) -> list[tuple[CallRef, int, str]]:
+    """A tab is gone: it leaves every call it was in. Returns (call, user, Janus token) of
+    each departure."""
     left = []
     for row in db.exec(select(CallMember).where(CallMember.token == token, col(CallMember.removed).is_(False))).all():
         kind, _, rid = row.call.partition(":")
-        left.append((CallRef(kind, int(rid)), row.user_id))
+        left.append((CallRef(kind, int(rid)), row.user_id, row.sfu_token))
         db.delete(row)
     db.commit()
     return left
@@ -286,6 +288,47 @@ def set_cameras_on_focus(db: Session, ref: CallRef, *, host_id: int | None, on: 
     option.cameras_on_focus = bool(on)
     db.add(option)
     db.commit()
+
+
+# --- the SFU's part of a call (services.sfu talks to Janus; these keep its state) ----------------
+
+
+def sfu_room(db: Session, ref: CallRef) -> SfuRoom | None:
+    """The call's VideoRoom while it goes through the SFU (None: a peer-to-peer mesh)."""
+    option = db.get(CallOption, ref.key)
+    if option is None or option.sfu_room is None:
+        return None
+    return SfuRoom(option.sfu_room, option.sfu_secret, option.sfu_pin)
+
+
+def set_sfu_room(db: Session, ref: CallRef, room: SfuRoom | None) -> None:
+    """The call goes through ``room`` from now on (None: back to the mesh; commits)."""
+    option = db.get(CallOption, ref.key) or CallOption(call=ref.key)
+    option.sfu_room = room.room if room else None
+    option.sfu_secret, option.sfu_pin = (room.secret, room.pin) if room else ("", "")
+    db.add(option)
+    db.commit()
+
+
+def sfu_members(db: Session, ref: CallRef) -> list[tuple[int, str, str]]:
+    """(user id, socket, Janus token) of everyone in the call."""
+    rows = db.exec(select(CallMember).where(CallMember.call == ref.key, col(CallMember.removed).is_(False))).all()
+    return [(r.user_id, r.sid, r.sfu_token) for r in rows]
+
+
+def set_sfu_token(db: Session, ref: CallRef, user_id: int, token: str) -> None:
+    """Remember the member's Janus token (to remove it when they leave; commits)."""
+    row = _row(db, ref, user_id)
+    if row is not None:
+        row.sfu_token = token
+        db.add(row)
+        db.commit()
+
+
+def sfu_token_of(db: Session, ref: CallRef, user_id: int) -> str:
+    """A member's Janus token ("" none)."""
+    row = _row(db, ref, user_id)
+    return row.sfu_token if row is not None else ""
 
 
 def ice_servers(*, stun_urls: list[str], turn_urls: list[str], turn_secret: str, ttl_seconds: int,

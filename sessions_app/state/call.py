@@ -23,6 +23,7 @@ from sessions_app.services import calls
 from sessions_app.services.calls import CallRef
 from sessions_app.services.errors import ServiceError
 from sessions_app.settings import get_settings
+from sessions_app.state import call_sfu
 from sessions_app.state.auth import AuthState
 
 log = logging.getLogger("sessions.calls")
@@ -102,9 +103,10 @@ class CallState(rx.State):
         token = self.router.session.client_token
         with session_scope() as db:
             left = calls.leave_tab(db, token)
-        for ref, _ in left:
+        for ref, _, sfu_token in left:
             await realtime.leave(self.router.session.session_id, channels.call(ref.key))
             await push_roster(ref)
+            await call_sfu.on_leave(ref, [sfu_token])
         self.in_call, self._call = False, ""
 
     async def _join(self, msg: dict) -> None:
@@ -128,8 +130,10 @@ class CallState(rx.State):
         servers = calls.ice_servers(stun_urls=_urls(settings.call_stun_urls), turn_urls=_urls(settings.call_turn_urls),
                                     turn_secret=settings.turn_secret, ttl_seconds=settings.turn_ttl_seconds,
                                     user_id=uid)
+        # Through the SFU when configured and the call is big enough (or already there).
+        sfu_info = await call_sfu.on_join(ref, uid)
         await realtime.call_browser(sid, "joined", {"self_id": uid, "host_id": access.host_id, "peers": result.peers,
-                                                    "ice_servers": servers})
+                                                    "ice_servers": servers, "sfu": sfu_info})
         await push_roster(ref)
 
     async def _leave(self, msg: dict) -> None:
@@ -139,10 +143,12 @@ class CallState(rx.State):
             return
         sid = self.router.session.session_id
         with session_scope() as db:
+            sfu_token = calls.sfu_token_of(db, ref, uid)
             left = calls.leave(db, ref, user_id=uid, sid=sid)
         await realtime.leave(sid, channels.call(ref.key))
         if left:
             await push_roster(ref)
+            await call_sfu.on_leave(ref, [sfu_token])
 
     async def _signal(self, msg: dict) -> None:
         ref = self._ref()
@@ -175,11 +181,14 @@ class CallState(rx.State):
             raise ServiceError("Only the host can do that.")
         with session_scope() as db:
             target_id, target_sid = calls.host_remove(db, ref, host_id=uid, target=msg.get("user"))
+            sfu_token = calls.sfu_token_of(db, ref, target_id)
         if target_sid:
             await realtime.call_browser(target_sid, "ended", {"reason": "The host removed you from the call."})
-        # Every socket of theirs leaves the call's channel, on every worker.
+        # Every socket of theirs leaves the call's channel, on every worker; their Janus token
+        # stops working and their feed is kicked from the SFU room.
         await realtime.leave_user_channels(target_id, channels.call(ref.key))
         await push_roster(ref)
+        await call_sfu.on_leave(ref, [sfu_token], kicked=target_id)
 
     async def _cameras_on_focus(self, msg: dict) -> None:
         ref, uid = self._ref(), await self._uid()
@@ -202,8 +211,9 @@ async def _on_tab_gone(token: str) -> None:
     """A tab closed (past the grace): it leaves its calls, the others are told."""
     with session_scope() as db:
         left = calls.leave_tab(db, token)
-    for ref, _ in left:
+    for ref, _, sfu_token in left:
         await push_roster(ref)
+        await call_sfu.on_leave(ref, [sfu_token])
 
 
 def install() -> None:

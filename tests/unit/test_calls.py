@@ -66,7 +66,7 @@ def test_a_second_tab_takes_over_and_a_reload_leaves(db, room_call):
     assert not calls.leave(db, ref, user_id=host.id, sid="s-1")  # the old tab cannot end the new one
     assert calls.rebind(db, ref, user_id=host.id, token="tok-s-2", sid="s-3")  # same tab, new socket
     assert calls.member_sid(db, ref, host.id) == "s-3"
-    assert calls.leave_tab(db, "tok-s-2") == [(ref, host.id)]
+    assert calls.leave_tab(db, "tok-s-2") == [(ref, host.id, "")]
     assert calls.peers(db, ref) == []
 
 
