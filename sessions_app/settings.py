@@ -80,7 +80,7 @@ class Settings(BaseSettings):
     mail_rate_limit: str = "3/10minute"
     mail_client_rate_limit: str = "20/hour"
 
-    # Calls (audio/video in rooms and sessions; docs/architecture.md "Calls"). STUN/TURN
+    # Calls (audio/video in rooms and sessions; docs/calls.md). STUN/TURN
     # servers the browsers use (comma-separated URLs); with TURN_SECRET set, each browser gets
     # short-lived TURN REST credentials (coturn's use-auth-secret / static-auth-secret).
     call_stun_urls: str = ""

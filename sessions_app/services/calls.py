@@ -13,7 +13,7 @@ the same call. Every rule is checked here from the server-side user:
 - the host (the room's host, the session's creator) may ask a member to mute, remove a
   member, and set "cameras on during focus" (a reminder, never enforced).
 
-Docs: docs/architecture.md "Calls".
+Docs: docs/calls.md.
 """
 
 from __future__ import annotations
