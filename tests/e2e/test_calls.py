@@ -2,7 +2,8 @@
 
 Browsers: two accounts in a room, then in a scheduled session, join the call; each receives
 the other's audio and video (inbound RTP bytes growing, the other's tile holding a playing
-video with a non-zero size); the host asks the guest to mute. The call setup time (join click
+video with a non-zero size); the host asks the guest to mute; "cameras on during focus" reminds a guest whose camera is
+off when a focus block starts. The call setup time (join click
 to the first remote frame) is printed.
 
 Protocol: an outsider's crafted join and signals are refused and nothing about the call
@@ -114,6 +115,15 @@ def test_two_students_see_and_hear_each_other_in_a_room(student, app_server):
     # The guest turns the camera off, then leaves: the host's tile for them goes.
     guest.page.click("#call-camera")
     expect(guest.page.locator("#call-camera")).to_contain_text("Camera on")
+    # "Cameras on during focus": the host's switch, then a focus block reminds the guest
+    # whose camera is off (a reminder only: nothing is switched on for them).
+    expect(guest.page.locator("#call-cameras-focus")).to_have_count(0)
+    host.page.click("#call-cameras-focus")
+    host.page.click("#timer-start")
+    expect(guest.page.locator("#call-camera-reminder")).to_be_visible()
+    expect(host.page.locator("#call-camera-reminder")).to_have_count(0)  # the host's camera is on
+    guest.page.click("#call-camera")
+    expect(guest.page.locator("#call-camera-reminder")).to_have_count(0)
     guest.page.click("#call-leave")
     expect(guest.page.locator("#call-join")).to_be_visible()
     expect(host.page.locator(f'.call-tile[data-user-id="{guest.user_id}"]')).to_have_count(0)
