@@ -324,15 +324,21 @@ def test_call_signalling_crosses_workers(scaled_server, services):
         member = tabs[-1]
         await host.call(message, msg={"op": "join", "kind": "room", "id": room_id})
         await member.call(message, msg={"op": "join", "kind": "room", "id": room_id})
-        await settle([host, member], quiet=1.0)
-        assert "Scaled Callee" in host.text()  # the roster reached the other worker
+        # The roster with both reached the host on the other worker (the member's join is done).
+        both = f'\\"user_id\\": {member_id}, \\"name\\": \\"Scaled Callee\\"'
+        for _ in range(200):
+            if both in host.text() and member.last(CallState.get_full_name(), "in_call"):
+                break
+            await asyncio.sleep(0.1)
+        assert both in host.text(), host.text()[-1500:]
         sdp = "v=0 across " + uuid.uuid4().hex
         await member.call(message, msg={"op": "signal", "to": host_id, "kind": "offer",
                                         "data": {"type": "offer", "sdp": sdp}})
         await host.call(message, msg={"op": "signal", "to": member_id, "kind": "answer",
                                       "data": {"type": "answer", "sdp": sdp + " back"}})
         await settle([host, member], quiet=1.0)
-        assert sdp in host.text() and sdp + " back" in member.text()
+        assert sdp in host.text(), host.text()[-1500:]
+        assert sdp + " back" in member.text(), (member.text()[-1500:], host.text()[-800:])
         assert all(sdp not in t.text() for t in tabs[:-1])  # the member's other tabs: nothing
         await asyncio.gather(*(c.close() for c in [host, *tabs]))
 
