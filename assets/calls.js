@@ -34,7 +34,7 @@
 .call-tiles:empty{display:none}
 .call-tiles[data-count="1"]{grid-template-columns:minmax(0,420px)}
 .call-tiles[data-count="2"]{grid-template-columns:repeat(2,minmax(0,1fr))}
-@media (max-width:520px){.call-tiles{grid-template-columns:repeat(auto-fill,minmax(100px,1fr))}
+@media (max-width:520px){.call-tiles{grid-template-columns:repeat(auto-fill,minmax(90px,1fr))}
  .call-tiles[data-count="2"],.call-tiles[data-count="3"],.call-tiles[data-count="4"]{grid-template-columns:repeat(2,minmax(0,1fr))}}
 .call-tile{position:relative;aspect-ratio:4/3;background:#111418;border-radius:10px;overflow:hidden;
  outline:2px solid transparent;transition:outline-color .15s}

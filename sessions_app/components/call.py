@@ -16,7 +16,7 @@ from reflex_base.utils.imports import ImportVar
 from sessions_app.state.call import CallState
 
 # Bump with every change of assets/calls.js (browsers cache it).
-SCRIPT_SRC = "/calls.js?v=2"
+SCRIPT_SRC = "/calls.js?v=3"
 
 _JS = """
 function SessionsCallBridge({ onMessage, src }) {
