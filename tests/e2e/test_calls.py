@@ -149,6 +149,7 @@ def test_two_participants_call_in_a_scheduled_session(student, app_server):
     assert_receives(creator.page, guest.user_id)
     assert_receives(guest.page, creator.user_id)
     print(f"\nsession call setup: {setup_ms(guest.page)} ms")
+    shoot(guest.page, "call-session")
 
 
 # --- protocol ---------------------------------------------------------------------------------------
