@@ -33,7 +33,7 @@ from bench.servers import Stack
 RESULTS = Path(__file__).resolve().parent / "results"
 
 
-async def run_mode(stack: Stack, sizes: Sizes, progress: Progress, task, log) -> dict:
+async def run_mode(stack: Stack, sizes: Sizes, progress: Progress, task, log, only: str = "") -> dict:
     sessions_target, floor_target = SessionsTarget(stack), FloorTarget(stack)
     floor_target.has_chat = sessions_target.has_chat
     if not sessions_target.has_chat:
@@ -47,6 +47,8 @@ async def run_mode(stack: Stack, sizes: Sizes, progress: Progress, task, log) ->
     runs = {t.name: Scenarios(stack, t, users, sizes, tick) for t in (floor_target, sessions_target)}
     loads: dict[str, dict[str, float]] = {}
     for (name, floor_run), (_, app_run) in zip(runs["floor"].plan(), runs["sessions"].plan(), strict=True):
+        if only and not name.startswith(only):
+            continue
         for target, run in (("floor", floor_run), ("sessions", app_run)):
             progress.update(task, description=f"{stack.workers}w · {name} · {target}")
             started = time.monotonic()
@@ -71,6 +73,7 @@ def main() -> None:
     parser.add_argument("--workers", type=int, nargs="+", default=[1, 2], help="worker counts to run (default: 1 2)")
     parser.add_argument("--quick", action="store_true", help="small sizes: a smoke run of the machinery")
     parser.add_argument("--out", type=Path, default=RESULTS)
+    parser.add_argument("--only", default="", help="only the scenarios whose name starts with this (e.g. call)")
     parser.add_argument("--report-only", action="store_true", help="re-render the table and plot from latest.raw.json")
     args = parser.parse_args()
     if args.report_only:
@@ -81,7 +84,7 @@ def main() -> None:
         return
 
     sizes = Sizes(room_sizes=(10,), storm=40, lobbies=(60, 120), chat_paced=8, chat_burst=20, timer_actions=6,
-                  lobby_messages=3, lobby_joins=2) if args.quick else Sizes()
+                  lobby_messages=3, lobby_joins=2, call_sizes=(4, 8)) if args.quick else Sizes()
     console = Console(stderr=True)
     results = {"started": datetime.now(UTC).isoformat(timespec="seconds"), "quick": args.quick,
                "machine": {"cpus": psutil.cpu_count(), "python": platform.python_version(),
@@ -93,7 +96,8 @@ def main() -> None:
         task = progress.add_task("starting", total=2 * steps(sizes, True) * len(args.workers))
         for workers in args.workers:
             with Stack(workers, log) as stack:
-                results["modes"][str(workers)] = asyncio.run(run_mode(stack, sizes, progress, task, log))
+                results["modes"][str(workers)] = asyncio.run(run_mode(stack, sizes, progress, task, log,
+                                                                           args.only))
     results["finished"] = datetime.now(UTC).isoformat(timespec="seconds")
     args.out.mkdir(parents=True, exist_ok=True)
     (args.out / "latest.raw.json").write_text(json.dumps(results, indent=1, default=str))

@@ -79,6 +79,13 @@ def rows_for(scenario: str, app: dict, floor: dict) -> list[tuple[str, str, str,
     if scenario.startswith("idle client memory"):
         add("kb_per_client", "RSS per idle client", "KB")
         return rows
+    if scenario.startswith("call "):  # bench/calls.py: the app only (the floor has no calls)
+        add("cpu_s", "server CPU, whole setup", "s")
+        add("cpu_ms_per_connection", "CPU per connection", "ms")
+        add("kb_per_connection", "bytes per connection", "KB")
+        add("frames", "frames to the clients")
+        add("p50_join_ms", "p50 join → all answers", "ms")
+        return rows
     if scenario.startswith("join storm"):
         add("all_see_all_s", "all see all members", "s")
         add("p50_see_all_s", "p50 client sees all", "s")

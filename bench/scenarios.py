@@ -80,6 +80,7 @@ class SessionsTarget:
     """The real app over Reflex's ``/_event`` protocol."""
 
     name = "sessions"
+    has_calls = True
 
     def __init__(self, stack: Stack) -> None:
         from sessions_app.login_cookie import LOGIN_COOKIE
@@ -388,6 +389,7 @@ class Sizes:
     timer_actions: int = 16
     lobby_messages: int = 8
     lobby_joins: int = 3
+    call_sizes: tuple[int, ...] = (4, 8, 12)
 
 
 class Scenarios:
@@ -607,16 +609,19 @@ class Scenarios:
 
     def plan(self) -> list[tuple[str, Callable[[], Awaitable[None]]]]:
         """The scenarios in order, as (name, run) pairs (run both targets one scenario at a time)."""
+        from bench.calls import call_signalling
+
         return [("lobby", self.lobby),
                 *[(f"room {n}", lambda n=n: self.room(n)) for n in self.sizes.room_sizes],
-                (f"join storm {self.sizes.storm}", self.storm)]
+                (f"join storm {self.sizes.storm}", self.storm),
+                *[(f"call {n}", lambda n=n: call_signalling(self, n)) for n in self.sizes.call_sizes]]
 
     def users_needed(self) -> int:
         s = self.sizes
-        return 1 + max(s.lobbies) + s.lobby_joins * len(s.lobbies) + sum(s.room_sizes) + s.storm
+        return 1 + max(s.lobbies) + s.lobby_joins * len(s.lobbies) + sum(s.room_sizes) + s.storm + sum(s.call_sizes)
 
 
 def steps(sizes: Sizes, has_chat: bool) -> int:
     """Progress-bar ticks for one target."""
     per_room = (2 if has_chat else 0) + 1
-    return len(sizes.lobbies) * 3 + per_room * (len(sizes.room_sizes) + 1) + 1
+    return len(sizes.lobbies) * 3 + per_room * (len(sizes.room_sizes) + 1) + 1 + len(sizes.call_sizes)

@@ -12,12 +12,14 @@ WORKERS=${WORKERS:-2}
 export SERVICES_DIR=${SERVICES_DIR:-$(pwd)/data/services}
 PATH="$(pwd)/.venv/bin:$PATH"
 
-scripts/services.sh start
+SERVICES_JANUS=1 scripts/services.sh start    # PostgreSQL, Redis and Janus (the calls' SFU)
 trap 'scripts/services.sh stop' EXIT
 set -a
 # shellcheck disable=SC1091
-. "$SERVICES_DIR/env"    # DATABASE_URL, REFLEX_REDIS_URL, RATE_LIMIT_STORAGE
+. "$SERVICES_DIR/env"    # DATABASE_URL, REFLEX_REDIS_URL, RATE_LIMIT_STORAGE, JANUS_*
 set +a
+# Janus listens on loopback: browsers elsewhere reach its WebSocket through your reverse proxy.
+if [ -n "${JANUS_PUBLIC_WS_URL:-}" ]; then export JANUS_WS_URL=$JANUS_PUBLIC_WS_URL; fi
 if [ -z "${SECRET_KEY:-}" ]; then
     [ -s "$SERVICES_DIR/secret_key" ] || (umask 077; head -c 48 /dev/urandom | base64 | tr -d '\n=+/' >"$SERVICES_DIR/secret_key")
     SECRET_KEY=$(cat "$SERVICES_DIR/secret_key")

@@ -11,7 +11,9 @@
 # $SERVICES_DIR/env (mode 600), which the Makefile and the tests source: DATABASE_URL,
 # REFLEX_REDIS_URL and RATE_LIMIT_STORAGE. PostgreSQL runs as the `postgres` user when this
 # runs as root (it refuses to run as root). Redis keeps nothing on disk (--save "").
-# Never Docker.
+# With SERVICES_JANUS=1 (`make prod`), `start` also starts the calls' SFU, Janus
+# (scripts/janus.sh, in $SERVICES_DIR/janus), and adds its settings (JANUS_*) to the env file;
+# `install` installs Debian's `janus` too. Never Docker.
 set -euo pipefail
 
 DIR=${SERVICES_DIR:-$(pwd)/data/services}
@@ -46,6 +48,9 @@ install() {
     DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq postgresql redis-server >/dev/null
     # Debian starts the packaged services; ours run on their own ports, so theirs may stay.
 }
+
+# The calls' SFU (Janus): installed with the others, started only with SERVICES_JANUS=1.
+janus() { JANUS_DIR=$DIR/janus "$(dirname "$0")/janus.sh" "$@"; }
 
 # Run a PostgreSQL program as a non-root user.
 as_pg() {
@@ -156,9 +161,9 @@ status() {
 }
 
 case "${1:-}" in
-    install) install ;;
-    start) start ;;
-    stop) stop ;;
+    install) install; janus install ;;
+    start) start; if [ "${SERVICES_JANUS:-0}" = 1 ]; then janus start; cat "$DIR/janus/env" >>"$DIR/env"; fi ;;
+    stop) janus stop; stop ;;
     status) status ;;
     *) echo "usage: $0 install|start|stop|status" >&2; exit 2 ;;
 esac

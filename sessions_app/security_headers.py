@@ -72,7 +72,10 @@ def content_security_policy(settings: Settings, script_hashes: list[str] | None 
     ``script_hashes``: the inline scripts a page may run; None allows any inline script
     (only for an HTML page whose body could not be read).
     """
-    connect = " ".join(dict.fromkeys(["'self'", *_origins(settings.backend_url), *_origins(settings.public_url)]))
+    # The calls' SFU (Janus) WebSocket, when configured: browsers publish and subscribe there.
+    sfu = [f"{p.scheme}://{p.netloc}"] if (p := urlsplit(settings.janus_ws_url)).scheme in ("ws", "wss") else []
+    connect = " ".join(dict.fromkeys(["'self'", *_origins(settings.backend_url), *_origins(settings.public_url),
+                                      *sfu]))
     inline = "'unsafe-inline'" if script_hashes is None else " ".join(script_hashes)
     return "; ".join([
         "default-src 'self'",

@@ -30,6 +30,7 @@ from sessions_app.security_headers import with_security_headers
 from sessions_app.services import accounts
 from sessions_app.services.errors import ServiceError
 from sessions_app.settings import get_settings
+from sessions_app.state import call as call_state
 from sessions_app.state import room as room_state
 from sessions_app.state.scheduled.detail import SessionDetailState
 from sessions_app.testclock import routes as test_clock_routes
@@ -68,14 +69,15 @@ app = rx.App(
 # Pages that keep a tab in a live channel, and the handler that takes it out again when the
 # tab goes anywhere else (Reflex has no on-unload): every other page runs them on load.
 AWAY_HOOKS = [(routes.ROOM, room_state.RoomPageState.leave_if_away),
-              (routes.SESSION, SessionDetailState.leave_if_away)]
+              (routes.SESSION, SessionDetailState.leave_if_away),
+              ((routes.ROOM, routes.SESSION), call_state.CallState.leave_if_away)]
 
 
 def _register(spec: dict) -> None:
     """Add a page; on load it first ends this tab's stay in any live page it has left."""
     on_load = spec.get("on_load") or []
     on_load = on_load if isinstance(on_load, list) else [on_load]
-    away = [hook for route, hook in AWAY_HOOKS if route != spec["route"]]
+    away = [hook for route, hook in AWAY_HOOKS if spec["route"] not in (route if isinstance(route, tuple) else (route,))]
     app.add_page(**{**spec, "on_load": [*away, *on_load]})
 
 
@@ -100,5 +102,6 @@ async def purge_expired() -> None:
 
 realtime.every(PURGE_SECONDS, purge_expired, first_delay=30)
 room_state.install()
+call_state.install()
 # The test-only clock (/_test/clock): registered only when SESSIONS_ENV=test.
 api.routes.extend(test_clock_routes())

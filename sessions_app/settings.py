@@ -95,6 +95,26 @@ class Settings(BaseSettings):
     mail_rate_limit: str = "3/10minute"
     mail_client_rate_limit: str = "20/hour"
 
+    # Calls (audio/video in rooms and sessions; docs/calls.md). STUN/TURN
+    # servers the browsers use (comma-separated URLs); with TURN_SECRET set, each browser gets
+    # short-lived TURN REST credentials (coturn's use-auth-secret / static-auth-secret).
+    call_stun_urls: str = ""
+    call_turn_urls: str = ""
+    turn_secret: str = ""
+    turn_ttl_seconds: int = Field(default=3600, ge=60, le=86400)
+    # Most people in one call; a peer-to-peer mesh sends every stream to everyone, so keep
+    # it small without an SFU.
+    call_max_participants: int = Field(default=12, ge=2, le=100)
+    # The SFU (Janus VideoRoom, scripts/janus.sh): set JANUS_WS_URL (where browsers reach its
+    # WebSocket transport) and the server-side API/admin URLs and secrets to use it. A call
+    # moves to the SFU when it grows past CALL_SFU_ABOVE people (0: every call uses it).
+    janus_ws_url: str = ""
+    janus_api_url: str = ""
+    janus_admin_url: str = ""
+    janus_admin_secret: str = ""
+    janus_room_admin_key: str = ""
+    call_sfu_above: int = Field(default=4, ge=0, le=100)
+
     @model_validator(mode="after")
     def _refuse_unsafe_production(self) -> Settings:
         weak_secret = self.secret_key == DEFAULT_SECRET or len(self.secret_key) < 32
@@ -110,6 +130,12 @@ class Settings(BaseSettings):
     def github_enabled(self) -> bool:
         """Whether GitHub login is configured (both id and secret)."""
         return bool(self.github_client_id and self.github_client_secret)
+
+    @property
+    def sfu_enabled(self) -> bool:
+        """Whether the Janus SFU is configured (all of its settings)."""
+        return bool(self.janus_ws_url and self.janus_api_url and self.janus_admin_url and self.janus_admin_secret
+                    and self.janus_room_admin_key)
 
     @property
     def google_enabled(self) -> bool:

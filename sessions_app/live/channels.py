@@ -43,3 +43,11 @@ def session(session_id: int) -> str:
 def session_chat(session_id: int) -> str:
     """A session's chat: authorized viewers' sockets only."""
     return f"session-{int(session_id)}-chat"
+
+
+def call(call_key: str) -> str:
+    """A call's channel (``services.calls.CallRef.key``: ``room:42``, ``session:7``): the
+    sockets of the tabs that are in the call, nobody else. Roster changes go here; signals go
+    to one member's socket only."""
+    kind, _, ref = call_key.partition(":")
+    return f"call-{kind}-{int(ref)}"

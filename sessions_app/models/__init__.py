@@ -2,6 +2,7 @@
 
 from sessions_app.models.activity import ChatMessage, FocusCredit, Task
 from sessions_app.models.base import UTCDateTime, utcnow
+from sessions_app.models.call import CallMember, CallOption
 from sessions_app.models.email import EmailToken
 from sessions_app.models.mood import AmbientMix
 from sessions_app.models.room import Room, RoomMember
@@ -17,6 +18,8 @@ from sessions_app.models.user import AuthSession, LoginTicket, OAuthAccount, OAu
 __all__ = [
     "AmbientMix",
     "AuthSession",
+    "CallMember",
+    "CallOption",
     "CalendarFeed",
     "ChatMessage",
     "EmailToken",

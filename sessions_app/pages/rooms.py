@@ -3,6 +3,7 @@
 import reflex as rx
 
 from sessions_app import routes
+from sessions_app.components.call import call_panel
 from sessions_app.components.chat import room_chat_panel
 from sessions_app.components.countdown import READ_SOUND_JS, TOGGLE_SOUND_JS
 from sessions_app.components.layout import field, form_error, level_chip, page, panel
@@ -136,6 +137,8 @@ def room_body() -> rx.Component:
         rx.grid(
             rx.box(timer_panel(), grid_column=rx.breakpoints(initial="auto", md="span 2")),
             people_panel(),
+            rx.box(call_panel("room", RoomLive.room_id, RoomLive.phase, is_room_host=is_host),
+                   grid_column=rx.breakpoints(initial="auto", md="span 3")),
             rx.box(room_chat_panel(), grid_column=rx.breakpoints(initial="auto", md="span 2")),
             rx.vstack(room_tasks_panel(), personal_tasks_panel(), ambient_panel(), spacing="4", width="100%"),
             columns=rx.breakpoints(initial="1", md="3"), spacing="4", width="100%",

@@ -10,6 +10,7 @@ end, participants leave notes; public notes show here. Places, status and edits 
 import reflex as rx
 
 from sessions_app import routes
+from sessions_app.components.call import call_panel
 from sessions_app.components.chat import message_row
 from sessions_app.components.chat_feed import chat_feed
 from sessions_app.components.layout import avatar, form_error, page, panel
@@ -292,7 +293,9 @@ def session_detail() -> rx.Component:
                 href=routes.SESSIONS, size="2", color_scheme="gray"),
         rx.cond(
             S.found,
-            rx.fragment(_header(), _notices(), _live_room(), _actions(), _insiders(), _chat(), _notes()),
+            rx.fragment(_header(), _notices(), _live_room(), _actions(), _insiders(),
+                        # The call opens with the chat (participants, 15 minutes before the start).
+                        rx.cond(S.chat_writable, call_panel("session", S.viewing_id)), _chat(), _notes()),
             rx.cond(
                 S.loaded,
                 panel(rx.vstack(form_error(S.error), rx.link("See all sessions", href=routes.SESSIONS), spacing="3")),

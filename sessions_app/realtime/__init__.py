@@ -18,6 +18,7 @@ The small API:
     ``make_sio(settings)``                              the socket.io server for several workers
     ``leave_user_channels(user_id, *channels)``         a right ended: all the user's sockets leave
     ``close_channel(channel)`` / ``leave_all(sid)``     everyone leaves / one socket leaves everything
+    ``call_browser(to, function, data)``               the call script in a channel's (or a tab's) pages
 
 Connections: only tab-shaped client tokens (a uuid4, as Reflex's frontend makes them) may
 connect, so nobody connects *as* a shared state's key; every socket has an event budget; the
@@ -33,6 +34,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import dataclasses
+import json
 import logging
 import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable
@@ -299,6 +301,17 @@ async def push(channel: str, state_cls: type[rx.State], *, skip_sid: str | None 
     ``skip_sid``: a sender that already gets the same values in its own delta."""
     await _app.sio.emit("event", _delta(state_cls, values), to=channel, namespace=_namespace(),
                         skip_sid=skip_sid)
+
+
+async def call_browser(to: str, function: str, data) -> None:
+    """Run ``window.SessionsCall[function](data)`` (``assets/calls.js``) in every socket of
+    ``to`` — a channel, or one socket id (one tab). The data travels as a JSON literal inside
+    a ``_call_script`` event, the frontend's ordered event queue: a burst of signals reaches
+    the page one by one and in order (state deltas could be batched into one render)."""
+    code = f"window.SessionsCall&&window.SessionsCall.on({json.dumps(function)},{json.dumps(data, default=dataclasses.asdict)})"
+    update = {"delta": {}, "events": [{"name": "_call_script", "router_data": {},
+                                       "payload": {"javascript_code": code, "callback": None}}]}
+    await _app.sio.emit("event", update, to=to, namespace=_namespace())
 
 
 @contextlib.asynccontextmanager

@@ -290,3 +290,56 @@ def test_leaving_in_one_tab_takes_the_users_tabs_on_every_worker_out_of_the_room
         await asyncio.gather(host.close(), *(t.close() for t in tabs))
 
     run(scenario())
+
+
+def test_call_signalling_crosses_workers(scaled_server, services):
+    """A call's roster and a signal between two members whose tabs live on different workers
+    (``realtime.call_browser`` to one socket goes through Redis when it is elsewhere)."""
+    from sessions_app.state.call import CallState
+
+    message = f"{CallState.get_full_name()}.message"
+    url, dburl = scaled_server.url, services["DATABASE_URL"]
+    rds = redis.Redis.from_url(services["REFLEX_REDIS_URL"])
+
+    def instance(client: ReflexClient) -> str | None:
+        token = parse_qs(urlparse(client.sio.connection_url).query)["token"][0]
+        raw = rds.get(f"token_manager_socket_record_{token}")
+        return pickle.loads(raw).instance_id if raw else None
+
+    async def scenario() -> None:
+        host_id, host_token = protocol_user(dburl, "Scaled Caller")
+        member_id, member_token = protocol_user(dburl, "Scaled Callee")
+        room_id, _ = db_room(dburl, host_id, private=False, name="Call across")
+        path, query = f"/rooms/{room_id}", {"room_id": str(room_id)}
+        host = ReflexClient(url, host_token)
+        await host.open(path, query)
+        await settle([host], quiet=1.0)
+        # The kernel picks the worker: open member tabs until one is on the other worker.
+        tabs: list[ReflexClient] = []
+        while not tabs or instance(tabs[-1]) in (None, instance(host)):
+            assert len(tabs) < 30, "every member tab landed on the host's worker"
+            tabs.append(ReflexClient(url, member_token))
+            await tabs[-1].open(path, query)
+            await settle([tabs[-1]], quiet=0.5)
+        member = tabs[-1]
+        await host.call(message, msg={"op": "join", "kind": "room", "id": room_id})
+        await member.call(message, msg={"op": "join", "kind": "room", "id": room_id})
+        # The roster with both reached the host on the other worker (the member's join is done).
+        both = f'\\"user_id\\": {member_id}, \\"name\\": \\"Scaled Callee\\"'
+        for _ in range(200):
+            if both in host.text() and member.last(CallState.get_full_name(), "in_call"):
+                break
+            await asyncio.sleep(0.1)
+        assert both in host.text(), host.text()[-1500:]
+        sdp = "v=0 across " + uuid.uuid4().hex
+        await member.call(message, msg={"op": "signal", "to": host_id, "kind": "offer",
+                                        "data": {"type": "offer", "sdp": sdp}})
+        await host.call(message, msg={"op": "signal", "to": member_id, "kind": "answer",
+                                      "data": {"type": "answer", "sdp": sdp + " back"}})
+        await settle([host, member], quiet=1.0)
+        assert sdp in host.text(), host.text()[-1500:]
+        assert sdp + " back" in member.text(), (member.text()[-1500:], host.text()[-800:])
+        assert all(sdp not in t.text() for t in tabs[:-1])  # the member's other tabs: nothing
+        await asyncio.gather(*(c.close() for c in [host, *tabs]))
+
+    run(scenario())
