@@ -3,6 +3,7 @@
 from sessions_app.models.activity import ChatMessage, FocusCredit, Task
 from sessions_app.models.base import UTCDateTime, utcnow
 from sessions_app.models.email import EmailToken
+from sessions_app.models.focus import BlockGoal, ChatReaction
 from sessions_app.models.room import Room, RoomMember
 from sessions_app.models.scheduled import (
     CalendarFeed,
@@ -15,8 +16,10 @@ from sessions_app.models.user import AuthSession, LoginTicket, OAuthAccount, OAu
 
 __all__ = [
     "AuthSession",
+    "BlockGoal",
     "CalendarFeed",
     "ChatMessage",
+    "ChatReaction",
     "EmailToken",
     "FocusCredit",
     "LoginTicket",
