@@ -3,10 +3,12 @@
 import reflex as rx
 
 from sessions_app import routes
+from sessions_app.components.focus_blocks import block_log_section
 from sessions_app.components.layout import avatar, page, panel
 from sessions_app.pages.recovery import verify_panel
 from sessions_app.state.account import AccountState
 from sessions_app.state.auth import AuthState
+from sessions_app.state.block_goals import BlockLogState
 from sessions_app.state.progression import ProgressionState
 from sessions_app.state.recovery import RecoveryState
 
@@ -71,7 +73,7 @@ def profile() -> rx.Component:
     """The profile page."""
     from sessions_app.pages.stats import stats_section  # the progression part of the profile
 
-    return page(profile_header(), _messages(), name_form(), stats_section(), max_width="56rem")
+    return page(profile_header(), _messages(), name_form(), stats_section(), block_log_section(), max_width="56rem")
 
 
 def settings() -> rx.Component:
@@ -131,7 +133,8 @@ def settings() -> rx.Component:
 
 
 PAGES = [
-    dict(route=routes.PROFILE, component=profile, title="Profile · Sessions", on_load=[AccountState.load, ProgressionState.load]),
+    dict(route=routes.PROFILE, component=profile, title="Profile · Sessions",
+         on_load=[AccountState.load, ProgressionState.load, BlockLogState.load]),
     dict(route=routes.SETTINGS, component=settings, title="Settings · Sessions",
          on_load=[AccountState.load, RecoveryState.load_status]),
 ]

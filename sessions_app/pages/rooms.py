@@ -5,13 +5,16 @@ import reflex as rx
 from sessions_app import routes
 from sessions_app.components.chat import room_chat_panel
 from sessions_app.components.countdown import READ_SOUND_JS, TOGGLE_SOUND_JS
+from sessions_app.components.focus_blocks import goal_area, participant_goal
 from sessions_app.components.layout import avatar, field, form_error, level_chip, page, panel
 from sessions_app.components.tasks import personal_tasks_panel, room_tasks_panel
 from sessions_app.components.timer import phase_color, remaining
 from sessions_app.services.rooms import DISCIPLINES, LIMITS
 from sessions_app.state.auth import AuthState
+from sessions_app.state.block_goals import RoomGoals
 from sessions_app.state.chat import RoomBoard
 from sessions_app.state.lobby import JoinLinkState, NewRoomState
+from sessions_app.state.quiet_focus import RoomQuiet
 from sessions_app.state.room import RoomLive, RoomPageState
 from sessions_app.state.tasks import TaskState
 
@@ -80,13 +83,15 @@ def timer_panel() -> rx.Component:
 
 
 def participant(m) -> rx.Component:
-    """A member chip with avatar and level."""
+    """A member chip with avatar and level, and their goal for the block under the name."""
     return rx.hstack(
         avatar(m.name, m.avatar_url, size="2"),
-        rx.text(m.name, size="2", truncate=True, max_width="10rem"),
-        level_chip(m.level),
-        rx.cond(m.user_id == RoomLive.host_id, rx.tooltip(rx.icon("crown", size=14, color=rx.color("amber", 10)),
-                                                            content="Host")),
+        rx.vstack(rx.hstack(
+            rx.text(m.name, size="2", truncate=True, max_width="10rem"),
+            level_chip(m.level),
+            rx.cond(m.user_id == RoomLive.host_id, rx.tooltip(rx.icon("crown", size=14, color=rx.color("amber", 10)),
+                                                                content="Host")),
+            align="center", spacing="2"), participant_goal(m.user_id), spacing="0", min_width="0"),
         class_name="participant", align="center", spacing="2", custom_attrs={"data-user-id": m.user_id},
     )
 
@@ -131,7 +136,8 @@ def room_body() -> rx.Component:
         rx.cond(RoomPageState.error != "",
                 rx.callout(RoomPageState.error, icon="info", color_scheme="amber", id="room-error", role="alert")),
         rx.grid(
-            rx.box(timer_panel(), grid_column=rx.breakpoints(initial="auto", md="span 2")),
+            rx.vstack(timer_panel(), panel(goal_area()), spacing="4", width="100%",
+                      grid_column=rx.breakpoints(initial="auto", md="span 2")),
             people_panel(),
             rx.box(room_chat_panel(), grid_column=rx.breakpoints(initial="auto", md="span 2")),
             rx.vstack(room_tasks_panel(), personal_tasks_panel(), spacing="4", width="100%"),
@@ -228,7 +234,7 @@ def join_link() -> rx.Component:
 PAGES = [
     dict(route=routes.ROOM_NEW, component=new_room, title="Open a room · Sessions", on_load=NewRoomState.load),
     dict(route=routes.ROOM, component=room, title="Room · Sessions",
-         on_load=[RoomPageState.load, RoomBoard.load, TaskState.load,
+         on_load=[RoomPageState.load, RoomBoard.load, RoomGoals.load, RoomQuiet.load, TaskState.load,
                   rx.call_script(READ_SOUND_JS, callback=RoomPageState.set_sound)]),
     dict(route=routes.JOIN, component=join_link, title="Joining · Sessions", on_load=JoinLinkState.load),
 ]

@@ -132,6 +132,15 @@ def close_for_block(db: Session, *, room_id: int, block_seq: int, ended_at: date
     return asked
 
 
+def asked_for(db: Session, *, room_id: int, block_seqs: list[int]) -> list[int]:
+    """The users whose goals closed with these blocks of the room and wait for an answer."""
+    if not block_seqs:
+        return []
+    return sorted(set(db.exec(select(BlockGoal.user_id).where(
+        BlockGoal.room_id == room_id, col(BlockGoal.block_seq).in_(block_seqs), col(BlockGoal.open_key).is_(None),
+        col(BlockGoal.outcome).is_(None))).all()))
+
+
 def pending(db: Session, *, user_id: int | None, room_id: int | None = None) -> Pending | None:
     """The viewer's latest closed goal without an answer (in one room, if given)."""
     if not user_id:

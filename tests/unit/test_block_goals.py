@@ -77,6 +77,7 @@ def test_block_end_closes_goals_of_those_present_and_asks_them(db):
     assert block_goals.pending(db, user_id=ada) is None  # nothing to answer before the end
     advanced = _finish_block(db, room, ada)
     assert advanced is not None and len(advanced.completed) == 1
+    assert block_goals.asked_for(db, room_id=room.id, block_seqs=[b.seq for b in advanced.completed]) == [ada]
     pending = block_goals.pending(db, user_id=ada, room_id=room.id)
     assert pending is not None and pending.text == "Prove lemma 3" and pending.minutes == 25
     assert pending.room_name == "Eigen sprint"
