@@ -125,12 +125,11 @@ class RoomGoals(rx.SharedState):
             asked = pending_vars(block_goals.pending(db, user_id=uid, room_id=room_id))
         for k, v in asked.items():
             setattr(ui, k, v)
-        if shared.room_id == room_id and shared.goals == fresh:
-            shared.room_id = room_id
+        shared.room_id = room_id
+        if list(shared.goals) == fresh:
             realtime.detach_fanout(shared)  # nothing new for the others
             return
         # A returning member's goal (or a cache rebuilt after a restart): everyone gets it.
-        shared.room_id = room_id
         await realtime.publish(shared, channels.room(room_id), self.router.session.session_id, goals=fresh)
 
     @rx.event
