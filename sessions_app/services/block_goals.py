@@ -101,13 +101,12 @@ def set_goal(db: Session, *, room_id: object, user_id: int | None, goal: object)
 
 def room_goals(db: Session, *, room_id: int) -> list[GoalLine]:
     """The open goals of the members present in the room now (what everyone there sees)."""
-    rows = db.exec(
-        select(BlockGoal).join(RoomMember, (RoomMember.room_id == BlockGoal.room_id)
-                               & (RoomMember.user_id == BlockGoal.user_id) & col(RoomMember.left_at).is_(None))
-        .where(BlockGoal.room_id == room_id, col(BlockGoal.open_key).is_(True)).order_by(col(BlockGoal.id))
-    ).all()
-    seen: set[int] = set()
-    return [GoalLine(g.user_id, g.text) for g in rows if not (g.user_id in seen or seen.add(g.user_id))]
+    present = select(RoomMember.id).where(RoomMember.room_id == BlockGoal.room_id,
+                                          RoomMember.user_id == BlockGoal.user_id,
+                                          col(RoomMember.left_at).is_(None)).exists()
+    rows = db.exec(select(BlockGoal).where(BlockGoal.room_id == room_id, col(BlockGoal.open_key).is_(True), present)
+                   .order_by(col(BlockGoal.id))).all()
+    return [GoalLine(g.user_id, g.text) for g in rows]  # one open goal per member: the constraint
 
 
 def close_for_block(db: Session, *, room_id: int, block_seq: int, ended_at: datetime,
