@@ -73,6 +73,9 @@ def test_goal_seen_by_the_room_outcome_asked_after_the_block_and_logged(student,
         expect(p.locator("#block-outcome-goal")).to_contain_text(goal)
         expect(p.locator(".participant-goal")).to_have_count(0)
     shoot(host.page, "goals-outcome")
+    # A reload asks again (the question is read from the database, not only pushed).
+    goto(guest.page, f"/rooms/{room_id}")
+    expect(guest.page.locator("#block-outcome-goal")).to_contain_text("Read chapter 2")
     host.page.click("#block-outcome-done")
     expect(host.page.locator("#block-outcome")).to_have_count(0)
     expect(host.page.locator("#block-outcome-saved")).to_contain_text("done")
