@@ -16,15 +16,17 @@ import time
 from playwright.sync_api import Page, expect
 from sqlmodel import select
 
-from sessions_app.models import ChatMessage, Room
-from sessions_app.services import chat, quiet_focus
+from sessions_app.models import BlockGoal, ChatMessage, ChatReaction, Room
+from sessions_app.services import chat, quiet_focus, rooms
+from sessions_app.state.block_goals import BlockGoalUi, RoomGoals
 from sessions_app.state.chat import RoomBoard, RoomBoardUi
 from sessions_app.state.quiet_focus import RoomQuiet, RoomQuietUi
 from tests.e2e.conftest import assert_stays, goto
+from tests.e2e.test_realtime_protocol import db_room
 from tests.e2e.test_rooms import create_room, skip_to_phase_end
 from tests.e2e.test_sessions import shoot
 from tests.support.factories import app_db
-from tests.support.protocol import ReflexClient, protocol_user, run
+from tests.support.protocol import ReflexClient, protocol_user, run, settle
 
 BOARD, BOARD_UI = RoomBoard.get_full_name(), RoomBoardUi.get_full_name()
 QUIET, QUIET_UI = RoomQuiet.get_full_name(), RoomQuietUi.get_full_name()
@@ -168,3 +170,67 @@ async def poll(condition, limit: float = 20.0) -> None:
     while not condition():
         assert time.monotonic() < deadline, "condition not reached in time"
         await asyncio.sleep(0.1)
+
+
+def test_a_goal_or_a_reaction_is_one_small_frame_per_member_and_outsiders_get_nothing(app_server):
+    """Protocol level: each change goes out as ONE broadcast carrying only the small list that
+    changed; a crafted save or reaction from someone outside the room changes nothing."""
+    goals, goal_ui = RoomGoals.get_full_name(), BlockGoalUi.get_full_name()
+    url, dburl = app_server.url, app_server.database_url
+
+    async def scenario() -> None:
+        host_id, host_token = protocol_user(dburl, "Frame Host")
+        room_id, code = db_room(dburl, host_id, private=True, name="Frames")
+        path, query = f"/rooms/{room_id}", {"room_id": str(room_id)}
+        host = ReflexClient(url, host_token)
+        await host.open(path, query)
+        members = []
+        for i in range(3):
+            uid, token = protocol_user(dburl, f"Frame Member {i}")
+            with app_db(dburl) as db:  # admitted as by the code (the join itself is tested elsewhere)
+                rooms.enter(db, room_id=room_id, user_id=uid, code=code)
+            members.append(ReflexClient(url, token))
+        await asyncio.gather(*(m.open(path, query) for m in members))
+        _, outsider_token = protocol_user(dburl, "Frame Outsider")
+        outsider = ReflexClient(url, outsider_token)
+        await outsider.open(path, query)  # refused: a private room without its code
+        everyone = [host, *members, outsider]
+        await settle(everyone, quiet=1.0)
+        await host.call(f"{BOARD}.send", form={"body": "react to me"})
+        await settle(everyone, quiet=1.0)
+        message_id = host.chat(BOARD)[-1].id
+
+        for m in everyone:
+            m.frames.clear()
+        await host.call(f"{goals}.save", form={"goal": "Chapter 4 proofs"})
+        await settle(everyone, quiet=1.0)
+        for m in members:
+            assert len(m.frames) == 1, m.frames
+            assert list(m.frames[0]["delta"][goals]) == ["goals_rx_state_"]
+            assert m.frames[0]["delta"][goals]["goals_rx_state_"] == [{"user_id": host_id, "text": "Chapter 4 proofs"}]
+        for m in everyone:
+            m.frames.clear()
+        await members[0].call(f"{QUIET}.react", message_id=message_id, key="party")
+        await settle(everyone, quiet=1.0)
+        for m in [host, *members[1:]]:
+            assert len(m.frames) == 1, m.frames
+            assert m.frames[0]["delta"][QUIET]["reactions_rx_state_"] == [
+                {"message_id": message_id, "key": "party", "emoji": "🎉", "count": 1}]
+        # The outsider heard none of it, and its crafted calls change nothing.
+        assert outsider.frames == [] and "Chapter 4 proofs" not in outsider.text()
+        for m in everyone:
+            m.frames.clear()
+        await outsider.call(f"{goals}.save", form={"goal": "sneaking in"})
+        await outsider.call(f"{QUIET}.react", message_id=message_id, key="heart")
+        await outsider.call(f"{goal_ui}.answer", goal_id=1, outcome="done")
+        await settle(everyone, quiet=1.0)
+        assert outsider.last(goal_ui, "goal_error") == "Join the room first."
+        assert outsider.last(QUIET_UI, "error") == "Join the room first."
+        assert "not yours" in outsider.last(goal_ui, "outcome_error")  # the host's goal id
+        assert all(len(m.frames) == 0 for m in [host, *members])
+        await asyncio.gather(*(m.close() for m in everyone))
+
+    run(scenario())
+    with app_db(dburl) as db:
+        assert [g.text for g in db.exec(select(BlockGoal)).all() if g.text == "sneaking in"] == []
+        assert [r.emoji for r in db.exec(select(ChatReaction)).all() if r.emoji == "heart"] == []
