@@ -67,6 +67,9 @@ def create_room(db_url: str, host: BenchUser, name: str) -> int:
     engine = make_engine(db_url)
     with Session(engine, expire_on_commit=False) as db:
         room = rooms.create_room(db, host_id=host.uid, name=name, discipline="Mathematics", is_private=False)
+        # Chat stays open during focus blocks (the host's quiet-focus switch): the mixed load
+        # posts while the timer runs, which quiet focus would refuse.
+        room.focus_chat_open = True
         db.commit()
         room_id = room.id
     engine.dispose()

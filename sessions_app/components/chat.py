@@ -14,6 +14,7 @@ from dataclasses import dataclass
 import reflex as rx
 from reflex.vars import VarData
 
+from sessions_app.components import focus_blocks
 from sessions_app.components.chat_feed import chat_feed
 from sessions_app.components.layout import level_chip, panel
 from sessions_app.components.mood import bordered_avatar
@@ -49,8 +50,9 @@ def _part(part) -> rx.Component:
     )
 
 
-def message_row(m, can_delete: rx.Var, on_delete: Callable) -> rx.Component:
-    """One message: avatar, name, level, local time, the text, and delete where allowed."""
+def message_row(m, can_delete: rx.Var, on_delete: Callable, extras: Callable | None = None) -> rx.Component:
+    """One message: avatar, name, level, local time, the text, and delete where allowed
+    (``extras``: what else a message shows, e.g. the room's reactions)."""
     return rx.hstack(
         bordered_avatar(m.author, m.avatar_url, m.border, size="2"),
         rx.vstack(
@@ -71,6 +73,7 @@ def message_row(m, can_delete: rx.Var, on_delete: Callable) -> rx.Component:
             ),
             rx.text(rx.foreach(m.parts, _part), size="2", class_name="chat-body",
                     style={"white_space": "pre-wrap", "overflow_wrap": "anywhere"}),
+            *([extras(m)] if extras else []),
             spacing="1", width="100%", min_width="0",
         ),
         class_name="chat-message", custom_attrs={"data-message-id": m.id}, align="start", spacing="3",
@@ -93,17 +96,36 @@ class ChatBindings:
     on_delete: Callable
     on_load_older: Callable
     can_delete: Callable[[rx.Var], rx.Var]
+    # Room only: reactions under each message, the header's extra control, and while
+    # ``quiet`` is true ``quiet_view`` in place of the composer (quiet focus).
+    extras: Callable | None = None
+    header_extra: rx.Component | None = None
+    quiet: rx.Var | None = None
+    quiet_view: rx.Component | None = None
 
 
 def chat_panel(title: str, b: ChatBindings, *, height: str = "26rem", hint: str = "") -> rx.Component:
     """The chat panel: history, older messages on demand, the composer and its error line."""
     visible = lambda m: ~b.deleted_ids.contains(m.id)  # noqa: E731
-    row = lambda m: rx.cond(visible(m), message_row(m, b.can_delete(m), b.on_delete))  # noqa: E731
+    row = lambda m: rx.cond(visible(m), message_row(m, b.can_delete(m), b.on_delete, b.extras))  # noqa: E731
     show_older = ((b.messages.length() >= PAGE) | (b.older.length() > 0)) & ~b.older_done
+    composer = rx.form(
+        rx.hstack(
+            rx.text_area(id=f"{b.prefix}chat-input", name="body", placeholder="Write a message… (Enter sends)",
+                         max_length=MAX_BODY, enter_key_submit=True, auto_height=True, rows="1",
+                         width="100%", size="2", aria_label="Message",
+                         style={"max_height": "8rem", "min_height": "2.5rem"}),
+            rx.button(rx.icon("send-horizontal", size=16), id=f"{b.prefix}chat-send", type="submit",
+                      size="2", aria_label="Send"),
+            width="100%", align="end", spacing="2",
+        ),
+        on_submit=b.on_send, reset_on_submit=False, width="100%",
+    )
     return panel(
         rx.vstack(
             rx.hstack(rx.icon("messages-square", size=18), rx.heading(title, size="4"),
                       *([rx.text(hint, size="1", color_scheme="gray")] if hint else []),
+                      *([b.header_extra] if b.header_extra is not None else []),
                       align="center", spacing="2", width="100%"),
             rx.auto_scroll(
                 rx.cond(
@@ -119,18 +141,7 @@ def chat_panel(title: str, b: ChatBindings, *, height: str = "26rem", hint: str 
                 id=f"{b.prefix}chat-messages", height=height, width="100%", padding_right="0.5rem",
                 role="log", aria_label=title,  # a log is a polite live region by itself
             ),
-            rx.form(
-                rx.hstack(
-                    rx.text_area(id=f"{b.prefix}chat-input", name="body", placeholder="Write a message… (Enter sends)",
-                                 max_length=MAX_BODY, enter_key_submit=True, auto_height=True, rows="1",
-                                 width="100%", size="2", aria_label="Message",
-                                 style={"max_height": "8rem", "min_height": "2.5rem"}),
-                    rx.button(rx.icon("send-horizontal", size=16), id=f"{b.prefix}chat-send", type="submit",
-                              size="2", aria_label="Send"),
-                    width="100%", align="end", spacing="2",
-                ),
-                on_submit=b.on_send, reset_on_submit=False, width="100%",
-            ),
+            composer if b.quiet is None else rx.cond(b.quiet, b.quiet_view, composer),
             rx.cond(b.error != "", rx.text(b.error, color_scheme="red", size="2", id=f"{b.prefix}chat-error",
                                            role="alert")),
             spacing="3", width="100%",
@@ -146,6 +157,8 @@ def room_chat_panel() -> rx.Component:
         older_last_id=RoomBoardUi.older_last_id, older_done=RoomBoardUi.older_done, error=RoomBoardUi.chat_error,
         on_send=RoomBoard.send, on_delete=RoomBoard.delete_message, on_load_older=RoomBoardUi.load_older,
         can_delete=lambda m: (m.user_id == me) | (RoomLive.host_id == me),
+        extras=focus_blocks.reaction_bar, header_extra=focus_blocks.focus_chat_toggle(),
+        quiet=focus_blocks.quiet, quiet_view=focus_blocks.quiet_note(),
     )))
 
 

@@ -131,4 +131,5 @@ def room_tasks_panel() -> rx.Component:
         on_set_done=RoomBoard.set_task_done, on_delete=RoomBoard.delete_task,
         on_start_edit=RoomBoardUi.start_task_edit, on_cancel_edit=RoomBoardUi.cancel_task_edit,
         on_save_edit=RoomBoard.save_task_edit, mine=lambda t: t.user_id == AuthState.user_id, show_author=True,
-    ), placeholder="Goal for this block", empty="No goals yet. Say what you will get done this block.")
+    # Not "goal": the one goal per block is the goal bar under the timer (``focus_blocks``).
+    ), placeholder="A task for the room", empty="No room tasks yet. List the steps you will work through.")

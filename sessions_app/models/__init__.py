@@ -4,6 +4,7 @@ from sessions_app.models.activity import ChatMessage, FocusCredit, Task
 from sessions_app.models.base import UTCDateTime, utcnow
 from sessions_app.models.call import CallMember, CallOption
 from sessions_app.models.email import EmailToken
+from sessions_app.models.focus import BlockGoal, ChatReaction
 from sessions_app.models.mood import AmbientMix
 from sessions_app.models.room import Room, RoomMember
 from sessions_app.models.scheduled import (
@@ -18,10 +19,12 @@ from sessions_app.models.user import AuthSession, LoginTicket, OAuthAccount, OAu
 __all__ = [
     "AmbientMix",
     "AuthSession",
+    "BlockGoal",
     "CallMember",
     "CallOption",
     "CalendarFeed",
     "ChatMessage",
+    "ChatReaction",
     "EmailToken",
     "FocusCredit",
     "LoginTicket",

@@ -50,6 +50,8 @@ class Room(SQLModel, table=True):
     phase_ends_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
     paused_remaining_ms: int | None = None
     cycles_completed: int = 0
+    # Quiet focus: the host opened full chat during focus blocks (``services.quiet_focus``).
+    focus_chat_open: bool = False
 
 
 class RoomMember(SQLModel, table=True):

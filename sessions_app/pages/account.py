@@ -3,11 +3,13 @@
 import reflex as rx
 
 from sessions_app import routes
+from sessions_app.components.focus_blocks import block_log_section
 from sessions_app.components.layout import avatar, page, panel
 from sessions_app.components.mood import cosmetics_panel
 from sessions_app.pages.recovery import verify_panel
 from sessions_app.state.account import AccountState
 from sessions_app.state.auth import AuthState
+from sessions_app.state.block_goals import BlockLogState
 from sessions_app.state.mood import CosmeticState
 from sessions_app.state.progression import ProgressionState
 from sessions_app.state.recovery import RecoveryState
@@ -75,7 +77,8 @@ def profile() -> rx.Component:
     from sessions_app.pages.stats import stats_section  # the progression part of the profile
     from sessions_app.pages.streaks import profile_section  # weekly goal, freeze, personal bests
 
-    return page(profile_header(), _messages(), name_form(), stats_section(), profile_section(), max_width="56rem")
+    return page(profile_header(), _messages(), name_form(), stats_section(), profile_section(), block_log_section(),
+                max_width="56rem")
 
 
 def settings() -> rx.Component:
@@ -139,8 +142,8 @@ def settings() -> rx.Component:
 
 
 PAGES = [
-    dict(route=routes.PROFILE, component=profile, title="Profile · Sessions", on_load=[AccountState.load, ProgressionState.load,
-                                                                                         StreaksState.load_profile]),
+    dict(route=routes.PROFILE, component=profile, title="Profile · Sessions",
+         on_load=[AccountState.load, ProgressionState.load, StreaksState.load_profile, BlockLogState.load]),
     dict(route=routes.SETTINGS, component=settings, title="Settings · Sessions",
          on_load=[AccountState.load, RecoveryState.load_status, StreaksState.load_settings, CosmeticState.load]),
 ]

@@ -6,15 +6,18 @@ from sessions_app import routes
 from sessions_app.components.call import call_panel
 from sessions_app.components.chat import room_chat_panel
 from sessions_app.components.countdown import READ_SOUND_JS, TOGGLE_SOUND_JS
+from sessions_app.components.focus_blocks import goal_area, participant_goal
 from sessions_app.components.layout import field, form_error, level_chip, page, panel
 from sessions_app.components.mood import ambient_panel, bordered_avatar
 from sessions_app.components.tasks import personal_tasks_panel, room_tasks_panel
 from sessions_app.components.timer import phase_color, remaining
 from sessions_app.services.rooms import DISCIPLINES, LIMITS
 from sessions_app.state.auth import AuthState
+from sessions_app.state.block_goals import RoomGoals
 from sessions_app.state.chat import RoomBoard
 from sessions_app.state.lobby import JoinLinkState, NewRoomState
 from sessions_app.state.mood import AmbientState, RoomBackgroundState
+from sessions_app.state.quiet_focus import RoomQuiet
 from sessions_app.state.room import RoomLive, RoomPageState
 from sessions_app.state.tasks import TaskState
 
@@ -83,14 +86,16 @@ def timer_panel() -> rx.Component:
 
 
 def participant(m) -> rx.Component:
-    """A member chip with avatar and level."""
+    """A member chip with avatar and level, and their goal for the block under the name."""
     return rx.hstack(
         bordered_avatar(m.name, m.avatar_url, m.border, size="2"),
-        rx.text(m.name, size="2", truncate=True, max_width="10rem", class_name="participant-name cosmetic-name",
-                custom_attrs={"data-cosmetic": m.name_color}),
-        level_chip(m.level),
-        rx.cond(m.user_id == RoomLive.host_id, rx.tooltip(rx.icon("crown", size=14, color=rx.color("amber", 10)),
-                                                            content="Host")),
+        rx.vstack(rx.hstack(
+            rx.text(m.name, size="2", truncate=True, max_width="10rem", class_name="participant-name cosmetic-name",
+                    custom_attrs={"data-cosmetic": m.name_color}),
+            level_chip(m.level),
+            rx.cond(m.user_id == RoomLive.host_id, rx.tooltip(rx.icon("crown", size=14, color=rx.color("amber", 10)),
+                                                                content="Host")),
+            align="center", spacing="2"), participant_goal(m.user_id), spacing="0", min_width="0"),
         class_name="participant", align="center", spacing="2", custom_attrs={"data-user-id": m.user_id},
     )
 
@@ -135,7 +140,8 @@ def room_body() -> rx.Component:
         rx.cond(RoomPageState.error != "",
                 rx.callout(RoomPageState.error, icon="info", color_scheme="amber", id="room-error", role="alert")),
         rx.grid(
-            rx.box(timer_panel(), grid_column=rx.breakpoints(initial="auto", md="span 2")),
+            rx.vstack(timer_panel(), panel(goal_area()), spacing="4", width="100%",
+                      grid_column=rx.breakpoints(initial="auto", md="span 2")),
             people_panel(),
             rx.box(call_panel("room", RoomLive.room_id, RoomLive.phase, is_room_host=is_host),
                    grid_column=rx.breakpoints(initial="auto", md="span 3")),
@@ -236,7 +242,8 @@ def join_link() -> rx.Component:
 PAGES = [
     dict(route=routes.ROOM_NEW, component=new_room, title="Open a room · Sessions", on_load=NewRoomState.load),
     dict(route=routes.ROOM, component=room, title="Room · Sessions",
-         on_load=[RoomPageState.load, RoomBoard.load, TaskState.load, AmbientState.load, RoomBackgroundState.load,
+         on_load=[RoomPageState.load, RoomBoard.load, RoomGoals.load, RoomQuiet.load, TaskState.load,
+                  AmbientState.load, RoomBackgroundState.load,
                   rx.call_script(READ_SOUND_JS, callback=RoomPageState.set_sound)]),
     dict(route=routes.JOIN, component=join_link, title="Joining · Sessions", on_load=JoinLinkState.load),
 ]

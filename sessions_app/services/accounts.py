@@ -14,8 +14,10 @@ from sqlmodel import Session, col, delete, select
 from sessions_app.models import (
     AmbientMix,
     AuthSession,
+    BlockGoal,
     CalendarFeed,
     ChatMessage,
+    ChatReaction,
     EmailToken,
     FocusCredit,
     LoginTicket,
@@ -350,6 +352,8 @@ def export_data(db: Session, *, user_id: int) -> dict:
         "scheduled_sessions": rows(StudySession, StudySession.creator_id == user_id),
         "session_signups": rows(SessionParticipant, SessionParticipant.user_id == user_id),
         "session_notes": rows(SessionNote, SessionNote.user_id == user_id),
+        "block_goals": rows(BlockGoal, BlockGoal.user_id == user_id),
+        "chat_reactions": rows(ChatReaction, ChatReaction.user_id == user_id),
     }
 
 
@@ -369,7 +373,7 @@ def delete_account(db: Session, *, user_id: int, now: datetime | None = None) ->
     departure = scheduled.release_user(db, user_id=user_id, now=now)
     # Explicit deletes as well as the FK cascade: SQLite only cascades with foreign_keys=ON.
     for model in (AuthSession, LoginTicket, EmailToken, OAuthAccount, Task, ChatMessage, FocusCredit, RoomMember,
-                  SessionNote, SessionParticipant, CalendarFeed):
+                  SessionNote, SessionParticipant, CalendarFeed, BlockGoal, ChatReaction):
         db.exec(delete(model).where(col(model.user_id) == user_id))
     hosted = db.exec(select(StudySession.id).where(StudySession.creator_id == user_id)).all()
     if hosted:

@@ -20,7 +20,15 @@ from datetime import datetime
 from sqlmodel import Session, col, select
 
 from sessions_app.models import ChatMessage, Room, StudySession, User, utcnow
-from sessions_app.services import cosmetics, progression, ratelimit, rooms, scheduled, text
+from sessions_app.services import (
+    cosmetics,
+    progression,
+    quiet_focus,
+    ratelimit,
+    rooms,
+    scheduled,
+    text,
+)
 from sessions_app.services.errors import ServiceError
 from sessions_app.settings import get_settings
 
@@ -246,6 +254,8 @@ def post_message(db: Session, *, channel: str, user_id: int | None, body: object
     if not may_write:
         raise ServiceError(NOT_ALLOWED if _room_id_of(str(channel)) is not None
                            else "You cannot write in this chat now.")
+    if (room_id := _room_id_of(str(channel))) is not None:
+        quiet_focus.check_post(db, room_id)  # quiet focus: reactions only, unless the host opened chat
     text = clean_body(body)
     ratelimit.hit(get_settings().chat_rate_limit, f"chat:user:{user_id}", message=RATE_LIMITED)
     message = ChatMessage(channel=channel, user_id=user_id, body=text, created_at=now or utcnow())

@@ -21,7 +21,7 @@ from sessions_app.models import (
     User,
     utcnow,
 )
-from sessions_app.services import cosmetics, progression, ratelimit, text, timer
+from sessions_app.services import block_goals, cosmetics, progression, ratelimit, text, timer
 from sessions_app.services.errors import ServiceError
 
 DISCIPLINES = ["Mathematics", "Computer Science", "Physics", "Chemistry", "Biology", "Medicine",
@@ -353,8 +353,12 @@ def advance_due(db: Session, *, room_id: int, expected_seq: int, time_scale: flo
         return None
     credits = []
     for block in completed:
-        credits += progression.credit_block(db, room_id=room.id, phase_seq=block.seq, block_start=block.started_at,
-                                            block_end=block.ended_at, block_minutes=room.focus_minutes)
+        block_credits = progression.credit_block(db, room_id=room.id, phase_seq=block.seq, block_start=block.started_at,
+                                                 block_end=block.ended_at, block_minutes=room.focus_minutes)
+        credits += block_credits
+        # The members' goals for this block close with it, in the same transaction.
+        block_goals.close_for_block(db, room_id=room.id, block_seq=block.seq, ended_at=block.ended_at,
+                                    minutes_by_user={c.user_id: c.minutes for c in block_credits})
     return Advance(new, completed, credits)
 
 

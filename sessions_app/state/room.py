@@ -12,7 +12,7 @@ import contextlib
 import dataclasses
 import logging
 import time
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from datetime import timedelta
 
 import reflex as rx
@@ -34,6 +34,8 @@ log = logging.getLogger("sessions.room")
 MEMBER_BATCH_SECONDS = 0.15
 # This worker's tabs in rooms: token → room id (a socket's disconnect reaches its own worker).
 _tab_room: dict[str, int] = {}
+# Features that follow the server's phase changes (block goals): called after the broadcast.
+phase_hooks: list[Callable[[int, rooms.Advance], Awaitable[None]]] = []
 
 
 @dataclasses.dataclass
@@ -362,6 +364,8 @@ async def phase_due(room_id: int, seq: int) -> None:
         await realtime.push(channel(room_id), RoomLive, **values)
     for uid, vals in exp_updates.items():
         await realtime.push(user_channel(uid), AuthState, **vals)
+    for hook in phase_hooks:
+        await hook(room_id, advanced)
     schedule_phase_end(room_id)
     refresh_lobby()
 

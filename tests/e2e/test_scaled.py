@@ -189,6 +189,9 @@ def test_timer_and_chat_cross_workers(scaled_server, scaled_context, services):
     for page in (host, guest):
         expect(page.locator("#timer-phase")).to_have_text("focus", timeout=15_000)
 
+    # Quiet focus: the host opens chat during focus (the switch crosses workers too).
+    host.click("#chat-focus-open")
+    expect(guest.locator("#chat-input")).to_be_visible()
     # Chat, both ways, if the chat feature is in the room page.
     if host.locator("#chat-input").count():
         for sender, receiver, text in ((guest, host, "hello from the other worker"),

@@ -29,6 +29,7 @@ from sessions_app.services import scheduled, shared_keys
 from sessions_app.state.account import AccountState
 from sessions_app.state.auth import AuthState
 from sessions_app.state.chat import RoomBoard
+from sessions_app.state.quiet_focus import RoomQuiet
 from sessions_app.state.room import RoomLive
 from sessions_app.state.scheduled import SessionDetailState
 from sessions_app.state.session_chat import SessionChatState
@@ -47,6 +48,7 @@ from tests.support.protocol import (
 
 LIVE = RoomLive.get_full_name()
 BOARD = RoomBoard.get_full_name()
+QUIET = RoomQuiet.get_full_name()
 AUTH = AuthState.get_full_name()
 ACCOUNT = AccountState.get_full_name()
 DETAIL = SessionDetailState.get_full_name()
@@ -220,6 +222,8 @@ def test_after_logout_a_tab_gets_no_pushes_for_the_old_user(app_server):
         await sibling.open(path, query)
         for client in (stayer, leaver, sibling):
             await wait_for(lambda c=client: c.last(BOARD, "room_id") == room_id)
+        # The host opens chat during focus (quiet focus would refuse the post below).
+        await stayer.call(f"{QUIET}.set_focus_chat", open_=True)
         await stayer.call(f"{LIVE}.control", action="start")
         await wait_for(lambda: leaver.last(LIVE, "phase") == "focus")
 

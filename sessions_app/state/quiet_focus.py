@@ -1,0 +1,131 @@
+"""Quiet focus and reactions in a room, as thin Reflex states over ``services.quiet_focus``
+and ``services.reactions``.
+
+``RoomQuiet`` (shared, linked under the room's key like ``RoomBoard``) holds whether the host
+opened chat during focus and the reaction counts of the chat's recent messages; each change
+goes out as ONE broadcast to the room's channel. Whether a post is allowed is decided by the
+chat service from the database, not by these vars: they only choose what the page shows.
+``RoomQuietUi`` is this tab's own: which reactions are its user's, and errors.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+
+import reflex as rx
+
+from sessions_app import realtime
+from sessions_app.db import session_scope
+from sessions_app.live import channels
+from sessions_app.models import Room
+from sessions_app.services import chat, quiet_focus, reactions
+from sessions_app.services.errors import ServiceError
+from sessions_app.state.auth import AuthState
+from sessions_app.state.room import RoomPageState, shared_key
+
+NOT_IN_ROOM = "Join the room first."
+# Reaction counts kept in the shared list (a changed list is re-sent whole: keep it small).
+MAX_COUNTS = 300
+# The offered reactions, in order: (key, emoji).
+CHOICES = list(reactions.EMOJI.items())
+
+
+@dataclasses.dataclass
+class ReactionView:
+    """How many members reacted to a message with one emoji."""
+
+    message_id: int = 0
+    key: str = ""
+    emoji: str = ""
+    count: int = 0
+
+
+def reaction_views(items: list[reactions.ReactionCount]) -> list[ReactionView]:
+    """Service results as state values."""
+    return [ReactionView(r.message_id, r.key, r.emoji, r.count) for r in items]
+
+
+class RoomQuietUi(rx.State):
+    """This tab's reactions (``"<message id>:<key>"``) and its error line."""
+
+    mine: list[str] = []
+    error: str = ""
+
+
+@realtime.broadcast_only
+class RoomQuiet(rx.SharedState):
+    """Quiet-focus setting and reaction counts of one room (plain vars only)."""
+
+    room_id: int = 0
+    chat_open: bool = False
+    reactions: list[ReactionView] = []
+
+    async def _caller(self) -> tuple[int, int] | None:
+        uid = (await self.get_state(AuthState)).current_user_id()
+        room_id = (await self.get_state(RoomPageState))._room_id
+        if uid is None or not room_id or room_id != self.room_id:
+            return None
+        return uid, room_id
+
+    @rx.event
+    async def load(self):
+        """on_load of the room page, after ``RoomPageState.load``: link and rebuild from the DB."""
+        ui = await self.get_state(RoomQuietUi)
+        ui.error, ui.mine = "", []
+        room_id = (await self.get_state(RoomPageState))._room_id
+        uid = (await self.get_state(AuthState)).current_user_id()
+        if not room_id or uid is None:
+            if self._linked_to:
+                realtime.detach_fanout(self)
+                await self._unlink()
+            return
+        shared = await self._link_to(shared_key(room_id))
+        with session_scope() as db:
+            room = db.get(Room, room_id)
+            ids = reactions.tail_ids(db, chat.room_channel(room_id))
+            counts = reaction_views(reactions.counts(db, ids))
+            ui.mine = reactions.mine(db, user_id=uid, message_ids=ids)
+        shared.room_id, shared.chat_open, shared.reactions = room_id, bool(room and room.focus_chat_open), counts
+        realtime.detach_fanout(shared)  # the DB's values: nothing new for the others
+
+    @rx.event
+    async def set_focus_chat(self, open_: bool):
+        """The host opens chat during focus blocks (or quiets it again): ``#chat-focus-open``."""
+        ui = await self.get_state(RoomQuietUi)
+        ui.error = ""
+        caller = await self._caller()
+        if caller is None:
+            ui.error = NOT_IN_ROOM
+            return
+        uid, room_id = caller
+        try:
+            with session_scope() as db:
+                value = quiet_focus.set_focus_chat(db, room_id=room_id, user_id=uid, open_=open_)
+        except ServiceError as err:
+            ui.error = err.message
+            return
+        await realtime.publish(self, channels.room(room_id), self.router.session.session_id, chat_open=value)
+
+    @rx.event
+    async def react(self, message_id: int, key: str):
+        """Add a reaction to a message of this room, or take yours back."""
+        ui = await self.get_state(RoomQuietUi)
+        ui.error = ""
+        caller = await self._caller()
+        if caller is None:
+            ui.error = NOT_IN_ROOM
+            return
+        uid, room_id = caller
+        try:
+            with session_scope() as db:
+                on = reactions.toggle(db, message_id=message_id, user_id=uid, key=key,
+                                      channel=chat.room_channel(room_id))
+                changed = reaction_views(reactions.counts(db, [int(message_id)]))
+        except ServiceError as err:
+            ui.error = err.message
+            return
+        mark = f"{int(message_id)}:{key}"
+        ui.mine = [*(m for m in ui.mine if m != mark), *([mark] if on else [])][-MAX_COUNTS:]
+        others = [r for r in self.reactions if r.message_id != int(message_id)]
+        merged = sorted([*others, *changed], key=lambda r: r.message_id)[-MAX_COUNTS:]
+        await realtime.publish(self, channels.room(room_id), self.router.session.session_id, reactions=merged)
