@@ -73,12 +73,21 @@ def make_engine(url: str) -> Engine:
 
 SYSTEM = "system"
 # An int: that user; SYSTEM: the server itself; None: anonymous (public rows only).
-_actor: ContextVar[int | str | None] = ContextVar("db_actor", default=None)
+_actor: ContextVar[int | str | None] = ContextVar("db_actor")
+# The actor where none was stated (a new thread starts with an empty context): anonymous.
+_default_actor: int | str | None = None
 
 
 def current_actor() -> int | str | None:
     """The user id, ``SYSTEM`` or None (anonymous) that new transactions run for."""
-    return _actor.get()
+    return _actor.get(_default_actor)
+
+
+def set_default_actor(actor: str | None) -> None:
+    """Where no actor is stated: anonymous (None, the app) or ``SYSTEM`` (only the unit suite
+    on PostgreSQL, whose tests call services directly, from threads too)."""
+    global _default_actor
+    _default_actor = actor
 
 
 def act_as_user(user_id: int | None) -> None:
@@ -115,7 +124,7 @@ def as_system(why: str) -> Iterator[None]:
 
 
 def _actor_settings() -> tuple[str, str]:
-    actor = _actor.get()
+    actor = current_actor()
     if actor == SYSTEM:
         return "", "on"
     return ("" if actor is None else str(int(actor))), ""
@@ -142,6 +151,7 @@ def elevated(db: Session, why: str) -> Iterator[None]:
     if db.get_bind().dialect.name != "postgresql":
         yield
         return
+    db.flush()  # the user's own pending changes are checked as the user
     db.execute(text("SELECT set_config('app.system', 'on', true)"))
     try:
         yield
@@ -169,3 +179,12 @@ def session_scope(engine: Engine | None = None) -> Iterator[Session]:
         except Exception:
             session.rollback()
             raise
+
+
+@contextmanager
+def system_scope(why: str, engine: Engine | None = None) -> Iterator[Session]:
+    """``session_scope`` run as the system: a pre-login flow (the user is not known yet: a
+    login cookie, a password, an OAuth callback, an emailed link, a calendar feed token) or a
+    background job. ``why`` names it."""
+    with as_system(why), session_scope(engine) as session:
+        yield session

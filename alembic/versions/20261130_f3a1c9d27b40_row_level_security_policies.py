@@ -92,7 +92,8 @@ POLICIES: dict[str, dict[str, str]] = {
     "tasks": {"select": f"{OWN} OR (room_id IS NOT NULL AND app_in_room(room_id))",
               "insert": f"{OWN} AND (room_id IS NULL OR app_in_room(room_id))",
               "update": OWN, "delete": OWN},
-    "chat_messages": {"select": "app_channel_visible(channel)",
+    # Authors keep reading their own lines (the data export) after leaving the room.
+    "chat_messages": {"select": f"{OWN} OR app_channel_visible(channel)",
                       "insert": f"{OWN} AND app_channel_visible(channel)",
                       "update": OWN, "delete": f"{OWN} OR app_channel_moderator(channel)"},
     # The sessions listing is public, places left included (counted from the sign-ups).

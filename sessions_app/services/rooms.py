@@ -12,6 +12,7 @@ from datetime import datetime
 from sqlalchemy import update
 from sqlmodel import Session, col, delete, func, select
 
+from sessions_app.db import elevated
 from sessions_app.models import (
     Room,
     RoomMember,
@@ -101,7 +102,9 @@ def new_code(db: Session) -> str:
     """A random code that no open room uses."""
     while True:
         code = "".join(secrets.choice(CODE_ALPHABET) for _ in range(CODE_LENGTH))
-        if db.exec(select(Room.id).where(Room.code == code)).first() is None:
+        with elevated(db, "a new code must differ from every open room's, private ones too"):
+            taken = db.exec(select(Room.id).where(Room.code == code)).first() is not None
+        if not taken:
             return code
 
 
@@ -199,7 +202,8 @@ def enter(db: Session, *, room_id: object, user_id: int, code: object = None, no
 def room_for_code(db: Session, code: object) -> Room:
     """The open private room with this code (callers rate-limit guessing)."""
     canonical = normalize_code(code)
-    room = db.exec(select(Room).where(Room.code == canonical, Room.is_open)).first() if canonical else None
+    with elevated(db, "a private room's code is the credential that shows it"):
+        room = db.exec(select(Room).where(Room.code == canonical, Room.is_open)).first() if canonical else None
     if room is None:
         raise ServiceError("No open room has that code. Check the 6 characters and try again.")
     return room
@@ -256,9 +260,10 @@ def close_room(db: Session, *, room: Room, now: datetime | None = None) -> None:
     room.phase, room.phase_ends_at, room.paused_remaining_ms = timer.IDLE, None, None
     room.phase_seq += 1
     db.add(room)
-    db.exec(update(RoomMember).where(col(RoomMember.room_id) == room.id, col(RoomMember.left_at).is_(None))
-            .values(left_at=now))
-    db.exec(delete(Task).where(col(Task.room_id) == room.id))
+    with elevated(db, "closing a room ends every stint and clears everyone's room tasks"):
+        db.exec(update(RoomMember).where(col(RoomMember.room_id) == room.id, col(RoomMember.left_at).is_(None))
+                .values(left_at=now))
+        db.exec(delete(Task).where(col(Task.room_id) == room.id))
 
 
 def rooms_of_user(db: Session, user_id: int) -> list[int]:
@@ -351,9 +356,10 @@ def advance_due(db: Session, *, room_id: int, expected_seq: int, time_scale: flo
     if new == current or not _store(db, room, current.seq, new):
         return None
     credits = []
-    for block in completed:
-        credits += progression.credit_block(db, room_id=room.id, phase_seq=block.seq, block_start=block.started_at,
-                                            block_end=block.ended_at, block_minutes=room.focus_minutes)
+    with elevated(db, "a focus block's end credits every member present"):
+        for block in completed:
+            credits += progression.credit_block(db, room_id=room.id, phase_seq=block.seq, block_start=block.started_at,
+                                                block_end=block.ended_at, block_minutes=room.focus_minutes)
     return Advance(new, completed, credits)
 
 

@@ -130,3 +130,40 @@ def grant_app_role(cluster: Cluster, database: str) -> None:
                   f"ALTER DEFAULT PRIVILEGES FOR ROLE {OWNER} IN SCHEMA public "
                   f"GRANT USAGE, SELECT ON SEQUENCES TO {APP}",
                   database=database)
+
+
+# --- the unit suite on PostgreSQL (UNIT_DB=postgres) -------------------------------------------
+
+def unit_suite_on_postgres() -> bool:
+    """``UNIT_DB=postgres``: the unit tests' ``engine`` is this worker's own cluster."""
+    return os.environ.get("UNIT_DB", "sqlite") == "postgres"
+
+
+def migrated_cluster() -> tuple[Cluster, sa.Engine]:
+    """A cluster migrated to head by the owner, and the app role's engine (db.py's hook on)."""
+    from alembic import command
+    from alembic.config import Config
+
+    from sessions_app.db import make_engine
+
+    cluster = start_cluster()
+    cfg = Config()
+    cfg.set_main_option("script_location", str(Path(__file__).resolve().parents[2] / "alembic"))
+    cfg.attributes["database_url"] = cluster.url(OWNER)
+    command.upgrade(cfg, "head")
+    return cluster, make_engine(cluster.url(APP))
+
+
+_admin_engines: dict[int, sa.Engine] = {}
+
+
+def empty_tables(cluster: Cluster, metadata: sa.MetaData) -> None:
+    """Every table emptied and every id sequence back at 1, between tests (DELETE on tables
+    this small is ten times faster than TRUNCATE)."""
+    engine = _admin_engines.get(cluster.port)
+    if engine is None:
+        engine = _admin_engines[cluster.port] = sa.create_engine(cluster.url("postgres", DB))
+    with engine.begin() as conn:
+        for table in reversed(metadata.sorted_tables):
+            conn.exec_driver_sql(f"DELETE FROM {table.name}")
+        conn.exec_driver_sql("SELECT setval(c.oid, 1, false) FROM pg_class c WHERE c.relkind = 'S'")

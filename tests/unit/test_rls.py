@@ -136,8 +136,7 @@ def _seed(engine: sa.Engine) -> dict[str, int]:
 
 @pytest.fixture
 def world(cluster, app_engine) -> dict[str, int]:
-    tables = ", ".join(SQLModel.metadata.tables)
-    cluster.admin(f"TRUNCATE {tables} RESTART IDENTITY CASCADE", database=postgres.DB)
+    postgres.empty_tables(cluster, SQLModel.metadata)
     return _seed(app_engine)
 
 
