@@ -69,7 +69,8 @@ def mail_server() -> Iterator[MailCatcher]:
 def app_server(tmp_path_factory, oauth_provider, mail_server) -> Iterator[AppServer]:
     """The app, migrated and running, shared by this worker's whole e2e session."""
     # E2E_DATABASE=postgres: on a throwaway PostgreSQL (its owner role, row-level security
-    # forced) instead of a SQLite file, to run flows under docs/rls.md's policies.
+    # forced) instead of a SQLite file, to run flows under docs/rls.md's policies (tests that
+    # read the SQLite file themselves, e.g. "writes nothing" checks, need the default).
     pg = postgres.start_cluster() if os.environ.get("E2E_DATABASE") == "postgres" else None
     # Every e2e test comes from one client address: the per-client mail limit is unit-tested.
     server = start_app(tmp_path_factory.mktemp("app"), oauth_provider.url, **mail_server.env,
