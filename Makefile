@@ -15,7 +15,7 @@ BACKEND_PORT ?= 8000
 export FRONTEND_PORT BACKEND_PORT
 PIP_INSTALL := $(BIN)/pip install --progress-bar off
 
-.PHONY: run dev install install-test migrate test test-unit test-e2e lint format prod bench clean screenshot \
+.PHONY: run dev install install-test migrate test test-unit test-postgres test-e2e lint format prod bench clean screenshot \
 	services-install services-start services-stop
 
 $(BIN)/python:
@@ -81,6 +81,10 @@ test: install-test
 
 test-unit: install-test
 	$(BIN)/python -m pytest tests/unit -n $(UNIT_WORKERS)
+
+# The unit suite on PostgreSQL (a throwaway cluster per test process, row-level security on).
+test-postgres: install-test
+	UNIT_DB=postgres $(BIN)/python -m pytest tests/unit -n $(UNIT_WORKERS)
 
 test-e2e: install-test
 	export E2E_RUN_ID=make-$$$$-$$(date +%s); $(E2E_PARALLEL) && $(E2E_ALONE)

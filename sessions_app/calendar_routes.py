@@ -11,12 +11,12 @@ from starlette.requests import Request
 from starlette.responses import PlainTextResponse, Response
 from starlette.routing import Route
 
-from sessions_app.db import session_scope
+from sessions_app.db import system_scope
 from sessions_app.services import calendar
 
 
 def _feed_bytes(token: str) -> bytes | None:
-    with session_scope() as db:
+    with system_scope("calendar feed: the URL's token is the credential") as db:
         return calendar.feed_ics_for_token(db, token=token)
 
 

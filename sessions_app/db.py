@@ -1,18 +1,37 @@
-"""The database engine and session helper.
+"""The database engine, the session helper and who each transaction runs for.
 
 The app owns its SQLModel engine (rather than Reflex's ``rx.session``) so that services and
 their unit tests run without Reflex. SQLite gets foreign keys, WAL and a busy timeout so
 concurrent writers wait instead of failing.
+
+On PostgreSQL every transaction states whom it runs for, and row-level security policies
+(docs/rls.md) decide which rows it may see and write: a second wall behind the services'
+own checks. The "actor" is a context variable, so it follows one event handler, one HTTP
+request or one background task (asyncio copies the context into each task):
+
+* ``act_as_user(user_id)`` — the handler pattern: the server-side login lookup states the
+  user for the rest of that handler (``AuthState.current_user_id``);
+* ``as_system(why)`` — background jobs (phase ends, sweeper, catch-up, purges) and the
+  pre-login flows (sign-up, password login, OAuth, email links, login cookies, calendar
+  feeds), which must read rows of a user not known yet;
+* nothing stated — anonymous: only public rows;
+* ``elevated(db, why)`` — inside a user's transaction, a service step that legitimately
+  writes other users' rows (crediting every member at a phase end, closing a room, moving the
+  waitlist up, deleting an account), then back to the user.
+
+SQLite has no row-level security: there the actor changes nothing.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterator
 from contextlib import contextmanager
+from contextvars import ContextVar
 from functools import lru_cache
 from pathlib import Path
 
-from sqlalchemy import Engine, event
+from sqlalchemy import Engine, event, text
+from sqlalchemy.exc import DBAPIError
 from sqlmodel import Session, create_engine
 
 from sessions_app.settings import get_settings
@@ -44,7 +63,104 @@ def make_engine(url: str) -> Engine:
             conn.exec_driver_sql("BEGIN IMMEDIATE")
 
         return engine
-    return create_engine(url, pool_pre_ping=True, pool_size=10, max_overflow=20)
+    engine = create_engine(url, pool_pre_ping=True, pool_size=10, max_overflow=20)
+    if engine.dialect.name == "postgresql":
+        event.listen(engine, "begin", _state_actor)
+    return engine
+
+
+# --- who a transaction runs for (PostgreSQL row-level security) ----------------------------
+
+SYSTEM = "system"
+# An int: that user; SYSTEM: the server itself; None: anonymous (public rows only).
+_actor: ContextVar[int | str | None] = ContextVar("db_actor")
+# The actor where none was stated (a new thread starts with an empty context): anonymous.
+_default_actor: int | str | None = None
+
+
+def current_actor() -> int | str | None:
+    """The user id, ``SYSTEM`` or None (anonymous) that new transactions run for."""
+    return _actor.get(_default_actor)
+
+
+def set_default_actor(actor: str | None) -> None:
+    """Where no actor is stated: anonymous (None, the app) or ``SYSTEM`` (only the unit suite
+    on PostgreSQL, whose tests call services directly, from threads too)."""
+    global _default_actor
+    _default_actor = actor
+
+
+def act_as_user(user_id: int | None) -> None:
+    """State the caller for the rest of this handler/task (None: nobody is logged in).
+
+    Called once where a handler resolves its user from the login cookie; the value stays in
+    this task's context only (each event, request and background task has its own).
+    """
+    _actor.set(user_id if isinstance(user_id, int) and user_id > 0 else None)
+
+
+@contextmanager
+def as_user(user_id: int | None) -> Iterator[None]:
+    """Run the block's transactions for ``user_id`` (None: anonymous), then restore."""
+    token = _actor.set(user_id if isinstance(user_id, int) and user_id > 0 else None)
+    try:
+        yield
+    finally:
+        _actor.reset(token)
+
+
+@contextmanager
+def as_system(why: str) -> Iterator[None]:
+    """Run the block's transactions as the server itself (every row).
+
+    ``why`` names the job or the pre-login flow, so every use reads as a deliberate choice.
+    """
+    assert why, "say why this runs as the system"
+    token = _actor.set(SYSTEM)
+    try:
+        yield
+    finally:
+        _actor.reset(token)
+
+
+def _actor_settings() -> tuple[str, str]:
+    actor = current_actor()
+    if actor == SYSTEM:
+        return "", "on"
+    return ("" if actor is None else str(int(actor))), ""
+
+
+def _state_actor(conn) -> None:
+    """Engine ``begin`` hook: the transaction's first statement states its actor (local to
+    the transaction: a pooled connection carries nothing over to the next one)."""
+    user_id, system = _actor_settings()
+    conn.exec_driver_sql("SELECT set_config('app.user_id', %(u)s, true), set_config('app.system', %(s)s, true)",
+                         {"u": user_id, "s": system})
+
+
+@contextmanager
+def elevated(db: Session, why: str) -> Iterator[None]:
+    """Inside an open transaction, let one service step write other users' rows.
+
+    For steps the product rules allow a user to cause (a host's timer action crediting every
+    member present, the last member closing the room, a leaver moving the waitlist up, an
+    account deletion removing others' sign-ups to its sessions). Pending changes are flushed
+    before the actor is restored, so they are checked as the system, not later as the user.
+    """
+    assert why, "say why this step may touch other users' rows"
+    if db.get_bind().dialect.name != "postgresql":
+        yield
+        return
+    db.flush()  # the user's own pending changes are checked as the user
+    db.execute(text("SELECT set_config('app.system', 'on', true)"))
+    try:
+        yield
+        db.flush()
+    finally:
+        try:
+            db.execute(text("SELECT set_config('app.system', :s, true)"), {"s": _actor_settings()[1]})
+        except DBAPIError:
+            pass  # the transaction failed: it is rolled back, the setting with it
 
 
 @lru_cache
@@ -63,3 +179,12 @@ def session_scope(engine: Engine | None = None) -> Iterator[Session]:
         except Exception:
             session.rollback()
             raise
+
+
+@contextmanager
+def system_scope(why: str, engine: Engine | None = None) -> Iterator[Session]:
+    """``session_scope`` run as the system: a pre-login flow (the user is not known yet: a
+    login cookie, a password, an OAuth callback, an emailed link, a calendar feed token) or a
+    background job. ``why`` names it."""
+    with as_system(why), session_scope(engine) as session:
+        yield session

@@ -29,7 +29,7 @@ from starlette.responses import RedirectResponse
 from starlette.routing import Route
 
 from sessions_app import routes
-from sessions_app.db import session_scope
+from sessions_app.db import system_scope
 from sessions_app.services import accounts
 from sessions_app.services.tokens import new_token
 from sessions_app.settings import get_settings
@@ -81,7 +81,7 @@ def logout_script(next_path: str = routes.HOME) -> str:
 
 
 def _redeem(ticket: str, nonce: str) -> tuple[str, str] | None:
-    with session_scope() as db:
+    with system_scope("login hand-off ticket") as db:
         return accounts.redeem_login_ticket(db, ticket=ticket, binding=nonce)
 
 
@@ -104,7 +104,7 @@ async def start_session(request: Request) -> RedirectResponse:
 
 
 def _is_live(token: str) -> bool:
-    with session_scope() as db:
+    with system_scope("is this login cookie live") as db:
         return accounts.user_for_token(db, token) is not None
 
 

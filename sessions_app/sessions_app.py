@@ -13,7 +13,7 @@ from starlette.routing import Route
 
 from sessions_app import login_cookie, oauth, realtime, routes
 from sessions_app.calendar_routes import CALENDAR_ROUTE
-from sessions_app.db import session_scope
+from sessions_app.db import system_scope
 from sessions_app.pages import (
     account,
     auth,
@@ -43,7 +43,7 @@ async def oauth_callback(request: Request) -> RedirectResponse:
     provider = request.path_params["provider"]
     public = get_settings().public_url.rstrip("/")
     try:
-        with session_scope() as db:
+        with system_scope("OAuth callback") as db:
             ticket = await oauth.finish(db, provider=provider, code=request.query_params.get("code", ""),
                                         state=request.query_params.get("state", ""))
     except ServiceError as err:
@@ -90,7 +90,7 @@ realtime.hold_back_cookie(login_cookie.LOGIN_COOKIE)
 
 
 def _purge_expired() -> None:
-    with session_scope() as db:
+    with system_scope("purge expired logins and OAuth states") as db:
         oauth.purge_expired_states(db)
         accounts.purge_expired_logins(db)
 

@@ -44,6 +44,7 @@ import reflex as rx
 from reflex.constants.state import FIELD_MARKER
 from reflex.istate.manager.token import BaseStateToken
 
+from sessions_app import db
 from sessions_app.live import channels
 from sessions_app.models.base import utcnow
 
@@ -107,8 +108,15 @@ async def _install() -> None:
         manager.host_id = uuid.uuid4().hex
 
 
+async def _as_system(coro):
+    # Background work (presence after a disconnect, phase ends, batched pushes, periodic jobs)
+    # acts for no user: its transactions run as the system (db.py, docs/rls.md).
+    with db.as_system("background work started by realtime"):
+        return await coro
+
+
 def _spawn(coro) -> asyncio.Task:
-    task = asyncio.create_task(coro)
+    task = asyncio.create_task(_as_system(coro))
     _background.add(task)
     task.add_done_callback(_finished)
     return task
@@ -386,7 +394,7 @@ def every(seconds: float, fn: Callable[[], Awaitable[None]], *, first_delay: flo
         await asyncio.sleep(first_delay)
         while True:
             try:
-                await fn()
+                await _as_system(fn())
             except Exception:
                 log.exception("periodic task failed")
             await asyncio.sleep(seconds)

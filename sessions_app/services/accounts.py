@@ -11,6 +11,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, delete, select
 
+from sessions_app.db import elevated
 from sessions_app.models import (
     AmbientMix,
     AuthSession,
@@ -370,6 +371,12 @@ def delete_account(db: Session, *, user_id: int, now: datetime | None = None) ->
     user = db.get(User, user_id)
     if user is None:
         return scheduled.Departure((), ())
+    with elevated(db, "an account's deletion takes others' sign-ups, notes and chat in its sessions"):
+        return _delete_account(db, user=user, now=now)
+
+
+def _delete_account(db: Session, *, user: User, now: datetime | None) -> scheduled.Departure:
+    user_id = user.id
     departure = scheduled.release_user(db, user_id=user_id, now=now)
     # Explicit deletes as well as the FK cascade: SQLite only cascades with foreign_keys=ON.
     for model in (AuthSession, LoginTicket, EmailToken, OAuthAccount, Task, ChatMessage, FocusCredit, RoomMember,

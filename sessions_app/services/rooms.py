@@ -12,6 +12,7 @@ from datetime import datetime
 from sqlalchemy import update
 from sqlmodel import Session, col, delete, func, select
 
+from sessions_app.db import elevated
 from sessions_app.models import (
     Room,
     RoomMember,
@@ -102,7 +103,9 @@ def new_code(db: Session) -> str:
     """A random code that no open room uses."""
     while True:
         code = "".join(secrets.choice(CODE_ALPHABET) for _ in range(CODE_LENGTH))
-        if db.exec(select(Room.id).where(Room.code == code)).first() is None:
+        with elevated(db, "a new code must differ from every open room's, private ones too"):
+            taken = db.exec(select(Room.id).where(Room.code == code)).first() is not None
+        if not taken:
             return code
 
 
@@ -181,7 +184,10 @@ def enter(db: Session, *, room_id: object, user_id: int, code: object = None, no
     Private rooms need their code the first time (``code``); afterwards a reload or reconnect
     gets back in without it while the room is open.
     """
-    room = get_open_room(db, room_id)
+    # That a room exists and is private is no secret (its page asks for the code); on
+    # PostgreSQL the row shows only to its people, so the lookup runs as the system.
+    with elevated(db, "entering looks the room up before checking its code or access"):
+        room = get_open_room(db, room_id)
     # A private room without a code (a scheduled session's live room) admits only through
     # ``has_access``: no code, not even "none", opens it.
     by_code = room.code is not None and normalize_code(code) == room.code
@@ -200,7 +206,8 @@ def enter(db: Session, *, room_id: object, user_id: int, code: object = None, no
 def room_for_code(db: Session, code: object) -> Room:
     """The open private room with this code (callers rate-limit guessing)."""
     canonical = normalize_code(code)
-    room = db.exec(select(Room).where(Room.code == canonical, Room.is_open)).first() if canonical else None
+    with elevated(db, "a private room's code is the credential that shows it"):
+        room = db.exec(select(Room).where(Room.code == canonical, Room.is_open)).first() if canonical else None
     if room is None:
         raise ServiceError("No open room has that code. Check the 6 characters and try again.")
     return room
@@ -257,9 +264,10 @@ def close_room(db: Session, *, room: Room, now: datetime | None = None) -> None:
     room.phase, room.phase_ends_at, room.paused_remaining_ms = timer.IDLE, None, None
     room.phase_seq += 1
     db.add(room)
-    db.exec(update(RoomMember).where(col(RoomMember.room_id) == room.id, col(RoomMember.left_at).is_(None))
-            .values(left_at=now))
-    db.exec(delete(Task).where(col(Task.room_id) == room.id))
+    with elevated(db, "closing a room ends every stint and clears everyone's room tasks"):
+        db.exec(update(RoomMember).where(col(RoomMember.room_id) == room.id, col(RoomMember.left_at).is_(None))
+                .values(left_at=now))
+        db.exec(delete(Task).where(col(Task.room_id) == room.id))
 
 
 def rooms_of_user(db: Session, user_id: int) -> list[int]:
@@ -352,13 +360,15 @@ def advance_due(db: Session, *, room_id: int, expected_seq: int, time_scale: flo
     if new == current or not _store(db, room, current.seq, new):
         return None
     credits = []
-    for block in completed:
-        block_credits = progression.credit_block(db, room_id=room.id, phase_seq=block.seq, block_start=block.started_at,
-                                                 block_end=block.ended_at, block_minutes=room.focus_minutes)
-        credits += block_credits
-        # The members' goals for this block close with it, in the same transaction.
-        block_goals.close_for_block(db, room_id=room.id, block_seq=block.seq, ended_at=block.ended_at,
-                                    minutes_by_user={c.user_id: c.minutes for c in block_credits})
+    with elevated(db, "a focus block's end credits every member present and closes their goals"):
+        for block in completed:
+            block_credits = progression.credit_block(db, room_id=room.id, phase_seq=block.seq,
+                                                     block_start=block.started_at, block_end=block.ended_at,
+                                                     block_minutes=room.focus_minutes)
+            credits += block_credits
+            # The members' goals for this block close with it, in the same transaction.
+            block_goals.close_for_block(db, room_id=room.id, block_seq=block.seq, ended_at=block.ended_at,
+                                        minutes_by_user={c.user_id: c.minutes for c in block_credits})
     return Advance(new, completed, credits)
 
 

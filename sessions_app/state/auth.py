@@ -16,7 +16,7 @@ from __future__ import annotations
 import reflex as rx
 
 from sessions_app import login_cookie, oauth, oauth_more, realtime, routes
-from sessions_app.db import session_scope
+from sessions_app.db import act_as_user, system_scope
 from sessions_app.models import User
 from sessions_app.services import accounts, accounts_async, login_guard, mail, recovery
 from sessions_app.services.errors import ServiceError
@@ -137,14 +137,17 @@ class AuthState(rx.State):
 
     def current_user_id(self) -> int | None:
         """Resolve the caller from the login cookie on the server (None if not logged in)."""
-        with session_scope() as db:
+        with system_scope("who holds this login cookie") as db:
             user = accounts.user_for_token(db, self._login_token())
-            if user is None:
-                if self.user_id:
-                    self._clear()
-                return None
-            self._apply(user)
-            return user.id
+        # The one place a handler states its user: the rest of this event's transactions run
+        # for them under PostgreSQL's row-level security (docs/rls.md).
+        act_as_user(user.id if user is not None else None)
+        if user is None:
+            if self.user_id:
+                self._clear()
+            return None
+        self._apply(user)
+        return user.id
 
     def refresh(self) -> None:
         """Reload the user's own view (after EXP or a name change)."""
@@ -195,7 +198,7 @@ class AuthState(rx.State):
         self.form_error = ""
         form = form if isinstance(form, dict) else {}  # a crafted event may send anything
         try:
-            with session_scope() as db:
+            with system_scope("sign-up") as db:
                 user = await accounts_async.sign_up(name=form.get("name"), email=form.get("email"),
                                                     password=form.get("password"), timezone=self._browser_tz,
                                                     client=self._client_key())
@@ -215,7 +218,7 @@ class AuthState(rx.State):
         self.form_error = ""
         form = form if isinstance(form, dict) else {}  # a crafted event may send anything
         try:
-            with session_scope() as db:
+            with system_scope("password login") as db:
                 user = await accounts_async.authenticate(email=form.get("email"), password=form.get("password"),
                                                          client=self._client_key(), device=self.device_token)
                 handoff = self._finish_login(db, user_id=user.id)
@@ -231,7 +234,7 @@ class AuthState(rx.State):
         """Send the browser to a provider's login page (state + PKCE stored server-side)."""
         self.form_error = ""
         try:
-            with session_scope() as db:
+            with system_scope("OAuth login start") as db:
                 url, state = await oauth.begin(db, provider=str(provider), next_path=self._next(),
                                                client=self._client_key())
         except ServiceError as err:
@@ -253,7 +256,7 @@ class AuthState(rx.State):
         if not ticket and params.get("next"):
             # The end of a hand-off: the cookie is set and this page's socket carries it.
             return rx.redirect(self._next(), replace=True)
-        with session_scope() as db:
+        with system_scope("OAuth login ticket") as db:
             for state in reversed(self._oauth_states):
                 result = accounts.take_login_ticket(db, ticket=ticket, binding=state)
                 if result is not None:
@@ -281,7 +284,7 @@ class AuthState(rx.State):
     async def log_out(self):
         """Revoke this login and forget it in the browser."""
         token = self._login_token()
-        with session_scope() as db:
+        with system_scope("logout: the login cookie revokes itself") as db:
             accounts.end_session(db, token=token)
         self._clear()
         # Every tab of this login (this one and the browser's others) leaves every channel:

@@ -14,7 +14,7 @@ import asyncio
 import reflex as rx
 
 from sessions_app import routes
-from sessions_app.db import session_scope
+from sessions_app.db import session_scope, system_scope
 from sessions_app.services import mail, recovery
 from sessions_app.services.errors import ServiceError
 from sessions_app.state.auth import AuthState
@@ -30,7 +30,7 @@ PASSWORD_CHANGED = ("Your password was changed and every login of your account w
 
 def _reset(token: str, password: object) -> None:
     """Set the new password (argon2: runs in a worker thread)."""
-    with session_scope() as db:
+    with system_scope("password reset link") as db:
         recovery.reset_password(db, token=token, password=password)
 
 
@@ -96,7 +96,7 @@ class RecoveryState(rx.State):
         self._clear_messages()
         token = self.router.url.query_parameters.get("token", "")
         try:
-            with session_scope() as db:
+            with system_scope("email confirmation link") as db:
                 user = recovery.verify_email(db, token=token)
                 uid = user.id
         except ServiceError as err:
@@ -122,7 +122,7 @@ class RecoveryState(rx.State):
         if isinstance(email, str):
             email = email[:MAX_FIELD]
         try:
-            with session_scope() as db:
+            with system_scope("password reset request") as db:
                 outgoing = recovery.request_reset(db, email=email, client=(await self._auth())._client_key())
         except ServiceError as err:
             self.error = err.message
@@ -140,7 +140,7 @@ class RecoveryState(rx.State):
         token = self.router.url.query_parameters.get("token", "")
         if token:  # a reload after the URL was cleaned keeps the token already read
             self._reset_token = token[:200]
-        with session_scope() as db:
+        with system_scope("password reset link") as db:
             self.reset_valid = recovery.reset_link_valid(db, token=self._reset_token)
         if not self.reset_valid:
             self.error = recovery.LINK_INVALID

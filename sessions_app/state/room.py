@@ -19,7 +19,7 @@ import reflex as rx
 from sqlmodel import select
 
 from sessions_app import realtime, routes
-from sessions_app.db import session_scope
+from sessions_app.db import session_scope, system_scope
 from sessions_app.live import channels
 from sessions_app.models import Room, User, utcnow
 from sessions_app.services import cosmetics, rooms, shared_keys, uptime
@@ -191,7 +191,9 @@ async def depart(live: RoomLive, token: str, uid: int, sender_sid: str | None, *
     if uid in tabs.values():
         realtime.detach_fanout(live)
         return
-    with session_scope() as db:
+    # The departing user comes from the room's server-side record, not from the caller (a tab
+    # navigating away, presence, deletion): the leave and the read-back run as the system.
+    with system_scope("a departure the room's server-side record names") as db:
         result = rooms.leave(db, room_id=room_id, user_id=uid)
         room = db.get(Room, room_id)
         values = {**member_vars(db, room), "closed": not room.is_open, **timer_vars(room)}
@@ -282,7 +284,7 @@ async def locked_room(room_id: int) -> AsyncIterator[RoomLive | None]:
     Yields None if the room does not exist."""
     async with realtime.modify_shared(RoomLive, shared_key(room_id)) as live:
         if live.room_id != room_id:
-            with session_scope() as db:
+            with system_scope("the room's shared state is rebuilt whole, for all its members") as db:
                 room = db.get(Room, room_id)
                 if room is not None:
                     live._load_snapshot(db, room)

@@ -10,12 +10,14 @@ The helpers live in ``tests/support`` and are re-exported here for the test file
 
 from __future__ import annotations
 
+import os
 import uuid
 from collections.abc import Callable, Iterator
 
 import pytest
 from playwright.sync_api import Browser, BrowserContext, Page, expect
 
+from tests.support import postgres
 from tests.support.app_server import (  # noqa: F401  (re-exported)
     PRESENCE_GRACE,
     ROOT,
@@ -66,11 +68,17 @@ def mail_server() -> Iterator[MailCatcher]:
 @pytest.fixture(scope="session")
 def app_server(tmp_path_factory, oauth_provider, mail_server) -> Iterator[AppServer]:
     """The app, migrated and running, shared by this worker's whole e2e session."""
+    # E2E_DATABASE=postgres: on a throwaway PostgreSQL (its owner role, row-level security
+    # forced) instead of a SQLite file, to run flows under docs/rls.md's policies (tests that
+    # read the SQLite file themselves, e.g. "writes nothing" checks, need the default).
+    pg = postgres.start_cluster() if os.environ.get("E2E_DATABASE") == "postgres" else None
     # Every e2e test comes from one client address: the per-client mail limit is unit-tested.
     server = start_app(tmp_path_factory.mktemp("app"), oauth_provider.url, **mail_server.env,
-                       MAIL_CLIENT_RATE_LIMIT="500/hour")
+                       MAIL_CLIENT_RATE_LIMIT="500/hour", database_url=pg and pg.url(postgres.OWNER))
     yield server
     server.stop()
+    if pg is not None:
+        pg.stop()
 
 
 @pytest.fixture

@@ -22,7 +22,7 @@ from datetime import UTC, datetime
 
 from sqlmodel import Session
 
-from sessions_app.db import make_engine
+from sessions_app.db import as_system, make_engine
 from sessions_app.models import Room, StudySession, User
 from sessions_app.services import accounts, rooms, scheduled
 
@@ -77,10 +77,11 @@ def login_token(db: Session, user_id: int) -> str:
 
 @contextmanager
 def app_db(database_url: str) -> Iterator[Session]:
-    """A session on a running app's database, committed at the end."""
+    """A session on a running app's database, committed at the end (as the system: on
+    PostgreSQL the test's setup writes under row-level security like the app, docs/rls.md)."""
     engine = make_engine(database_url)
     try:
-        with Session(engine, expire_on_commit=False) as db:
+        with as_system("a test sets up the app's database"), Session(engine, expire_on_commit=False) as db:
             yield db
             db.commit()
     finally:

@@ -8,6 +8,7 @@ from datetime import datetime
 from sqlalchemy import update
 from sqlmodel import Session, col
 
+from sessions_app.db import elevated
 from sessions_app.models import Room, StudySession, utcnow
 from sessions_app.services import rooms
 from sessions_app.services.errors import ServiceError
@@ -53,17 +54,20 @@ def open_live_room(db: Session, *, session_id: int, user_id: int, now: datetime 
     if room is None or not room.is_open:
         # No join code: the session's people get in through the session (``rooms.has_access``)
         # and nobody needs one, so none exists to be shown, shared or leaked.
-        room = Room(name=live_room_name(session.title), discipline=LIVE_ROOM_DISCIPLINE, is_private=True,
-                    code=None, host_id=session.creator_id if is_creator else None, created_at=now)
-        db.add(room)
-        db.flush()
-        previous = session.room_id
-        linked = db.exec(
-            update(StudySession)
-            .where(col(StudySession.id) == session.id,
-                   col(StudySession.room_id).is_(None) if previous is None else col(StudySession.room_id) == previous)
-            .values(room_id=room.id)
-        )
+        # The new room shows only to its members, and the session row is the creator's to
+        # change: any participant opening the live room creates and links it as the system.
+        with elevated(db, "any participant may open the session's live room"):
+            room = Room(name=live_room_name(session.title), discipline=LIVE_ROOM_DISCIPLINE, is_private=True,
+                        code=None, host_id=session.creator_id if is_creator else None, created_at=now)
+            db.add(room)
+            db.flush()
+            previous = session.room_id
+            linked = db.exec(
+                update(StudySession)
+                .where(col(StudySession.id) == session.id,
+                       col(StudySession.room_id).is_(None) if previous is None else col(StudySession.room_id) == previous)
+                .values(room_id=room.id)
+            )
         if linked.rowcount != 1:  # only reachable if the session lock was bypassed
             raise ServiceError("The live room is opening right now. Try again in a moment.")
         session.room_id = room.id

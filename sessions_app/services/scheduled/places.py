@@ -13,6 +13,7 @@ from sqlalchemy import func, or_, update
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, select
 
+from sessions_app.db import elevated
 from sessions_app.models import SessionParticipant, StudySession, utcnow
 from sessions_app.services import text
 from sessions_app.services.errors import ServiceError
@@ -79,8 +80,11 @@ def _lock(db: Session, session_id: object) -> StudySession:
                 .values(updated_at=StudySession.updated_at))
         row = db.get(StudySession, session_id, populate_existing=True)
     else:
-        row = db.exec(select(StudySession).where(StudySession.id == session_id)
-                      .with_for_update().execution_options(populate_existing=True)).first()
+        # FOR UPDATE needs the row-level UPDATE right, which only the creator has: the lock
+        # (for anyone joining or leaving) is taken as the system, the row stays read-only.
+        with elevated(db, "a join or leave locks the session row to count its places"):
+            row = db.exec(select(StudySession).where(StudySession.id == session_id)
+                          .with_for_update().execution_options(populate_existing=True)).first()
     if row is None:
         raise ServiceError(NOT_FOUND)
     return row
@@ -97,11 +101,12 @@ def _promote_waitlisted(db: Session, session: StudySession) -> list[int]:
     if free is not None:
         query = query.limit(free)
     promoted = []
-    for row in db.exec(query).all():
-        row.waitlisted = False
-        db.add(row)
-        promoted.append(row.user_id)
-    db.flush()
+    with elevated(db, "a freed place moves the first waiting person up"):
+        for row in db.exec(query).all():
+            row.waitlisted = False
+            db.add(row)
+            promoted.append(row.user_id)
+        db.flush()
     return promoted
 
 

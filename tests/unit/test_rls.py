@@ -1,0 +1,325 @@
+"""Row-level security on PostgreSQL: the database itself refuses other users' rows.
+
+A throwaway cluster (``tests/support/postgres.py``) is migrated with ``alembic upgrade head``
+as the owner role; the tests connect as the app role (no superuser, no BYPASSRLS), exactly as
+production does. A small world is seeded as the system: Alice hosts a public room that Bob
+is in, Bob has a private room of his own, Alice plans a session that Bob joined, and each has
+logins, links, tasks, messages, credits, notes and a calendar feed. Carol has nothing.
+
+Then, inside one user's transaction, a deliberately unfiltered ``SELECT * FROM <table>``
+returns only what that user may see, and UPDATE/DELETE/INSERT on others' rows are refused by
+the database (no row touched, or an error for an INSERT). Without the migration's policies
+every one of these tests fails: each user would read and change every row.
+
+Skipped (with the reason) only when PostgreSQL's programs are not installed.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
+
+import pytest
+import sqlalchemy as sa
+from alembic import command
+from alembic.config import Config
+from sqlalchemy.exc import DBAPIError
+from sqlmodel import Session, SQLModel
+
+import sessions_app.models  # noqa: F401  (every table on the metadata)
+from sessions_app.db import as_system, as_user, elevated, make_engine
+from sessions_app.models import (
+    AuthSession,
+    CalendarFeed,
+    ChatMessage,
+    EmailToken,
+    FocusCredit,
+    LoginTicket,
+    OAuthAccount,
+    OAuthState,
+    Room,
+    RoomMember,
+    ServerHeartbeat,
+    ServerOutage,
+    SessionNote,
+    SessionParticipant,
+    StudySession,
+    Task,
+    User,
+)
+from tests.support import postgres
+from tests.unit.test_migrations import ROOT
+
+pytestmark = [
+    pytest.mark.skipif(bool(postgres.missing_reason()), reason=postgres.missing_reason() or "-"),
+    # One xdist worker runs the module: its cluster starts once.
+    pytest.mark.xdist_group("postgres-rls"),
+]
+
+NOW = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
+LATER = NOW + timedelta(days=1)
+
+
+@pytest.fixture(scope="module")
+def cluster() -> Iterator[postgres.Cluster]:
+    cluster = postgres.start_cluster()
+    try:
+        cfg = Config()
+        cfg.set_main_option("script_location", str(ROOT / "alembic"))
+        cfg.attributes["database_url"] = cluster.url(postgres.OWNER)
+        command.upgrade(cfg, "head")
+        yield cluster
+    finally:
+        cluster.stop()
+
+
+@pytest.fixture(scope="module")
+def app_engine(cluster) -> Iterator[sa.Engine]:
+    """The engine the app would use: the app role, with the db.py actor hook."""
+    engine = make_engine(cluster.url(postgres.APP))
+    yield engine
+    engine.dispose()
+
+
+def _seed(engine: sa.Engine) -> dict[str, int]:
+    """The world, written as the system; returns the ids the tests name."""
+    ids: dict[str, int] = {}
+    with as_system("seeding the test world"), Session(engine, expire_on_commit=False) as db:
+        alice, bob, carol = (User(display_name=n, email=f"{n.lower()}@example.com") for n in ("Alice", "Bob", "Carol"))
+        db.add_all([alice, bob, carol])
+        db.flush()
+        ids.update(alice=alice.id, bob=bob.id, carol=carol.id)
+        public = Room(name="Algebra", discipline="Mathematics", host_id=alice.id)
+        private = Room(name="Secret", discipline="Physics", is_private=True, code="ABC234", host_id=bob.id)
+        db.add_all([public, private])
+        db.flush()
+        ids.update(public_room=public.id, private_room=private.id)
+        db.add_all([RoomMember(room_id=public.id, user_id=alice.id), RoomMember(room_id=public.id, user_id=bob.id),
+                    RoomMember(room_id=private.id, user_id=bob.id)])
+        session = StudySession(creator_id=alice.id, title="Eigenvalues", starts_at=LATER,
+                               ends_at=LATER + timedelta(hours=1))
+        db.add(session)
+        db.flush()
+        ids["session"] = session.id
+        rows = [
+            SessionParticipant(session_id=session.id, user_id=bob.id),
+            SessionNote(session_id=session.id, user_id=bob.id, body="private note"),
+            SessionNote(session_id=session.id, user_id=alice.id, body="public note", is_public=True),
+            ChatMessage(channel="lobby", user_id=carol.id, body="hello all"),
+            ChatMessage(channel=f"room:{public.id}", user_id=alice.id, body="in public room"),
+            ChatMessage(channel=f"room:{private.id}", user_id=bob.id, body="in private room"),
+            ChatMessage(channel=f"session:{session.id}", user_id=bob.id, body="in session chat"),
+            Task(user_id=alice.id, text="alice personal"),
+            Task(user_id=bob.id, text="bob personal"),
+            Task(user_id=bob.id, room_id=public.id, text="bob in public room"),
+            Task(user_id=bob.id, room_id=private.id, text="bob in private room"),
+            ServerHeartbeat(id=1, alive_at=NOW),
+            ServerOutage(started_at=NOW - timedelta(hours=2), ended_at=NOW - timedelta(hours=1)),
+            OAuthState(state="pending-state", provider="github", code_verifier="v"),
+        ]
+        for user in (alice, bob):
+            n = user.display_name.lower()
+            rows += [
+                AuthSession(user_id=user.id, token_hash=f"{n}-login".ljust(64, "0"), expires_at=LATER),
+                OAuthAccount(user_id=user.id, provider="github", subject=f"{n}-gh"),
+                LoginTicket(ticket_hash=f"{n}-ticket".ljust(64, "0"), user_id=user.id, expires_at=LATER),
+                EmailToken(user_id=user.id, purpose="verify", token_hash=f"{n}-mail".ljust(64, "0"),
+                           email=user.email, expires_at=LATER),
+                CalendarFeed(user_id=user.id, token_hash=f"{n}-feed".ljust(64, "0")),
+                FocusCredit(user_id=user.id, room_id=public.id, phase_seq=1, minutes_present=25, exp=25,
+                            local_day="2026-03-02"),
+            ]
+        db.add_all(rows)
+        db.commit()
+    return ids
+
+
+@pytest.fixture
+def world(cluster, app_engine) -> dict[str, int]:
+    postgres.empty_tables(cluster, SQLModel.metadata)
+    return _seed(app_engine)
+
+
+def _rows(engine, table: str, column: str, user_id: int | None) -> set:
+    """Every value of ``column`` the user's transaction sees, with no WHERE at all."""
+    with as_user(user_id), engine.begin() as conn:
+        return set(conn.exec_driver_sql(f"SELECT {column} FROM {table}").scalars())
+
+
+# table -> (column to compare, what Alice sees, what Carol (a stranger) sees, what an anonymous
+# transaction sees), from the world's ids.
+def _expected(w: dict[str, int]) -> dict[str, tuple[str, set, set, set]]:
+    a, b, c = w["alice"], w["bob"], w["carol"]
+    pub, s = w["public_room"], w["session"]
+    return {
+        "users": ("id", {a, b, c}, {a, b, c}, {a, b, c}),
+        "auth_sessions": ("user_id", {a}, set(), set()),
+        "oauth_accounts": ("user_id", {a}, set(), set()),
+        "oauth_states": ("state", set(), set(), set()),
+        "login_tickets": ("user_id", {a}, set(), set()),
+        "email_tokens": ("user_id", {a}, set(), set()),
+        "calendar_feeds": ("user_id", {a}, set(), set()),
+        "focus_credits": ("user_id", {a}, set(), set()),
+        "rooms": ("id", {pub}, {pub}, {pub}),
+        "room_members": ("room_id || ':' || user_id", {f"{pub}:{a}", f"{pub}:{b}"}, {f"{pub}:{a}", f"{pub}:{b}"},
+                         {f"{pub}:{a}", f"{pub}:{b}"}),
+        "tasks": ("text", {"alice personal", "bob in public room"}, set(), set()),
+        "chat_messages": ("body", {"hello all", "in public room", "in session chat"}, {"hello all"}, set()),
+        "study_sessions": ("id", {s}, {s}, {s}),
+        "session_participants": ("user_id", {b}, {b}, {b}),
+        "session_notes": ("body", {"public note"}, {"public note"}, {"public note"}),
+        "server_heartbeat": ("id", {1}, {1}, {1}),
+        "server_outages": ("count(*) OVER ()", {1}, {1}, {1}),
+    }
+
+
+def test_every_table_has_forced_row_level_security(cluster, app_engine):
+    """A table added without policies would be readable by everyone: none may exist."""
+    with app_engine.connect() as conn:
+        rows = dict(conn.exec_driver_sql(
+            "SELECT relname, relrowsecurity AND relforcerowsecurity FROM pg_class "
+            "WHERE relnamespace = 'public'::regnamespace AND relkind = 'r' AND relname <> 'alembic_version'").all())
+    assert set(rows) == set(SQLModel.metadata.tables)
+    assert [name for name, forced in rows.items() if not forced] == []
+
+
+def test_the_app_role_cannot_bypass_row_level_security(cluster, app_engine):
+    with app_engine.connect() as conn:
+        super_, bypass = conn.exec_driver_sql(
+            "SELECT rolsuper, rolbypassrls FROM pg_roles WHERE rolname = current_user").one()
+    assert (super_, bypass) == (False, False)
+
+
+@pytest.mark.parametrize("table", sorted(SQLModel.metadata.tables))
+def test_unfiltered_select_returns_only_what_the_user_may_see(world, app_engine, table):
+    column, alice_sees, carol_sees, anonymous_sees = _expected(world)[table]
+    assert _rows(app_engine, table, column, world["alice"]) == alice_sees
+    assert _rows(app_engine, table, column, world["carol"]) == carol_sees
+    assert _rows(app_engine, table, column, None) == anonymous_sees
+
+
+def test_bob_sees_his_private_room_and_its_chat(world, app_engine):
+    bob, priv = world["bob"], world["private_room"]
+    assert priv in _rows(app_engine, "rooms", "id", bob)
+    assert "in private room" in _rows(app_engine, "chat_messages", "body", bob)
+    assert {"bob personal", "bob in public room", "bob in private room"} <= _rows(app_engine, "tasks", "text", bob)
+    assert _rows(app_engine, "session_notes", "body", bob) == {"private note", "public note"}
+
+
+def test_the_system_sees_every_row(world, app_engine):
+    with as_system("checking the test"), app_engine.begin() as conn:
+        assert conn.exec_driver_sql("SELECT count(*) FROM chat_messages").scalar() == 4
+        assert conn.exec_driver_sql("SELECT count(*) FROM auth_sessions").scalar() == 2
+
+
+# Alice's rows that Carol tries to change: (table, key column, key value from the world).
+def _alices_rows(w) -> list[tuple[str, str, object]]:
+    a = w["alice"]
+    return [("users", "id", a), ("auth_sessions", "user_id", a), ("oauth_accounts", "user_id", a),
+            ("login_tickets", "user_id", a), ("email_tokens", "user_id", a), ("calendar_feeds", "user_id", a),
+            ("focus_credits", "user_id", a), ("rooms", "id", w["public_room"]), ("room_members", "user_id", a),
+            ("tasks", "user_id", a), ("chat_messages", "user_id", a), ("study_sessions", "id", w["session"]),
+            ("session_notes", "user_id", a), ("session_participants", "user_id", w["bob"]),
+            ("oauth_states", "provider", "github"), ("server_heartbeat", "id", 1)]
+
+
+def _count_as_system(engine, table: str, key: str, value) -> int:
+    with as_system("checking the test"), engine.begin() as conn:
+        return conn.exec_driver_sql(f"SELECT count(*) FROM {table} WHERE {key} = %(v)s", {"v": value}).scalar()
+
+
+OTHERS_ROWS_TABLES = ["users", "auth_sessions", "oauth_accounts", "login_tickets", "email_tokens", "calendar_feeds",
+                      "focus_credits", "rooms", "room_members", "tasks", "chat_messages", "study_sessions",
+                      "session_notes", "session_participants", "oauth_states", "server_heartbeat"]
+
+
+@pytest.mark.parametrize("table", OTHERS_ROWS_TABLES)
+def test_update_and_delete_of_others_rows_touch_nothing(world, app_engine, table):
+    ((_, key, value),) = [row for row in _alices_rows(world) if row[0] == table]
+    before = _count_as_system(app_engine, table, key, value)
+    assert before >= 1
+    # The stranger: the rows are invisible, so nothing matches.
+    with as_user(world["carol"]), app_engine.begin() as conn:
+        assert conn.exec_driver_sql(f"UPDATE {table} SET {key} = {key} WHERE {key} = %(v)s", {"v": value}).rowcount == 0
+        assert conn.exec_driver_sql(f"DELETE FROM {table} WHERE {key} = %(v)s", {"v": value}).rowcount == 0
+    assert _count_as_system(app_engine, table, key, value) == before
+
+
+def test_a_member_cannot_change_another_members_rows(world, app_engine):
+    """Bob sees Alice's stint and her public room's chat, and still cannot change them."""
+    a, bob, pub = world["alice"], world["bob"], world["public_room"]
+    with as_user(bob), app_engine.begin() as conn:
+        assert conn.exec_driver_sql("SELECT count(*) FROM room_members WHERE user_id = %(a)s", {"a": a}).scalar() == 1
+        for table in ("room_members", "chat_messages", "tasks"):
+            assert conn.exec_driver_sql(f"UPDATE {table} SET user_id = user_id WHERE user_id = %(a)s",
+                                        {"a": a}).rowcount == 0
+            assert conn.exec_driver_sql(f"DELETE FROM {table} WHERE user_id = %(a)s", {"a": a}).rowcount == 0
+        # The session's sign-ups are public numbers, but only their owner changes them.
+        assert conn.exec_driver_sql("DELETE FROM session_participants WHERE user_id <> %(b)s", {"b": bob}).rowcount == 0
+        assert conn.exec_driver_sql("UPDATE study_sessions SET title = 'mine'").rowcount == 0
+    with as_user(bob), app_engine.begin() as conn:
+        # Bob's own rows are his to change.
+        assert conn.exec_driver_sql(f"UPDATE tasks SET done = true WHERE room_id = {pub}").rowcount == 1
+
+
+INSERTS = {
+    # Writing as someone else, or into a place the writer is not in.
+    "users": "INSERT INTO users (display_name, avatar_url, timezone, exp_total, created_at) "
+             "VALUES ('Mallory', '', 'UTC', 0, now())",
+    "auth_sessions": "INSERT INTO auth_sessions (user_id, token_hash, created_at, expires_at) "
+                     "VALUES (%(a)s, 'x', now(), now())",
+    "focus_credits": "INSERT INTO focus_credits (user_id, room_id, phase_seq, minutes_present, exp, local_day, "
+                     "credited_at) VALUES (%(c)s, %(pub)s, 9, 25, 1000, '2026-03-02', now())",
+    "chat_as_other": "INSERT INTO chat_messages (channel, user_id, body, created_at) VALUES ('lobby', %(a)s, 'x', now())",
+    "chat_into_room": "INSERT INTO chat_messages (channel, user_id, body, created_at) "
+                      "VALUES ('room:' || %(priv)s, %(c)s, 'x', now())",
+    "task_into_room": "INSERT INTO tasks (user_id, room_id, text, done, created_at) VALUES (%(c)s, %(pub)s, 'x', false, now())",
+    "member_as_other": "INSERT INTO room_members (room_id, user_id, joined_at) VALUES (%(pub)s, %(a)s, now())",
+    "sign_up_other": "INSERT INTO session_participants (session_id, user_id, joined_at, waitlisted) "
+                     "VALUES (%(s)s, %(a)s, now(), false)",
+    "note_as_other": "INSERT INTO session_notes (session_id, user_id, body, is_public, created_at, updated_at) "
+                     "VALUES (%(s)s, %(a)s, 'x', true, now(), now())",
+    "room_for_other": "INSERT INTO rooms (name, discipline, is_private, host_id, focus_minutes, short_break_minutes, "
+                      "long_break_minutes, blocks_before_long_break, is_open, created_at, phase, phase_seq, "
+                      "phase_length_ms, cycles_completed) VALUES ('x', 'x', false, %(a)s, 25, 5, 15, 4, true, now(), "
+                      "'idle', 0, 0, 0)",
+    "oauth_state": "INSERT INTO oauth_states (state, provider, code_verifier, next_path, created_at) "
+                   "VALUES ('s', 'github', 'v', '/', now())",
+    "heartbeat": "INSERT INTO server_outages (started_at, ended_at) VALUES (now(), now())",
+}
+
+
+@pytest.mark.parametrize("name", sorted(INSERTS))
+def test_inserting_as_someone_else_is_refused(world, app_engine, name):
+    w = world
+    params = {"a": w["alice"], "c": w["carol"], "pub": w["public_room"], "priv": w["private_room"], "s": w["session"]}
+    with pytest.raises(DBAPIError, match="row-level security"), as_user(w["carol"]), app_engine.begin() as conn:
+        conn.exec_driver_sql(INSERTS[name], params)
+
+
+def test_a_moderator_may_delete_messages_in_their_room(world, app_engine):
+    """The room's host deletes a member's message (the product's moderation rule)."""
+    a, b, pub = world["alice"], world["bob"], world["public_room"]
+    with as_system("seeding"), app_engine.begin() as conn:
+        conn.exec_driver_sql("INSERT INTO chat_messages (channel, user_id, body, created_at) "
+                             "VALUES (%(ch)s, %(b)s, 'spam', now())", {"ch": f"room:{pub}", "b": b})
+    with as_user(a), app_engine.begin() as conn:
+        assert conn.exec_driver_sql("DELETE FROM chat_messages WHERE body = 'spam'").rowcount == 1
+
+
+def test_elevated_lets_one_step_write_others_rows_then_ends(world, app_engine):
+    a = world["alice"]
+    with as_user(world["carol"]), Session(app_engine) as db:
+        with elevated(db, "the test's cross-user step"):
+            assert db.execute(sa.text("UPDATE users SET exp_total = 5 WHERE id = :a"), {"a": a}).rowcount == 1
+        assert db.execute(sa.text("UPDATE users SET exp_total = 6 WHERE id = :a"), {"a": a}).rowcount == 0
+        db.commit()
+
+
+def test_the_actor_is_local_to_each_transaction(world, app_engine):
+    """A pooled connection carries no user over: the next transaction states its own."""
+    with as_user(world["alice"]), app_engine.begin() as conn:
+        assert conn.exec_driver_sql("SELECT count(*) FROM auth_sessions").scalar() == 1
+    with app_engine.begin() as conn:
+        assert conn.exec_driver_sql("SELECT count(*) FROM auth_sessions").scalar() == 0
+        assert conn.exec_driver_sql("SELECT current_setting('app.user_id', true)").scalar() == ""
