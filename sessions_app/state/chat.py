@@ -6,7 +6,7 @@ messages) and the room's tasks; every load rebuilds them from the DB (which is a
 reconnecting tab catches up: on_load runs again and the lists are replaced whole). A task
 change writes the DB, then goes out as ONE broadcast of the task list to the room's channel.
 
-Chat, room and lobby alike, goes through ``state.chat_pipeline``: the service authorizes
+Chat, room and lobby alike, goes through ``live.chat`` (the chat pipeline): the service authorizes
 and returns the change, and only that change is broadcast (the browser merges it into its
 list). ``LobbyChatState`` is private to the tab; its backend copy of the list is stale after
 broadcasts, so "load older" re-reads the tail from the DB.
@@ -22,11 +22,12 @@ import reflex as rx
 
 from sessions_app import realtime
 from sessions_app.db import session_scope
+from sessions_app.live import channels
+from sessions_app.live.chat import MessageView, SegmentView, deliver, message_views  # noqa: F401
+from sessions_app.live.rooms import shared_key
 from sessions_app.services import chat, tasks
-from sessions_app.services.errors import ServiceError
-from sessions_app.state.auth import AuthState
-from sessions_app.state.chat_pipeline import MessageView, SegmentView, deliver, message_views  # noqa: F401
-from sessions_app.state.room import RoomPageState, channel, shared_key
+from sessions_app.state.base import REFUSED, Handler
+from sessions_app.state.room import RoomPageState
 from sessions_app.state.tasks import TaskView, form_text, task_views
 
 # "Load older" pages a tab may hold (50 each) before it is asked to reload.
@@ -49,10 +50,46 @@ def _older(db, channel_name: str, uid: int, first_shown: int) -> tuple[list[Mess
     return message_views(window), len(page) < chat.PAGE
 
 
+def _in_db(fn, *args, **kwargs):
+    """``fn(db, *args, **kwargs)`` in one transaction (run off the loop by ``_attempt``)."""
+    with session_scope() as db:
+        return fn(db, *args, **kwargs)
+
+
+def _room_older(channel_name: str, uid: int, first_shown: int) -> tuple[list[MessageView], bool]:
+    with session_scope() as db:
+        return _older(db, channel_name, uid, first_shown)
+
+
+def _board(room_id: int, uid: int) -> tuple[list[MessageView], list[TaskView]]:
+    with session_scope() as db:
+        return (message_views(chat.recent(db, chat.room_channel(room_id), user_id=uid)),
+                task_views(tasks.room_tasks(db, room_id=room_id, user_id=uid)))
+
+
+def _room_task_change(fn, uid: int, room_id: int) -> list[TaskView]:
+    with session_scope() as db:
+        fn(db, uid, room_id)
+        return task_views(tasks.room_tasks(db, room_id=room_id, user_id=uid))
+
+
+def _lobby_tail(uid: int) -> list[MessageView]:
+    with session_scope() as db:
+        return message_views(chat.recent(db, chat.LOBBY, user_id=uid))
+
+
+def _lobby_older(uid: int, first_older: int | None) -> tuple[list[MessageView], list[MessageView], bool]:
+    with session_scope() as db:
+        tail = chat.recent(db, chat.LOBBY, user_id=uid)
+        first = first_older if first_older is not None else (tail[0].id if tail else 2**62)
+        older, done = _older(db, chat.LOBBY, uid, first)
+        return message_views(tail), older, done
+
+
 # --- room -------------------------------------------------------------------------------------
 
 
-class RoomBoardUi(rx.State):
+class RoomBoardUi(Handler, rx.State):
     """This tab's side of the room board: its own errors, older history and task editing."""
 
     chat_error: str = ""
@@ -74,7 +111,7 @@ class RoomBoardUi(rx.State):
         """Show 50 more messages before the oldest one shown."""
         self.chat_error = ""
         board = await self.get_state(RoomBoard)
-        uid = (await self.get_state(AuthState)).current_user_id()
+        uid = await self._caller_id()
         room_id = (await self.get_state(RoomPageState))._room_id
         if uid is None or not room_id or room_id != board.room_id:
             self.chat_error = NOT_IN_ROOM
@@ -83,12 +120,11 @@ class RoomBoardUi(rx.State):
             self.chat_error = "That is as far back as this view goes. Reload to start again."
             return
         first = self.older[0].id if self.older else (board.messages[0].id if board.messages else 2**62)
-        try:
-            with session_scope() as db:
-                older, done = _older(db, chat.room_channel(room_id), uid, first)
-        except ServiceError as err:
-            self.chat_error = err.message
+        result = await self._attempt(_room_older, chat.room_channel(room_id), uid, first,
+                                     errors=(self, "chat_error"))
+        if result is REFUSED:
             return
+        older, done = result
         if older:
             self.older, self.older_last_id = older, older[-1].id
             self.older_pages += 1
@@ -107,7 +143,7 @@ class RoomBoardUi(rx.State):
 
 
 @realtime.broadcast_only
-class RoomBoard(rx.SharedState):
+class RoomBoard(Handler, rx.SharedState):
     """The room's chat tail and tasks, as every member sees them. Plain vars only."""
 
     room_id: int = 0
@@ -121,14 +157,14 @@ class RoomBoard(rx.SharedState):
     async def _caller(self) -> tuple[int, int] | None:
         """(user id, room id) when the caller is logged in and this tab is in this board's
         room (server-side values only); the services then check membership in the DB."""
-        uid = (await self.get_state(AuthState)).current_user_id()
+        uid = await self._caller_id()
         room_id = (await self.get_state(RoomPageState))._room_id
         if uid is None or not room_id or room_id != self.room_id:
             return None
         return uid, room_id
 
     async def _publish(self, room_id: int, **values) -> None:
-        await realtime.publish(self, channel(room_id), self.router.session.session_id, **values)
+        await realtime.publish(self, channels.room(room_id), self.router.session.session_id, **values)
 
     @rx.event
     async def load(self):
@@ -137,18 +173,17 @@ class RoomBoard(rx.SharedState):
         ui = await self.get_state(RoomBoardUi)
         ui._reset()
         room_id = (await self.get_state(RoomPageState))._room_id
-        uid = (await self.get_state(AuthState)).current_user_id()
+        uid = await self._caller_id()
         if not room_id or uid is None:
             await self._leave()
             return
         board = await self._link_to(shared_key(room_id))
-        try:
-            with session_scope() as db:
-                messages = message_views(chat.recent(db, chat.room_channel(room_id), user_id=uid))
-                room_tasks = task_views(tasks.room_tasks(db, room_id=room_id, user_id=uid))
-        except ServiceError:
+        result = await self._attempt(_board, room_id, uid, errors=(ui, "chat_error"))
+        if result is REFUSED:
+            ui.chat_error = ""
             await board._leave()
             return
+        messages, room_tasks = result
         board.room_id, board.messages, board.tasks = room_id, messages, room_tasks
         board.feed = chat.room_channel(room_id)
         # Nothing changed for the others: no fan-out, no broadcast (this tab gets its delta).
@@ -175,16 +210,13 @@ class RoomBoard(rx.SharedState):
             ui.chat_error = NOT_IN_ROOM
             return
         uid, room_id = caller
-        room_chat = chat.room_channel(room_id)
-        try:
-            with session_scope() as db:
-                change = chat.post(db, channel=room_chat, user_id=uid, body=form_text(form, "body"))
-        except ServiceError as err:
-            ui.chat_error = err.message
+        change = await self._attempt(_in_db, chat.post, channel=chat.room_channel(room_id), user_id=uid,
+                                     body=form_text(form, "body"), errors=(ui, "chat_error"))
+        if change is REFUSED:
             return
         # Under the room's lock, after the commit; only the new message travels.
         realtime.detach_fanout(self)
-        await deliver(channel(room_id), RoomBoard, change)
+        await deliver(channels.room(room_id), RoomBoard, change)
         return rx.set_value("chat-input", "")
 
     @rx.event
@@ -197,15 +229,12 @@ class RoomBoard(rx.SharedState):
             ui.chat_error = NOT_IN_ROOM
             return
         uid, room_id = caller
-        room_chat = chat.room_channel(room_id)
-        try:
-            with session_scope() as db:
-                change = chat.delete(db, message_id=message_id, user_id=uid, channel=room_chat)
-        except ServiceError as err:
-            ui.chat_error = err.message
+        change = await self._attempt(_in_db, chat.delete, message_id=message_id, user_id=uid,
+                                     channel=chat.room_channel(room_id), errors=(ui, "chat_error"))
+        if change is REFUSED:
             return
         realtime.detach_fanout(self)
-        await deliver(channel(room_id), RoomBoard, change)
+        await deliver(channels.room(room_id), RoomBoard, change)
 
     # --- room tasks ---------------------------------------------------------------------------
 
@@ -218,12 +247,8 @@ class RoomBoard(rx.SharedState):
             ui.task_error = NOT_IN_ROOM
             return False
         uid, room_id = caller
-        try:
-            with session_scope() as db:
-                fn(db, uid, room_id)
-                room_tasks = task_views(tasks.room_tasks(db, room_id=room_id, user_id=uid))
-        except ServiceError as err:
-            ui.task_error = err.message
+        room_tasks = await self._attempt(_room_task_change, fn, uid, room_id, errors=(ui, "task_error"))
+        if room_tasks is REFUSED:
             return False
         await self._publish(room_id, tasks=room_tasks)
         return True
@@ -260,7 +285,7 @@ class RoomBoard(rx.SharedState):
 # --- lobby ------------------------------------------------------------------------------------
 
 
-class LobbyChatState(rx.State):
+class LobbyChatState(Handler, rx.State):
     """This tab's lobby chat: the tail (replaced by broadcasts), its older history, errors."""
 
     messages: list[MessageView] = []
@@ -274,7 +299,7 @@ class LobbyChatState(rx.State):
     older_pages: int = 0
 
     async def _uid(self) -> int | None:
-        return (await self.get_state(AuthState)).current_user_id()
+        return await self._caller_id()
 
     @rx.event
     async def load(self):
@@ -287,8 +312,7 @@ class LobbyChatState(rx.State):
         if uid is None:
             self.messages = []
             return
-        with session_scope() as db:
-            self.messages = message_views(chat.recent(db, chat.LOBBY, user_id=uid))
+        self.messages = await self._attempt(_lobby_tail, uid)
 
     @rx.event
     async def send(self, form: dict):
@@ -298,11 +322,9 @@ class LobbyChatState(rx.State):
         if uid is None:
             self.error = LOGIN_FIRST
             return
-        try:
-            with session_scope() as db:
-                change = chat.post(db, channel=chat.LOBBY, user_id=uid, body=form_text(form, "body"))
-        except ServiceError as err:
-            self.error = err.message
+        change = await self._attempt(_in_db, chat.post, channel=chat.LOBBY, user_id=uid,
+                                     body=form_text(form, "body"))
+        if change is REFUSED:
             return
         await deliver(chat.LOBBY, LobbyChatState, change)
         return rx.set_value("lobby-chat-input", "")
@@ -315,11 +337,8 @@ class LobbyChatState(rx.State):
         if uid is None:
             self.error = LOGIN_FIRST
             return
-        try:
-            with session_scope() as db:
-                change = chat.delete(db, message_id=message_id, user_id=uid, channel=chat.LOBBY)
-        except ServiceError as err:
-            self.error = err.message
+        change = await self._attempt(_in_db, chat.delete, message_id=message_id, user_id=uid, channel=chat.LOBBY)
+        if change is REFUSED:
             return
         await deliver(chat.LOBBY, LobbyChatState, change)
 
@@ -335,11 +354,10 @@ class LobbyChatState(rx.State):
             self.error = "That is as far back as this view goes. Reload to start again."
             return
         # This tab's backend copy of the tail may be stale (broadcasts bypass it): ask the DB.
-        with session_scope() as db:
-            tail = chat.recent(db, chat.LOBBY, user_id=uid)
-            first = self.older[0].id if self.older else (tail[0].id if tail else 2**62)
-            older, done = _older(db, chat.LOBBY, uid, first)
-            self.messages = message_views(tail)
+        result = await self._attempt(_lobby_older, uid, self.older[0].id if self.older else None)
+        if result is REFUSED:
+            return
+        self.messages, older, done = result
         if older:
             self.older, self.older_last_id = older, older[-1].id
             self.older_pages += 1

@@ -7,14 +7,17 @@ rides in a broadcast.
 
 from __future__ import annotations
 
-from datetime import timedelta
-
 import reflex as rx
 
 from sessions_app import realtime, routes
 from sessions_app.db import session_scope
-from sessions_app.live import channels
-from sessions_app.models import StudySession, utcnow
+from sessions_app.live import channels, targets
+from sessions_app.live.session_page import (
+    announce,
+    chat_closed,
+    left_chat,
+    schedule_clock,
+)
 from sessions_app.services import calendar, scheduled, text
 from sessions_app.services.errors import ServiceError
 from sessions_app.services.scheduled import SessionDetail
@@ -29,20 +32,18 @@ from sessions_app.state.scheduled.common import (
     NOTES,
     PLACES,
     PROMOTED_MESSAGE,
-    TICK,
     NoteView,
     ParticipantView,
     new_rev,
     places_text,
-    public_values,
     rev_kind,
     session_id_from_path,
     valid_zone,
 )
-from sessions_app.state.scheduled.listing import refresh_list
 from sessions_app.state.session_chat import SessionChatState
 
 
+@targets.register(targets.SESSION_PAGE)
 class SessionDetailState(rx.State):
     """``/sessions/[id]``: one session as this viewer may see it."""
 
@@ -276,7 +277,7 @@ class SessionDetailState(rx.State):
 
         async def out_of_chat(uid: int) -> None:
             # All their sockets, also tabs elsewhere that would only leave on their next sync.
-            await realtime.leave_user_channels(uid, channels.session_chat(session_id))
+            await left_chat(uid, session_id)
 
         return await self._act(lambda db, uid: scheduled.leave_session(db, session_id=session_id, user_id=uid),
                                "You left this session.", PLACES, rights_ended=out_of_chat)
@@ -292,12 +293,12 @@ class SessionDetailState(rx.State):
         self.confirm_cancel = False
         session_id = self.viewing_id
 
-        async def chat_closed(uid: int) -> None:
-            await realtime.close_channel(channels.session_chat(session_id))  # nobody reads it any more
+        async def nobody_reads(uid: int) -> None:
+            await chat_closed(session_id)  # nobody reads it any more
 
         return await self._act(lambda db, uid: scheduled.cancel_session(db, session_id=session_id, user_id=uid),
                                "Session cancelled. Everyone who joined sees it as cancelled.", CANCEL,
-                               rights_ended=chat_closed)
+                               rights_ended=nobody_reads)
 
     @rx.event
     async def open_live_room(self):
@@ -355,47 +356,3 @@ class SessionDetailState(rx.State):
             return None
         return rx.download(data=calendar.session_ics(detail), filename=calendar.ics_filename(detail.title),
                            mime_type="text/calendar")
-
-
-# --- broadcasts to a session's page ------------------------------------------------------------
-
-
-async def announce(session_id: int, kind: str, *, rev: str | None = None) -> None:
-    """ONE broadcast to everyone on the session's page: its public numbers and a new revision
-    (each tab then syncs what concerns its own viewer); the list gets the new numbers too."""
-    values = {} if kind == DELETED else public_values(session_id)
-    await realtime.push(channels.session(session_id), SessionDetailState, **values, live_rev=rev or new_rev(kind))
-    refresh_list()
-    if kind != DELETED:
-        schedule_clock(session_id)
-
-
-def schedule_clock(session_id: int) -> None:
-    """Tell the page when the session changes by itself: the chat opening 15 minutes before,
-    the start (the live room) and the end (read-only). One timer per session on this worker;
-    the revision is the moment itself, so several workers' pushes count once in a browser."""
-    with session_scope() as db:
-        row = db.get(StudySession, session_id)
-        when = None if row is None else scheduled.next_change(row.starts_at, row.ends_at,
-                                                              cancelled=row.cancelled_at is not None,
-                                                              now=utcnow())
-    key = f"session-clock-{session_id}"
-    if when is None:
-        realtime.cancel(key)
-        return
-    rev = f"{round(when.timestamp() * 1000)}:{TICK}"
-
-    async def tick() -> None:
-        await announce(session_id, TICK, rev=rev)
-
-    # A moment after the boundary, so the reloads already see the new status.
-    realtime.schedule(key, when + timedelta(milliseconds=300), tick)
-
-
-async def announce_departure(departure: scheduled.Departure) -> None:
-    """After an account deletion: its hosted sessions are gone, its places freed."""
-    for session_id in departure.cancelled:
-        await realtime.close_channel(channels.session_chat(session_id))
-        await announce(session_id, DELETED)
-    for session_id in departure.left:
-        await announce(session_id, PLACES)

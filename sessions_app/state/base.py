@@ -1,0 +1,104 @@
+"""One handler pattern for states: find the caller, call a service off the event loop, map a
+refusal to the form's message, set own vars.
+
+``Handler`` is a plain mixin (not a Reflex state: it adds no vars and no event handlers) for
+``rx.State`` / ``rx.SharedState`` classes:
+
+- ``await self._caller_id()``: the logged-in user's id, resolved from the login cookie on the
+  server (never from anything the browser sent) ONCE per event — later calls in the same event
+  reuse it (a context variable: Reflex runs every event in its own task) — and without
+  touching ``AuthState``'s vars unless what it shows is wrong (a revoked login).
+  ``view=True`` (page loads) also brings the tab's own view (name, level, EXP) up to date,
+  setting only the vars whose values changed, so an unchanged view costs no delta.
+- ``await self._attempt(fn, *args, errors=(state, "var"))``: run blocking DB/CPU work ``fn``
+  on a bounded thread pool (one slow query must not stall every user of the worker); a
+  ``ServiceError`` puts its message in the form's error var and returns ``REFUSED``. Handlers
+  never raise for a refusal.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextvars
+import functools
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from typing import Any, TypeVar
+
+from sessions_app import realtime
+from sessions_app.db import session_scope
+from sessions_app.live.users import own_view_vars
+from sessions_app.services import accounts
+from sessions_app.services.errors import ServiceError
+from sessions_app.state.auth import AuthState, remember_tab
+
+T = TypeVar("T")
+
+# Blocking work of handlers runs here: a few threads (the DB serializes writers anyway, and
+# the machine has few cores), so a burst queues instead of starving the loop.
+_POOL = ThreadPoolExecutor(max_workers=4, thread_name_prefix="sessions-handler")
+# (login token, user id | None) of the event running in this task (each event has its own).
+_CALLER: contextvars.ContextVar[tuple[str, int | None] | None] = contextvars.ContextVar("sessions_caller",
+                                                                                       default=None)
+
+
+class _Refused:
+    def __repr__(self) -> str:
+        return "REFUSED"
+
+    def __bool__(self) -> bool:
+        return False
+
+
+# What ``_attempt`` returns when the service refused (the message is already shown).
+REFUSED: Any = _Refused()
+
+
+async def off_loop(fn: Callable[..., T], /, *args, **kwargs) -> T:
+    """Run blocking ``fn(*args, **kwargs)`` on the handler pool and wait for it."""
+    return await asyncio.get_running_loop().run_in_executor(_POOL, functools.partial(fn, *args, **kwargs))
+
+
+def _resolve(token: str, view: bool) -> tuple[int | None, dict | None]:
+    with session_scope() as db:
+        user = accounts.user_for_token(db, token)
+        if user is None:
+            return None, None
+        return user.id, own_view_vars(user) if view else None
+
+
+class Handler:
+    """Mixin for state classes: the caller, once per event; service calls off the loop."""
+
+    async def _caller_id(self, *, view: bool = False) -> int | None:
+        """The logged-in caller's user id (None if not logged in), resolved on the server."""
+        token = realtime.held_cookie(self.router.session.session_id)
+        cached = _CALLER.get()
+        if cached is not None and cached[0] == token and not view:
+            return cached[1]
+        uid, values = await off_loop(_resolve, token, view)
+        _CALLER.set((token, uid))
+        auth = await self.get_state(AuthState)
+        if uid is None:
+            if auth.user_id:
+                auth._clear()
+            return None
+        remember_tab(uid, self.router.session.client_token)
+        if values is None and auth.user_id != uid:
+            values = await off_loop(lambda: _resolve(token, True)[1])
+        for name, value in (values or {}).items():
+            if getattr(auth, name) != value:
+                setattr(auth, name, value)
+        return uid
+
+    async def _attempt(self, fn: Callable[..., T], /, *args, errors: tuple[Any, str] | None = None,
+                       **kwargs) -> T:
+        """``fn(*args, **kwargs)`` off the loop; a ``ServiceError``'s message goes to
+        ``errors`` = (state, var name) — default this state's ``error`` — and ``REFUSED`` is
+        returned."""
+        try:
+            return await off_loop(fn, *args, **kwargs)
+        except ServiceError as err:
+            target, var = errors or (self, "error")
+            setattr(target, var, err.message)
+            return REFUSED
