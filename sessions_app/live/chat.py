@@ -7,12 +7,14 @@ chat's socket channel, the sender's socket included: ``{"ch", "seq", "add" | "de
 in the state's ``chat_event`` var. Each browser merges it into its ``messages`` list
 (``components.chat_feed``); no list is re-sent and no state is loaded per member.
 
-Ordering, the same for the three chats and across workers: ``seq`` is the message id, which
-the database hands out in storing order; browsers keep messages sorted by id, deduplicated,
-with deleted ids remembered, so the order of delivery does not matter. A tab that reconnects
-or reloads runs its load again and gets the fresh tail from the database (everything after
-what it saw, without duplicates: the list is replaced, and changes seen meanwhile are merged
-into it again).
+Ordering, the same for the three chats and across workers: ``seq`` is the change's number
+in its channel (``services.chat_log``: dense, in commit order, decided by the database);
+browsers keep messages sorted by id (ids grow in storing order), deduplicated, with deleted
+ids remembered, so the order of delivery does not matter. A tab that sees a gap in the
+numbers asks for the changes after the last one it has (``catch_up_wire``: one batch, to it
+alone); a tab that reconnects or reloads runs its load again and gets the fresh tail with the
+number it is current at (``feed_seq``), and the changes seen meanwhile are merged into it
+again: 0 lost, 0 duplicated.
 """
 
 from __future__ import annotations
@@ -20,6 +22,7 @@ from __future__ import annotations
 import dataclasses
 
 from sessions_app import realtime
+from sessions_app.db import session_scope
 from sessions_app.services import chat
 
 # The var the change travels in, and the one naming the channel a tab's list belongs to.
@@ -72,6 +75,27 @@ def wire(change: chat.ChatChange) -> dict:
     return out
 
 
+def wire_catch_up(channel: str, caught: chat.CatchUp) -> dict:
+    """A catch-up as one value: the missed changes in order, then the possible fills."""
+    return {"ch": channel, "seq": caught.seq, "batch": [wire(c) for c in caught.changes],
+            "fills": [dataclasses.asdict(message_view(m)) for m in caught.fills]}
+
+
+def catch_up_wire(channel: str, after: object, user_id: int, limit: int) -> dict | None:
+    """What a tab of ``user_id`` that saw ``channel`` up to ``after`` missed, as one value for
+    its ``chat_event``; None: too far behind, reload the tail (``tail_views``). Blocking."""
+    with session_scope() as db:
+        caught = chat.catch_up(db, channel, after, limit, user_id=user_id)
+    return None if caught is None else wire_catch_up(channel, caught)
+
+
+def tail_views(channel: str, user_id: int, limit: int = chat.PAGE) -> tuple[int, list[MessageView]]:
+    """(sequence number, last ``limit`` messages) of a channel, for a tab's load. Blocking."""
+    with session_scope() as db:
+        tail = chat.tail(db, channel, limit, user_id=user_id)
+    return tail.seq, message_views(tail.messages)
+
+
 def views_from_wire(items: list[dict]) -> list[MessageView]:
     """Messages as a browser received them, back as state values."""
     return [MessageView(**{**m, "parts": [SegmentView(**p) for p in m["parts"]]}) for m in items]
@@ -81,6 +105,7 @@ def apply(messages: list[MessageView], changes: list[dict], keep: int) -> list[M
     """What ``components.chat_feed`` does in the browser, in Python (for tests and for a
     server-side copy): merge changes into a list, sorted by id, deduplicated, deletions
     winning whatever the order, trimmed to the newest ``keep``."""
+    changes = flatten(changes)
     gone = {c["del"] for c in changes if c.get("del")}
     by_id = {m.id: m for m in messages}
     for c in changes:
@@ -90,6 +115,18 @@ def apply(messages: list[MessageView], changes: list[dict], keep: int) -> list[M
     for mid in gone:
         by_id.pop(mid, None)
     return [by_id[i] for i in sorted(by_id)][-keep:]
+
+
+def flatten(changes: list[dict]) -> list[dict]:
+    """Catch-up batches as the single changes (and fills) they hold, in order."""
+    out: list[dict] = []
+    for c in changes:
+        if "batch" in c:
+            out.extend(c["batch"])
+            out.extend({"fill": m} for m in c.get("fills", []))
+        else:
+            out.append(c)
+    return out
 
 
 async def deliver(socket_channel: str, state_cls: type, change: chat.ChatChange) -> None:

@@ -2,6 +2,7 @@
 
 from sessions_app.models.activity import ChatMessage, FocusCredit, Task
 from sessions_app.models.base import UTCDateTime, utcnow
+from sessions_app.models.chat_log import ChatChangeLog, ChatChannel
 from sessions_app.models.email import EmailToken
 from sessions_app.models.room import Room, RoomMember
 from sessions_app.models.scheduled import (
@@ -16,6 +17,8 @@ from sessions_app.models.user import AuthSession, LoginTicket, OAuthAccount, OAu
 __all__ = [
     "AuthSession",
     "CalendarFeed",
+    "ChatChangeLog",
+    "ChatChannel",
     "ChatMessage",
     "EmailToken",
     "FocusCredit",

@@ -23,7 +23,14 @@ import reflex as rx
 from sessions_app import realtime
 from sessions_app.db import session_scope
 from sessions_app.live import channels
-from sessions_app.live.chat import MessageView, SegmentView, deliver, message_views  # noqa: F401
+from sessions_app.live.chat import (  # noqa: F401 - MessageView, SegmentView: names kept for callers
+    MessageView,
+    SegmentView,
+    catch_up_wire,
+    deliver,
+    message_views,
+    tail_views,
+)
 from sessions_app.live.rooms import shared_key
 from sessions_app.services import chat, tasks
 from sessions_app.state.base import REFUSED, Handler
@@ -61,21 +68,16 @@ def _room_older(channel_name: str, uid: int, first_shown: int) -> tuple[list[Mes
         return _older(db, channel_name, uid, first_shown)
 
 
-def _board(room_id: int, uid: int) -> tuple[list[MessageView], list[TaskView]]:
+def _board(room_id: int, uid: int) -> tuple[tuple[int, list[MessageView]], list[TaskView]]:
     with session_scope() as db:
-        return (message_views(chat.recent(db, chat.room_channel(room_id), user_id=uid)),
-                task_views(tasks.room_tasks(db, room_id=room_id, user_id=uid)))
+        room_tasks = task_views(tasks.room_tasks(db, room_id=room_id, user_id=uid))
+    return tail_views(chat.room_channel(room_id), uid), room_tasks
 
 
 def _room_task_change(fn, uid: int, room_id: int) -> list[TaskView]:
     with session_scope() as db:
         fn(db, uid, room_id)
         return task_views(tasks.room_tasks(db, room_id=room_id, user_id=uid))
-
-
-def _lobby_tail(uid: int) -> list[MessageView]:
-    with session_scope() as db:
-        return message_views(chat.recent(db, chat.LOBBY, user_id=uid))
 
 
 def _lobby_older(uid: int, first_older: int | None) -> tuple[list[MessageView], list[MessageView], bool]:
@@ -149,9 +151,11 @@ class RoomBoard(Handler, rx.SharedState):
     room_id: int = 0
     messages: list[MessageView] = []
     deleted_ids: list[int] = []
-    # The chat pipeline's change var and the channel the list belongs to (``chat_pipeline``).
+    # The chat pipeline's change var, the channel the list belongs to and the channel's
+    # sequence number the list is current at (``live.chat``).
     chat_event: dict = {}
     feed: str = ""
+    feed_seq: int = 0
     tasks: list[RoomTaskView] = []
 
     async def _caller(self) -> tuple[int, int] | None:
@@ -183,8 +187,8 @@ class RoomBoard(Handler, rx.SharedState):
             ui.chat_error = ""
             await board._leave()
             return
-        messages, room_tasks = result
-        board.room_id, board.messages, board.tasks = room_id, messages, room_tasks
+        (seq, messages), room_tasks = result
+        board.room_id, board.messages, board.feed_seq, board.tasks = room_id, messages, seq, room_tasks
         board.feed = chat.room_channel(room_id)
         # Nothing changed for the others: no fan-out, no broadcast (this tab gets its delta).
         realtime.detach_fanout(board)
@@ -235,6 +239,25 @@ class RoomBoard(Handler, rx.SharedState):
             return
         realtime.detach_fanout(self)
         await deliver(channels.room(room_id), RoomBoard, change)
+
+    @rx.event
+    async def catch_up(self, after: int):
+        """The browser saw a gap in this room chat's sequence numbers: send this tab (only) the
+        changes after ``after``, or the fresh tail when it is too far behind."""
+        caller = await self._caller()
+        realtime.detach_fanout(self)
+        if caller is None:
+            return
+        uid, room_id = caller
+        room_chat = chat.room_channel(room_id)
+        caught = await self._attempt(catch_up_wire, room_chat, after, uid, chat.PAGE,
+                                     errors=(await self.get_state(RoomBoardUi), "chat_error"))
+        if caught is None:
+            tail = await self._attempt(tail_views, room_chat, uid)
+            if tail is not REFUSED:
+                self.feed_seq, self.messages = tail
+        elif caught is not REFUSED:
+            self.chat_event = caught
 
     # --- room tasks ---------------------------------------------------------------------------
 
@@ -293,6 +316,7 @@ class LobbyChatState(Handler, rx.State):
     error: str = ""
     chat_event: dict = {}
     feed: str = chat.LOBBY
+    feed_seq: int = 0
     older: list[MessageView] = []
     older_last_id: int = 0
     older_done: bool = False
@@ -312,7 +336,9 @@ class LobbyChatState(Handler, rx.State):
         if uid is None:
             self.messages = []
             return
-        self.messages = await self._attempt(_lobby_tail, uid)
+        tail = await self._attempt(tail_views, chat.LOBBY, uid)
+        if tail is not REFUSED:
+            self.feed_seq, self.messages = tail
 
     @rx.event
     async def send(self, form: dict):
@@ -341,6 +367,21 @@ class LobbyChatState(Handler, rx.State):
         if change is REFUSED:
             return
         await deliver(chat.LOBBY, LobbyChatState, change)
+
+    @rx.event
+    async def catch_up(self, after: int):
+        """The browser saw a gap in the lobby chat's sequence numbers: send this tab the
+        changes after ``after``, or the fresh tail when it is too far behind."""
+        uid = await self._uid()
+        if uid is None:
+            return
+        caught = await self._attempt(catch_up_wire, chat.LOBBY, after, uid, chat.PAGE)
+        if caught is None:
+            tail = await self._attempt(tail_views, chat.LOBBY, uid)
+            if tail is not REFUSED:
+                self.feed_seq, self.messages = tail
+        elif caught is not REFUSED:
+            self.chat_event = caught
 
     @rx.event
     async def load_older(self):

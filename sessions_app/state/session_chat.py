@@ -17,7 +17,7 @@ import reflex as rx
 from sessions_app import realtime
 from sessions_app.db import session_scope
 from sessions_app.live import channels
-from sessions_app.live.chat import MessageView, deliver, message_views
+from sessions_app.live.chat import MessageView, catch_up_wire, deliver, tail_views
 from sessions_app.services import chat, scheduled
 from sessions_app.state.base import REFUSED, Handler
 from sessions_app.state.tasks import form_text
@@ -28,11 +28,6 @@ TAIL = 100
 
 # The socket.io channel of a session's chat (authorized viewers' sockets only); old name kept.
 chat_socket_channel = channels.session_chat
-
-
-def _tail(session_id: int, uid: int) -> list[MessageView]:
-    with session_scope() as db:
-        return message_views(chat.recent(db, scheduled.chat_channel(session_id), TAIL, user_id=uid))
 
 
 def _in_db(fn, *args, **kwargs):
@@ -48,6 +43,7 @@ class SessionChatState(Handler, rx.State):
     # The chat pipeline's change var and the channel the list belongs to (``chat_pipeline``).
     chat_event: dict = {}
     feed: str = ""
+    feed_seq: int = 0
     # The session whose chat this tab may read now (0: none) and the channel its socket is in.
     _session_id: int = 0
     _joined: str = ""
@@ -60,7 +56,7 @@ class SessionChatState(Handler, rx.State):
             await realtime.leave(self.router.session.session_id, self._joined)
         self._joined = ""
         self._session_id = 0
-        self.messages, self.error, self.feed = [], "", ""
+        self.messages, self.error, self.feed, self.feed_seq = [], "", "", 0
 
     async def _attach(self, session_id: int, uid: int | None, *, fresh: bool) -> None:
         """Show ``session_id``'s chat (0: none). The caller has just asked the DB whether the
@@ -70,12 +66,12 @@ class SessionChatState(Handler, rx.State):
             await self._detach()
             return
         if fresh or self._session_id != session_id:
-            messages = await self._attempt(_tail, session_id, uid)
-            if messages is REFUSED:
+            tail = await self._attempt(tail_views, scheduled.chat_channel(session_id), uid, TAIL)
+            if tail is REFUSED:
                 self.error = ""  # not a refusal of anything the viewer did: no chat to show
                 await self._detach()
                 return
-            self.messages, self.feed = messages, scheduled.chat_channel(session_id)
+            (self.feed_seq, self.messages), self.feed = tail, scheduled.chat_channel(session_id)
         wanted = chat_socket_channel(session_id)
         if self._joined and self._joined != wanted:
             await realtime.leave(self.router.session.session_id, self._joined)
@@ -107,6 +103,22 @@ class SessionChatState(Handler, rx.State):
         """Post ``#session-chat-input``'s text (the chat service checks the window and the rate)."""
         if await self._change(chat.post, body=form_text(form, "body")):
             return rx.set_value("session-chat-input", "")
+
+    @rx.event
+    async def catch_up(self, after: int):
+        """The browser saw a gap in this chat's sequence numbers: send this tab the changes
+        after ``after``, or the fresh tail when it is too far behind (readers only)."""
+        uid, session_id = await self._uid(), self._session_id
+        if uid is None or not session_id:
+            return
+        channel = scheduled.chat_channel(session_id)
+        caught = await self._attempt(catch_up_wire, channel, after, uid, TAIL)
+        if caught is None:
+            tail = await self._attempt(tail_views, channel, uid, TAIL)
+            if tail is not REFUSED:
+                self.feed_seq, self.messages = tail
+        elif caught is not REFUSED:
+            self.chat_event = caught
 
     @rx.event
     async def delete_message(self, message_id: int):
