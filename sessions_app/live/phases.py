@@ -10,6 +10,7 @@ from sessions_app import realtime
 from sessions_app.db import session_scope
 from sessions_app.live import channels
 from sessions_app.live.feeds import refresh_lobby
+from sessions_app.live.presence import refresh_members
 from sessions_app.live.rooms import locked_room, push, timer_vars
 from sessions_app.live.users import own_view_vars, push_own_view
 from sessions_app.models import Room, User, utcnow
@@ -66,6 +67,10 @@ async def phase_due(room_id: int, seq: int) -> None:
         await push(room_id, **values)
     for uid, vals in exp_updates.items():
         await push_own_view(uid, vals)
+    if exp_updates:
+        # EXP can raise a level, which the member list shows: without this the room showed
+        # the old level until someone joined or left (a fresh load showed the new one).
+        refresh_members(room_id)
     schedule_phase_end(room_id)
     refresh_lobby()
 
