@@ -19,9 +19,9 @@ from sessions_app.live.session_page import (
     schedule_clock,
 )
 from sessions_app.services import calendar, scheduled, text
-from sessions_app.services.errors import ServiceError
 from sessions_app.services.scheduled import SessionDetail
 from sessions_app.state.auth import AuthState
+from sessions_app.state.base import REFUSED, Handler, off_loop
 from sessions_app.state.scheduled.common import (
     BROWSER_TZ_SCRIPT,
     CANCEL,
@@ -43,8 +43,14 @@ from sessions_app.state.scheduled.common import (
 from sessions_app.state.session_chat import SessionChatState
 
 
+def _in_db(fn, *args, **kwargs):
+    """``fn(db, *args, **kwargs)`` in one transaction (run off the loop)."""
+    with session_scope() as db:
+        return fn(db, *args, **kwargs)
+
+
 @targets.register(targets.SESSION_PAGE)
-class SessionDetailState(rx.State):
+class SessionDetailState(Handler, rx.State):
     """``/sessions/[id]``: one session as this viewer may see it."""
 
     found: bool = False
@@ -123,14 +129,13 @@ class SessionDetailState(rx.State):
         self.google_link = calendar.google_calendar_link(detail)
         self.edit_href = routes.session_edit(detail.id) if detail.can_edit else ""
 
-    def _refresh(self, uid: int | None) -> SessionDetail | None:
-        """Reload the session for ``uid``; on a missing session, blank everything."""
-        try:
-            with session_scope() as db:
-                detail = scheduled.session_detail(db, session_id=self.viewing_id, viewer_id=uid)
-        except ServiceError as err:
+    async def _refresh(self, uid: int | None) -> SessionDetail | None:
+        """Reload the session for ``uid`` (off the loop); on a missing session, blank everything."""
+        detail = await self._attempt(_in_db, scheduled.session_detail, session_id=self.viewing_id, viewer_id=uid)
+        if detail is REFUSED:
+            message = self.error
             self._blank()
-            self.error = err.message
+            self.error = message
             return None
         self._show(detail)
         return detail
@@ -138,13 +143,13 @@ class SessionDetailState(rx.State):
     async def _reload(self, uid: int | None, *, fresh: bool = False) -> SessionDetail | None:
         """Reload what the viewer may see, and attach this tab to the session chat exactly
         while that includes the chat."""
-        detail = self._refresh(uid)
+        detail = await self._refresh(uid)
         chat_state = await self.get_state(SessionChatState)
         await chat_state._attach(self.viewing_id if self.found and self.chat_readable else 0, uid, fresh=fresh)
         return detail
 
     async def _uid(self) -> int | None:
-        return (await self.get_state(AuthState)).current_user_id()
+        return await self._caller_id()
 
     async def _leave_channels(self) -> None:
         if self._channel:
@@ -155,8 +160,8 @@ class SessionDetailState(rx.State):
     @rx.event
     async def load(self):
         """on_load of /sessions/[id]: public facts for anyone, the rest for participants."""
+        uid = await self._caller_id(view=True)
         auth = await self.get_state(AuthState)
-        uid = auth.current_user_id()
         self._blank()
         self.message = self.error = self.note_draft = self.live_rev = ""
         self.note_public = self.confirm_cancel = False
@@ -206,8 +211,7 @@ class SessionDetailState(rx.State):
         if kind == PLACES:
             shown = ("creator" if self.is_creator else "participant" if self.is_participant
                      else "waitlisted" if self.is_waitlisted else "none")
-            with session_scope() as db:
-                now = scheduled.standing(db, session_id=self.viewing_id, user_id=uid)
+            now = await off_loop(_in_db, scheduled.standing, session_id=self.viewing_id, user_id=uid)
             if shown == "none" and now == "none":
                 return
         # A notice about an earlier state ("You're in") must not outlive the change.
@@ -230,7 +234,7 @@ class SessionDetailState(rx.State):
         if zone != self.tz:
             self.tz = zone
             if self.found:
-                self._refresh(await self._uid())
+                await self._refresh(await self._uid())
 
     async def _act(self, action, success, kind: str, *, rights_ended=None):
         """Run ``action(db, uid)`` for the logged-in caller, reload what they may see, and
@@ -242,12 +246,11 @@ class SessionDetailState(rx.State):
             here = routes.session(self.viewing_id) if self.viewing_id else routes.SESSIONS
             return rx.redirect(routes.login_then(here))
         self.message = self.error = ""
-        try:
-            with session_scope() as db:
-                outcome = action(db, uid)
-        except ServiceError as err:
-            self.error = err.message
+        outcome = await self._attempt(_in_db, action, uid)
+        if outcome is REFUSED:
+            message = self.error
             await self._reload(uid)
+            self.error = self.error or message
             return None
         if rights_ended is not None:
             await rights_ended(uid)
@@ -308,12 +311,11 @@ class SessionDetailState(rx.State):
         if uid is None:
             return rx.redirect(routes.login_then(routes.session(self.viewing_id)))
         self.message = self.error = ""
-        try:
-            with session_scope() as db:
-                live = scheduled.open_live_room(db, session_id=self.viewing_id, user_id=uid)
-        except ServiceError as err:
-            self.error = err.message
+        live = await self._attempt(_in_db, scheduled.open_live_room, session_id=self.viewing_id, user_id=uid)
+        if live is REFUSED:
+            message = self.error
             await self._reload(uid)
+            self.error = self.error or message
             return None
         return rx.redirect(routes.room(live.room_id))
 
@@ -335,11 +337,9 @@ class SessionDetailState(rx.State):
         if uid is None:
             return rx.redirect(routes.login_then(routes.session(self.viewing_id)))
         self.message = self.error = ""
-        try:
-            with session_scope() as db:
-                scheduled.save_note(db, session_id=self.viewing_id, user_id=uid, body=body, is_public=public)
-        except ServiceError as err:
-            self.error = err.message
+        saved = await self._attempt(_in_db, scheduled.save_note, session_id=self.viewing_id, user_id=uid, body=body,
+                                    is_public=public)
+        if saved is REFUSED:
             return None
         self.message = "Note saved." + (" It is shown on this page." if public else " Only you can see it.")
         await self._reload(uid)
@@ -351,7 +351,7 @@ class SessionDetailState(rx.State):
     async def download_ics(self):
         """Download the session as an .ics file, with only what this viewer may see."""
         uid = await self._uid()
-        detail = self._refresh(uid)
+        detail = await self._refresh(uid)
         if detail is None:
             return None
         return rx.download(data=calendar.session_ics(detail), filename=calendar.ics_filename(detail.title),
