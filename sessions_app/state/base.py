@@ -70,26 +70,36 @@ def _resolve(token: str, view: bool) -> tuple[int | None, dict | None]:
 class Handler:
     """Mixin for state classes: the caller, once per event; service calls off the loop."""
 
+    def _known_caller(self) -> tuple[str, int | None] | None:
+        """(login token, user id) if this event already resolved the caller."""
+        token = realtime.held_cookie(self.router.session.session_id)
+        cached = _CALLER.get()
+        return cached if cached is not None and cached[0] == token else None
+
     async def _caller_id(self, *, view: bool = False) -> int | None:
         """The logged-in caller's user id (None if not logged in), resolved on the server."""
         token = realtime.held_cookie(self.router.session.session_id)
-        cached = _CALLER.get()
-        if cached is not None and cached[0] == token and not view:
-            return cached[1]
+        if not view and (known := self._known_caller()) is not None:
+            return known[1]
         uid, values = await off_loop(_resolve, token, view)
+        await self._note_caller(token, uid, values)
+        return uid
+
+    async def _note_caller(self, token: str, uid: int | None, values: dict | None) -> None:
+        """Remember the caller for this event; bring ``AuthState`` in line only where it is
+        wrong (a revoked login, another account) or ``values`` (a page load) changed."""
         _CALLER.set((token, uid))
         auth = await self.get_state(AuthState)
         if uid is None:
             if auth.user_id:
                 auth._clear()
-            return None
+            return
         remember_tab(uid, self.router.session.client_token)
         if values is None and auth.user_id != uid:
             values = await off_loop(lambda: _resolve(token, True)[1])
         for name, value in (values or {}).items():
             if getattr(auth, name) != value:
                 setattr(auth, name, value)
-        return uid
 
     async def _attempt(self, fn: Callable[..., T], /, *args, errors: tuple[Any, str] | None = None,
                        **kwargs) -> T:
@@ -99,6 +109,35 @@ class Handler:
         try:
             return await off_loop(fn, *args, **kwargs)
         except ServiceError as err:
-            target, var = errors or (self, "error")
-            setattr(target, var, err.message)
+            self._refused(err, errors)
             return REFUSED
+
+    def _refused(self, err: ServiceError, errors: tuple[Any, str] | None) -> None:
+        target, var = errors or (self, "error")
+        setattr(target, var, err.message)
+
+    async def _attempt_as_caller(self, fn: Callable[..., T], /, *args, errors: tuple[Any, str] | None = None,
+                                 **kwargs) -> tuple[int | None, T]:
+        """The hot handlers (a chat post, a timer action): resolve the caller AND run
+        ``fn(uid, *args, **kwargs)`` in ONE trip to the pool — under a busy machine every
+        trip waits for a thread and for the loop again. Returns ``(None, None)`` when nobody
+        is logged in (``fn`` does not run), ``(uid, REFUSED)`` when the service refused (the
+        message is shown, as with ``_attempt``), else ``(uid, result)``."""
+        token = realtime.held_cookie(self.router.session.session_id)
+        known = self._known_caller()
+
+        def work() -> tuple[int | None, Any, ServiceError | None]:
+            uid = known[1] if known is not None else _resolve(token, False)[0]
+            if uid is None:
+                return None, None, None
+            try:
+                return uid, fn(uid, *args, **kwargs), None
+            except ServiceError as err:
+                return uid, REFUSED, err
+
+        uid, result, err = await off_loop(work)
+        if known is None:
+            await self._note_caller(token, uid, None)
+        if err is not None:
+            self._refused(err, errors)
+        return uid, result

@@ -209,13 +209,18 @@ class RoomBoard(Handler, rx.SharedState):
         """Post ``#chat-input``'s text to the room (members only, rate-limited)."""
         ui = await self.get_state(RoomBoardUi)
         ui.chat_error = ""
-        caller = await self._caller()
-        if caller is None:
+        room_id = (await self.get_state(RoomPageState))._room_id
+        if not room_id or room_id != self.room_id:
             ui.chat_error = NOT_IN_ROOM
             return
-        uid, room_id = caller
-        change = await self._attempt(_in_db, chat.post, channel=chat.room_channel(room_id), user_id=uid,
-                                     body=form_text(form, "body"), errors=(ui, "chat_error"))
+        body = form_text(form, "body")
+        # The caller and the post in one trip off the loop (the service checks membership).
+        uid, change = await self._attempt_as_caller(
+            lambda uid: _in_db(chat.post, channel=chat.room_channel(room_id), user_id=uid, body=body),
+            errors=(ui, "chat_error"))
+        if uid is None:
+            ui.chat_error = NOT_IN_ROOM
+            return
         if change is REFUSED:
             return
         # Under the room's lock, after the commit; only the new message travels.
@@ -344,12 +349,12 @@ class LobbyChatState(Handler, rx.State):
     async def send(self, form: dict):
         """Post ``#lobby-chat-input``'s text (rate-limited) and broadcast the new message."""
         self.error = ""
-        uid = await self._uid()
+        body = form_text(form, "body")
+        uid, change = await self._attempt_as_caller(
+            lambda uid: _in_db(chat.post, channel=chat.LOBBY, user_id=uid, body=body))
         if uid is None:
             self.error = LOGIN_FIRST
             return
-        change = await self._attempt(_in_db, chat.post, channel=chat.LOBBY, user_id=uid,
-                                     body=form_text(form, "body"))
         if change is REFUSED:
             return
         await deliver(chat.LOBBY, LobbyChatState, change)

@@ -88,12 +88,16 @@ class RoomLive(Handler, rx.SharedState):
         """A host's timer action (start, pause, resume, reset, skip). Refused for anyone else."""
         page = await self.get_state(RoomPageState)
         page.error = ""
-        uid = await self._caller_id()
-        if uid is None or self.room_id == 0:
+        room_id = self.room_id
+        if room_id == 0:
             page.error = NOT_IN_ROOM
             return
-        room_id = self.room_id
-        result = await self._attempt(_control, room_id, uid, action, errors=(page, "error"))
+        # The caller and the action in one trip off the loop (the service authorizes the host).
+        uid, result = await self._attempt_as_caller(lambda uid: _control(room_id, uid, action),
+                                                    errors=(page, "error"))
+        if uid is None:
+            page.error = NOT_IN_ROOM
+            return
         if result is REFUSED:
             return
         values, running = result

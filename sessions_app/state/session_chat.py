@@ -88,11 +88,12 @@ class SessionChatState(Handler, rx.State):
     async def _change(self, fn, **kwargs) -> bool:
         """Run one chat change for the caller, then broadcast it to the chat channel."""
         self.error = ""
-        uid, session_id = await self._uid(), self._session_id
-        if uid is None or not session_id:
+        session_id = self._session_id
+        uid, change = (None, None) if not session_id else await self._attempt_as_caller(
+            lambda uid: _in_db(fn, channel=scheduled.chat_channel(session_id), user_id=uid, **kwargs))
+        if uid is None:
             self.error = "Only the people in this session can write in its chat."
             return False
-        change = await self._attempt(_in_db, fn, channel=scheduled.chat_channel(session_id), user_id=uid, **kwargs)
         if change is REFUSED:
             return False
         await deliver(chat_socket_channel(session_id), SessionChatState, change)
