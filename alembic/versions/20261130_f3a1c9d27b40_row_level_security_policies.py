@@ -14,7 +14,7 @@ condition starts with ``app_is_system() OR``, which PostgreSQL evaluates first).
 SQLite has no row-level security: nothing to do there.
 
 Revision ID: f3a1c9d27b40
-Revises: 6548bc7f7396
+Revises: 7deead4c92a7
 Create Date: 2026-11-30 01:00:00
 """
 from collections.abc import Sequence
@@ -22,7 +22,7 @@ from collections.abc import Sequence
 from alembic import op
 
 revision: str = 'f3a1c9d27b40'
-down_revision: str | None = '6548bc7f7396'
+down_revision: str | None = '7deead4c92a7'
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

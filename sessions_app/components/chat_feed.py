@@ -13,7 +13,10 @@ value, merges it into the list var in the browser — the same list a fresh load
 - when the server replaces the list (a page load or a reconnect: the fresh tail), the
   changes seen in the meantime are applied again, so a message broadcast while the load
   was reading the database is not lost;
-- changes of another channel (the tab moved to another room) are ignored.
+- changes of another channel (the tab moved to another room) are ignored;
+- every change carries its channel's sequence number (dense, in commit order): a number that
+  skips one opens a gap, and a gap still open after a moment asks the server for the changes
+  after the last number seen (``catch_up``), which come back as one batch to this tab only.
 
 Nothing goes back to the server: the merge costs no frame and no event.
 """
@@ -26,7 +29,7 @@ from reflex_base.utils.imports import ImportVar
 from sessions_app import realtime
 
 _JS = r"""
-function SessionsChatFeed({ stateName, eventKey, listKey, deletedKey, channelKey, keep }) {
+function SessionsChatFeed({ stateName, eventKey, listKey, deletedKey, channelKey, seqKey, catchUp, keep }) {
   const store = useContext(StateStoreContext);
   const dispatch = useContext(DispatchContext);
   useEffect(() => {
@@ -35,6 +38,24 @@ function SessionsChatFeed({ stateName, eventKey, listKey, deletedKey, channelKey
     const snap = store.getSnapshot(stateName) || {};
     let lastEvent = snap[eventKey];
     let lastList = snap[listKey];
+    let lastChannel = snap[channelKey];
+    // The channel's sequence numbers: ``last`` is the highest with nothing missing before it;
+    // ``ahead`` holds numbers seen past a gap. A gap that stays open asks the server for what
+    // came after ``last`` (``catch_up``); the answer is one batch of changes.
+    let last = snap[seqKey] || 0;
+    const ahead = new Set();
+    let timer = null;
+    const advance = () => {
+      for (const n of [...ahead]) if (n <= last) ahead.delete(n);
+      while (ahead.has(last + 1)) { ahead.delete(last + 1); last += 1; }
+    };
+    const askLater = () => {
+      if (timer || ahead.size === 0) return;
+      timer = setTimeout(() => {
+        timer = null;
+        if (ahead.size) addEvents([ReflexEvent(catchUp, { after: last })]);
+      }, 700);
+    };
     const merge = (list, changes) => {
       const byId = new Map((list || []).map((m) => [m.id, m]));
       for (const c of changes) {
@@ -47,25 +68,41 @@ function SessionsChatFeed({ stateName, eventKey, listKey, deletedKey, channelKey
       const s = store.getSnapshot(stateName);
       if (!s) return;
       const ev = s[eventKey], list = s[listKey], channel = s[channelKey];
-      const fresh = ev !== lastEvent && ev && ev.seq && ev.ch === channel;
+      if (list !== lastList) {
+        // A fresh tail from the server (a load, a reconnect, a reload after a long gap).
+        if (channel !== lastChannel) { ahead.clear(); last = 0; }
+        lastChannel = channel;
+        last = Math.max(last, s[seqKey] || 0);
+        advance();
+      }
+      const fresh = ev !== lastEvent && ev && ev.ch === channel && ev.seq !== undefined;
       lastEvent = ev;
       if (!fresh && list === lastList) return;
+      const batch = fresh ? (ev.batch ? [...ev.batch, ...(ev.fills || []).map((m) => ({ fill: m }))] : [ev]) : [];
       if (fresh) {
-        seen.push(ev);
-        if (seen.length > 100) seen.shift();
-        if (ev.del) gone.add(ev.del);
+        for (const c of batch) {
+          seen.push({ ...c, ch: ev.ch });
+          if (c.del) gone.add(c.del);
+        }
+        while (seen.length > 100) seen.shift();
+        if (ev.batch) { last = Math.max(last, ev.seq); }
+        else if (ev.seq > last) { ahead.add(ev.seq); }
+        advance();
+        askLater();
       }
-      const changes = list === lastList ? [ev] : seen.filter((c) => c.ch === channel);
+      const changes = list === lastList ? batch : seen.filter((c) => c.ch === channel);
       if (!fresh && changes.length === 0) { lastList = list; return; }
       const delta = {};
       delta[listKey] = lastList = merge(list, changes);
-      if (fresh && ev.del && deletedKey) {
-        delta[deletedKey] = [...(s[deletedKey] || []), ev.del].slice(-100);
+      const dels = batch.map((c) => c.del).filter(Boolean);
+      if (dels.length && deletedKey) {
+        delta[deletedKey] = [...(s[deletedKey] || []), ...dels].slice(-100);
       }
       dispatch[stateName](delta);
     };
-    return store.subscribe(stateName, apply);
-  }, [store, dispatch, stateName, eventKey, listKey, deletedKey, channelKey, keep]);
+    const unsubscribe = store.subscribe(stateName, apply);
+    return () => { unsubscribe(); if (timer) clearTimeout(timer); };
+  }, [store, dispatch, stateName, eventKey, listKey, deletedKey, channelKey, seqKey, catchUp, keep]);
   return null;
 }
 """
@@ -81,12 +118,16 @@ class ChatFeed(rx.Component):
     list_key: rx.Var[str]
     deleted_key: rx.Var[str]
     channel_key: rx.Var[str]
+    seq_key: rx.Var[str]
+    catch_up: rx.Var[str]
     keep: rx.Var[int]
 
     def add_imports(self):
         """React hooks and Reflex's state store contexts."""
         return {"react": [ImportVar(tag="useContext"), ImportVar(tag="useEffect")],
-                "$/utils/context": [ImportVar(tag="StateStoreContext"), ImportVar(tag="DispatchContext")]}
+                "$/utils/context": [ImportVar(tag="StateStoreContext"), ImportVar(tag="DispatchContext"),
+                                    ImportVar(tag="addEvents")],
+                "$/utils/state": [ImportVar(tag="ReflexEvent")]}
 
     def add_custom_code(self) -> list[str]:
         """The component's JavaScript (defined once per page)."""
@@ -94,9 +135,11 @@ class ChatFeed(rx.Component):
 
 
 def chat_feed(state_cls: type[rx.State], *, keep: int, deleted: bool = True) -> rx.Component:
-    """The feed for a state with ``messages``, ``chat_event`` and ``feed`` vars (and, with
-    ``deleted``, a ``deleted_ids`` list that hides deleted messages from the older history)."""
+    """The feed for a state with ``messages``, ``chat_event``, ``feed`` and ``feed_seq`` vars and
+    a ``catch_up(after)`` handler (and, with ``deleted``, a ``deleted_ids`` list that hides
+    deleted messages from the older history)."""
     return ChatFeed.create(
         state_name=state_cls.get_full_name(), event_key=realtime.client_key("chat_event"),
         list_key=realtime.client_key("messages"), deleted_key=realtime.client_key("deleted_ids") if deleted else "",
-        channel_key=realtime.client_key("feed"), keep=keep)
+        channel_key=realtime.client_key("feed"), seq_key=realtime.client_key("feed_seq"),
+        catch_up=f"{state_cls.get_full_name()}.catch_up", keep=keep)

@@ -3,6 +3,7 @@
 from sessions_app.models.activity import ChatMessage, FocusCredit, Task
 from sessions_app.models.base import UTCDateTime, utcnow
 from sessions_app.models.call import CallMember, CallOption
+from sessions_app.models.chat_log import ChatChangeLog, ChatChannel
 from sessions_app.models.email import EmailToken
 from sessions_app.models.focus import BlockGoal, ChatReaction
 from sessions_app.models.mood import AmbientMix
@@ -23,6 +24,8 @@ __all__ = [
     "CallMember",
     "CallOption",
     "CalendarFeed",
+    "ChatChangeLog",
+    "ChatChannel",
     "ChatMessage",
     "ChatReaction",
     "EmailToken",

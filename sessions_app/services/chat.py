@@ -21,6 +21,7 @@ from sqlmodel import Session, col, select
 
 from sessions_app.models import ChatMessage, Room, StudySession, User, utcnow
 from sessions_app.services import (
+    chat_log,
     cosmetics,
     progression,
     quiet_focus,
@@ -211,11 +212,12 @@ def since(db: Session, channel: str, from_id: int, *, user_id: int | None,
 class ChatChange:
     """One change of a channel, as it is broadcast to the channel's readers.
 
-    ``seq`` is the id of the message concerned. Ids come from one database sequence, so within
-    a channel they grow in the order the messages were stored: they are the channel's sequence
-    numbers, decided by the database and not by whichever worker emits first. Readers keep
-    their list sorted by id and deduplicated, and remember deleted ids, so a view built from
-    the same changes is the same whatever order they arrive in (across workers too).
+    ``seq`` is the change's number in its channel (``chat_log.record``): dense and in commit
+    order per channel, decided by the database and not by whichever worker emits first, the
+    same for the lobby, room and session chats. A reader that sees a gap asks for what it
+    missed (``catch_up``). Readers keep their list sorted by message id (ids grow in storing
+    order) and deduplicated, and remember deleted ids, so a view built from the same changes
+    is the same whatever order they arrive in (across workers too).
 
     A post carries ``message``; a delete carries ``deleted_id`` and ``fill``: the message that
     now enters the channel's ``limit``-message tail in place of the deleted one (None when the
@@ -233,7 +235,8 @@ def post(db: Session, *, channel: str, user_id: int | None, body: object,
          now: datetime | None = None) -> ChatChange:
     """Post a message (``post_message``) and return the change to broadcast."""
     message = post_message(db, channel=channel, user_id=user_id, body=body, now=now)
-    return ChatChange(seq=message.id, channel=channel, message=message)
+    seq = chat_log.record(db, channel=channel, message_id=message.id, deleted=False)
+    return ChatChange(seq=seq, channel=channel, message=message)
 
 
 def delete(db: Session, *, message_id: object, user_id: int | None, channel: str,
@@ -242,9 +245,58 @@ def delete(db: Session, *, message_id: object, user_id: int | None, channel: str
     broadcast, with the message that moves into the ``limit``-message tail."""
     mid = text.parse_id(message_id)
     delete_message(db, message_id=mid, user_id=user_id, channel=channel)
+    seq = chat_log.record(db, channel=channel, message_id=int(mid), deleted=True)
     row = db.exec(_query(channel).order_by(col(ChatMessage.id).desc()).offset(max(0, limit - 1)).limit(1)).first()
     fill = _public([row])[0] if row is not None else None
-    return ChatChange(seq=int(mid), channel=channel, deleted_id=int(mid), fill=fill)
+    return ChatChange(seq=seq, channel=channel, deleted_id=int(mid), fill=fill)
+
+
+@dataclass(frozen=True)
+class Tail:
+    """A channel's last messages and the sequence number they are current at."""
+
+    seq: int
+    messages: list[MessagePublic]
+
+
+def tail(db: Session, channel: str, limit: int = PAGE, *, user_id: int | None) -> Tail:
+    """``recent`` with the channel's sequence number, read first: the tail is at least as new
+    as ``seq``, so replaying changes after ``seq`` never loses one (duplicates merge away)."""
+    _require_read(db, channel, user_id)
+    seq = chat_log.current(db, channel)
+    return Tail(seq, recent(db, channel, limit, user_id=user_id))
+
+
+@dataclass(frozen=True)
+class CatchUp:
+    """What a reader that saw up to some ``seq`` missed: the changes after it, in order, then
+    ``fills``: messages that deletions may have moved into its ``limit``-message tail."""
+
+    seq: int
+    changes: list[ChatChange]
+    fills: list[MessagePublic]
+
+
+def catch_up(db: Session, channel: str, after: object, limit: int = PAGE, *, user_id: int | None) -> CatchUp | None:
+    """The changes of ``channel`` after sequence number ``after`` (readers only); None when the
+    reader is too far behind or names a number it cannot have seen: it reloads its tail.
+
+    A post whose message is gone by now still counts (an empty change keeps the numbers
+    dense). The oldest ``d`` messages of the current tail, ``d`` the number of deletions, are
+    the only ones a reader's tail can lack after applying the changes, so they ride along."""
+    _require_read(db, channel, user_id)
+    seen = text.parse_id(after)  # 0 for anything that is not a row-id-like number
+    log = chat_log.log_after(db, channel, seen)
+    if log is None:
+        return None
+    posted = [e.message_id for e in log if not e.deleted]
+    rows = db.exec(_query(channel).where(col(ChatMessage.id).in_(posted))).all() if posted else []
+    by_id = {m.id: m for m in _public(rows)}
+    changes = [ChatChange(e.seq, channel, deleted_id=e.message_id) if e.deleted
+               else ChatChange(e.seq, channel, message=by_id.get(e.message_id)) for e in log]
+    deletions = sum(1 for e in log if e.deleted)
+    fills = recent(db, channel, limit, user_id=user_id)[:deletions] if deletions else []
+    return CatchUp(log[-1].seq if log else seen, changes, fills)
 
 
 def post_message(db: Session, *, channel: str, user_id: int | None, body: object,

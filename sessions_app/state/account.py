@@ -8,11 +8,11 @@ import reflex as rx
 
 from sessions_app import login_cookie, realtime, routes
 from sessions_app.db import session_scope
+from sessions_app.live.presence import leave_all_rooms
+from sessions_app.live.session_page import announce_departure
 from sessions_app.services import accounts, text
 from sessions_app.services.errors import ServiceError
 from sessions_app.state.auth import AuthState, purge_tabs
-from sessions_app.state.room import leave_all_rooms
-from sessions_app.state.scheduled.detail import announce_departure
 
 
 class AccountState(rx.State):

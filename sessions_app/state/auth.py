@@ -17,6 +17,8 @@ import reflex as rx
 
 from sessions_app import login_cookie, oauth, oauth_more, realtime, routes
 from sessions_app.db import act_as_user, system_scope
+from sessions_app.live import targets
+from sessions_app.live.users import own_view_vars
 from sessions_app.models import User
 from sessions_app.services import accounts, accounts_async, login_guard, mail, recovery
 from sessions_app.services.errors import ServiceError
@@ -43,6 +45,10 @@ def _remember_tab(user_id: int, token: str) -> None:
             del tabs[next(iter(tabs))]
 
 
+# The name states use (``state.base``): a tab seen logged in as ``user_id``.
+remember_tab = _remember_tab
+
+
 def purge_tabs(user_id: int) -> None:
     """Reset the private states of every tab this worker saw logged in as ``user_id`` (an
     account deletion), after any handler running on them; shared room states are untouched."""
@@ -56,15 +62,7 @@ def purge_tabs(user_id: int) -> None:
     realtime.reset_tabs(tokens, classes)
 
 
-def own_view_vars(user) -> dict:
-    """The logged-in user's own view as ``AuthState`` var values (also what a server push of
-    new EXP sends to that user's tabs)."""
-    view = accounts.me(user)
-    return {"user_id": view.id, "display_name": view.display_name, "avatar_url": view.avatar_url,
-            "timezone": view.timezone, "level": view.level, "exp_total": view.exp_total,
-            "level_progress": view.level_progress, "exp_to_next": view.exp_to_next}
-
-
+@targets.register(targets.OWN_VIEW)
 class AuthState(rx.State):
     """The logged-in user's own view. Holds nothing that is not theirs to see."""
 
@@ -117,7 +115,8 @@ class AuthState(rx.State):
     def _apply(self, user) -> None:
         _remember_tab(user.id, self.router.session.client_token)
         for name, value in own_view_vars(user).items():
-            setattr(self, name, value)
+            if getattr(self, name) != value:  # an unchanged var stays out of the delta
+                setattr(self, name, value)
 
     def _clear(self) -> None:
         self.user_id = 0

@@ -5,7 +5,7 @@
   of the small list to the room's channel.
 - ``BlockGoalUi`` (this tab): errors, and the outcome question for a goal whose block ended.
   The server asks it by pushing to the user's own channel when it ends a block
-  (``after_phase``, registered with ``state.room.phase_hooks``); a reload reads it from the DB.
+  (``after_phase``, registered with ``live.phases.phase_hooks``); a reload reads it from the DB.
 - ``BlockLogState``: the private "Your blocks" log on /profile.
 
 Every handler finds the user from the login on the server; the services check membership and
@@ -21,10 +21,9 @@ import reflex as rx
 
 from sessions_app import realtime
 from sessions_app.db import session_scope
-from sessions_app.live import channels
+from sessions_app.live import channels, phases
 from sessions_app.services import block_goals, rooms
 from sessions_app.services.errors import ServiceError
-from sessions_app.state import room as room_state
 from sessions_app.state.auth import AuthState
 from sessions_app.state.room import RoomPageState, shared_key
 from sessions_app.state.tasks import form_text
@@ -172,7 +171,7 @@ async def after_phase(room_id: int, advanced: rooms.Advance) -> None:
         log.exception("block goals: delivering the end of a block in room %s failed", room_id)
 
 
-room_state.phase_hooks.append(after_phase)
+phases.phase_hooks.append(after_phase)
 
 
 class BlockLogState(rx.State):

@@ -6,7 +6,7 @@ messages) and the room's tasks; every load rebuilds them from the DB (which is a
 reconnecting tab catches up: on_load runs again and the lists are replaced whole). A task
 change writes the DB, then goes out as ONE broadcast of the task list to the room's channel.
 
-Chat, room and lobby alike, goes through ``state.chat_pipeline``: the service authorizes
+Chat, room and lobby alike, goes through ``live.chat`` (the chat pipeline): the service authorizes
 and returns the change, and only that change is broadcast (the browser merges it into its
 list). ``LobbyChatState`` is private to the tab; its backend copy of the list is stale after
 broadcasts, so "load older" re-reads the tail from the DB.
@@ -22,11 +22,19 @@ import reflex as rx
 
 from sessions_app import realtime
 from sessions_app.db import session_scope
+from sessions_app.live import channels
+from sessions_app.live.chat import (  # noqa: F401 - MessageView, SegmentView: names kept for callers
+    MessageView,
+    SegmentView,
+    catch_up_wire,
+    deliver,
+    message_views,
+    tail_views,
+)
+from sessions_app.live.rooms import shared_key
 from sessions_app.services import chat, tasks
-from sessions_app.services.errors import ServiceError
-from sessions_app.state.auth import AuthState
-from sessions_app.state.chat_pipeline import MessageView, SegmentView, deliver, message_views  # noqa: F401
-from sessions_app.state.room import RoomPageState, channel, shared_key
+from sessions_app.state.base import REFUSED, Handler
+from sessions_app.state.room import RoomPageState
 from sessions_app.state.tasks import TaskView, form_text, task_views
 
 # "Load older" pages a tab may hold (50 each) before it is asked to reload.
@@ -49,10 +57,41 @@ def _older(db, channel_name: str, uid: int, first_shown: int) -> tuple[list[Mess
     return message_views(window), len(page) < chat.PAGE
 
 
+def _in_db(fn, *args, **kwargs):
+    """``fn(db, *args, **kwargs)`` in one transaction (run off the loop by ``_attempt``)."""
+    with session_scope() as db:
+        return fn(db, *args, **kwargs)
+
+
+def _room_older(channel_name: str, uid: int, first_shown: int) -> tuple[list[MessageView], bool]:
+    with session_scope() as db:
+        return _older(db, channel_name, uid, first_shown)
+
+
+def _board(room_id: int, uid: int) -> tuple[tuple[int, list[MessageView]], list[TaskView]]:
+    with session_scope() as db:
+        room_tasks = task_views(tasks.room_tasks(db, room_id=room_id, user_id=uid))
+    return tail_views(chat.room_channel(room_id), uid), room_tasks
+
+
+def _room_task_change(fn, uid: int, room_id: int) -> list[TaskView]:
+    with session_scope() as db:
+        fn(db, uid, room_id)
+        return task_views(tasks.room_tasks(db, room_id=room_id, user_id=uid))
+
+
+def _lobby_older(uid: int, first_older: int | None) -> tuple[list[MessageView], list[MessageView], bool]:
+    with session_scope() as db:
+        tail = chat.recent(db, chat.LOBBY, user_id=uid)
+        first = first_older if first_older is not None else (tail[0].id if tail else 2**62)
+        older, done = _older(db, chat.LOBBY, uid, first)
+        return message_views(tail), older, done
+
+
 # --- room -------------------------------------------------------------------------------------
 
 
-class RoomBoardUi(rx.State):
+class RoomBoardUi(Handler, rx.State):
     """This tab's side of the room board: its own errors, older history and task editing."""
 
     chat_error: str = ""
@@ -74,7 +113,7 @@ class RoomBoardUi(rx.State):
         """Show 50 more messages before the oldest one shown."""
         self.chat_error = ""
         board = await self.get_state(RoomBoard)
-        uid = (await self.get_state(AuthState)).current_user_id()
+        uid = await self._caller_id()
         room_id = (await self.get_state(RoomPageState))._room_id
         if uid is None or not room_id or room_id != board.room_id:
             self.chat_error = NOT_IN_ROOM
@@ -83,12 +122,11 @@ class RoomBoardUi(rx.State):
             self.chat_error = "That is as far back as this view goes. Reload to start again."
             return
         first = self.older[0].id if self.older else (board.messages[0].id if board.messages else 2**62)
-        try:
-            with session_scope() as db:
-                older, done = _older(db, chat.room_channel(room_id), uid, first)
-        except ServiceError as err:
-            self.chat_error = err.message
+        result = await self._attempt(_room_older, chat.room_channel(room_id), uid, first,
+                                     errors=(self, "chat_error"))
+        if result is REFUSED:
             return
+        older, done = result
         if older:
             self.older, self.older_last_id = older, older[-1].id
             self.older_pages += 1
@@ -107,28 +145,30 @@ class RoomBoardUi(rx.State):
 
 
 @realtime.broadcast_only
-class RoomBoard(rx.SharedState):
+class RoomBoard(Handler, rx.SharedState):
     """The room's chat tail and tasks, as every member sees them. Plain vars only."""
 
     room_id: int = 0
     messages: list[MessageView] = []
     deleted_ids: list[int] = []
-    # The chat pipeline's change var and the channel the list belongs to (``chat_pipeline``).
+    # The chat pipeline's change var, the channel the list belongs to and the channel's
+    # sequence number the list is current at (``live.chat``).
     chat_event: dict = {}
     feed: str = ""
+    feed_seq: int = 0
     tasks: list[RoomTaskView] = []
 
     async def _caller(self) -> tuple[int, int] | None:
         """(user id, room id) when the caller is logged in and this tab is in this board's
         room (server-side values only); the services then check membership in the DB."""
-        uid = (await self.get_state(AuthState)).current_user_id()
+        uid = await self._caller_id()
         room_id = (await self.get_state(RoomPageState))._room_id
         if uid is None or not room_id or room_id != self.room_id:
             return None
         return uid, room_id
 
     async def _publish(self, room_id: int, **values) -> None:
-        await realtime.publish(self, channel(room_id), self.router.session.session_id, **values)
+        await realtime.publish(self, channels.room(room_id), self.router.session.session_id, **values)
 
     @rx.event
     async def load(self):
@@ -137,19 +177,18 @@ class RoomBoard(rx.SharedState):
         ui = await self.get_state(RoomBoardUi)
         ui._reset()
         room_id = (await self.get_state(RoomPageState))._room_id
-        uid = (await self.get_state(AuthState)).current_user_id()
+        uid = await self._caller_id()
         if not room_id or uid is None:
             await self._leave()
             return
         board = await self._link_to(shared_key(room_id))
-        try:
-            with session_scope() as db:
-                messages = message_views(chat.recent(db, chat.room_channel(room_id), user_id=uid))
-                room_tasks = task_views(tasks.room_tasks(db, room_id=room_id, user_id=uid))
-        except ServiceError:
+        result = await self._attempt(_board, room_id, uid, errors=(ui, "chat_error"))
+        if result is REFUSED:
+            ui.chat_error = ""
             await board._leave()
             return
-        board.room_id, board.messages, board.tasks = room_id, messages, room_tasks
+        (seq, messages), room_tasks = result
+        board.room_id, board.messages, board.feed_seq, board.tasks = room_id, messages, seq, room_tasks
         board.feed = chat.room_channel(room_id)
         # Nothing changed for the others: no fan-out, no broadcast (this tab gets its delta).
         realtime.detach_fanout(board)
@@ -170,21 +209,23 @@ class RoomBoard(rx.SharedState):
         """Post ``#chat-input``'s text to the room (members only, rate-limited)."""
         ui = await self.get_state(RoomBoardUi)
         ui.chat_error = ""
-        caller = await self._caller()
-        if caller is None:
+        room_id = (await self.get_state(RoomPageState))._room_id
+        if not room_id or room_id != self.room_id:
             ui.chat_error = NOT_IN_ROOM
             return
-        uid, room_id = caller
-        room_chat = chat.room_channel(room_id)
-        try:
-            with session_scope() as db:
-                change = chat.post(db, channel=room_chat, user_id=uid, body=form_text(form, "body"))
-        except ServiceError as err:
-            ui.chat_error = err.message
+        body = form_text(form, "body")
+        # The caller and the post in one trip off the loop (the service checks membership).
+        uid, change = await self._attempt_as_caller(
+            lambda uid: _in_db(chat.post, channel=chat.room_channel(room_id), user_id=uid, body=body),
+            errors=(ui, "chat_error"))
+        if uid is None:
+            ui.chat_error = NOT_IN_ROOM
+            return
+        if change is REFUSED:
             return
         # Under the room's lock, after the commit; only the new message travels.
         realtime.detach_fanout(self)
-        await deliver(channel(room_id), RoomBoard, change)
+        await deliver(channels.room(room_id), RoomBoard, change)
         return rx.set_value("chat-input", "")
 
     @rx.event
@@ -197,15 +238,31 @@ class RoomBoard(rx.SharedState):
             ui.chat_error = NOT_IN_ROOM
             return
         uid, room_id = caller
-        room_chat = chat.room_channel(room_id)
-        try:
-            with session_scope() as db:
-                change = chat.delete(db, message_id=message_id, user_id=uid, channel=room_chat)
-        except ServiceError as err:
-            ui.chat_error = err.message
+        change = await self._attempt(_in_db, chat.delete, message_id=message_id, user_id=uid,
+                                     channel=chat.room_channel(room_id), errors=(ui, "chat_error"))
+        if change is REFUSED:
             return
         realtime.detach_fanout(self)
-        await deliver(channel(room_id), RoomBoard, change)
+        await deliver(channels.room(room_id), RoomBoard, change)
+
+    @rx.event
+    async def catch_up(self, after: int):
+        """The browser saw a gap in this room chat's sequence numbers: send this tab (only) the
+        changes after ``after``, or the fresh tail when it is too far behind."""
+        caller = await self._caller()
+        realtime.detach_fanout(self)
+        if caller is None:
+            return
+        uid, room_id = caller
+        room_chat = chat.room_channel(room_id)
+        caught = await self._attempt(catch_up_wire, room_chat, after, uid, chat.PAGE,
+                                     errors=(await self.get_state(RoomBoardUi), "chat_error"))
+        if caught is None:
+            tail = await self._attempt(tail_views, room_chat, uid)
+            if tail is not REFUSED:
+                self.feed_seq, self.messages = tail
+        elif caught is not REFUSED:
+            self.chat_event = caught
 
     # --- room tasks ---------------------------------------------------------------------------
 
@@ -218,12 +275,8 @@ class RoomBoard(rx.SharedState):
             ui.task_error = NOT_IN_ROOM
             return False
         uid, room_id = caller
-        try:
-            with session_scope() as db:
-                fn(db, uid, room_id)
-                room_tasks = task_views(tasks.room_tasks(db, room_id=room_id, user_id=uid))
-        except ServiceError as err:
-            ui.task_error = err.message
+        room_tasks = await self._attempt(_room_task_change, fn, uid, room_id, errors=(ui, "task_error"))
+        if room_tasks is REFUSED:
             return False
         await self._publish(room_id, tasks=room_tasks)
         return True
@@ -260,7 +313,7 @@ class RoomBoard(rx.SharedState):
 # --- lobby ------------------------------------------------------------------------------------
 
 
-class LobbyChatState(rx.State):
+class LobbyChatState(Handler, rx.State):
     """This tab's lobby chat: the tail (replaced by broadcasts), its older history, errors."""
 
     messages: list[MessageView] = []
@@ -268,13 +321,14 @@ class LobbyChatState(rx.State):
     error: str = ""
     chat_event: dict = {}
     feed: str = chat.LOBBY
+    feed_seq: int = 0
     older: list[MessageView] = []
     older_last_id: int = 0
     older_done: bool = False
     older_pages: int = 0
 
     async def _uid(self) -> int | None:
-        return (await self.get_state(AuthState)).current_user_id()
+        return await self._caller_id()
 
     @rx.event
     async def load(self):
@@ -287,22 +341,21 @@ class LobbyChatState(rx.State):
         if uid is None:
             self.messages = []
             return
-        with session_scope() as db:
-            self.messages = message_views(chat.recent(db, chat.LOBBY, user_id=uid))
+        tail = await self._attempt(tail_views, chat.LOBBY, uid)
+        if tail is not REFUSED:
+            self.feed_seq, self.messages = tail
 
     @rx.event
     async def send(self, form: dict):
         """Post ``#lobby-chat-input``'s text (rate-limited) and broadcast the new message."""
         self.error = ""
-        uid = await self._uid()
+        body = form_text(form, "body")
+        uid, change = await self._attempt_as_caller(
+            lambda uid: _in_db(chat.post, channel=chat.LOBBY, user_id=uid, body=body))
         if uid is None:
             self.error = LOGIN_FIRST
             return
-        try:
-            with session_scope() as db:
-                change = chat.post(db, channel=chat.LOBBY, user_id=uid, body=form_text(form, "body"))
-        except ServiceError as err:
-            self.error = err.message
+        if change is REFUSED:
             return
         await deliver(chat.LOBBY, LobbyChatState, change)
         return rx.set_value("lobby-chat-input", "")
@@ -315,13 +368,25 @@ class LobbyChatState(rx.State):
         if uid is None:
             self.error = LOGIN_FIRST
             return
-        try:
-            with session_scope() as db:
-                change = chat.delete(db, message_id=message_id, user_id=uid, channel=chat.LOBBY)
-        except ServiceError as err:
-            self.error = err.message
+        change = await self._attempt(_in_db, chat.delete, message_id=message_id, user_id=uid, channel=chat.LOBBY)
+        if change is REFUSED:
             return
         await deliver(chat.LOBBY, LobbyChatState, change)
+
+    @rx.event
+    async def catch_up(self, after: int):
+        """The browser saw a gap in the lobby chat's sequence numbers: send this tab the
+        changes after ``after``, or the fresh tail when it is too far behind."""
+        uid = await self._uid()
+        if uid is None:
+            return
+        caught = await self._attempt(catch_up_wire, chat.LOBBY, after, uid, chat.PAGE)
+        if caught is None:
+            tail = await self._attempt(tail_views, chat.LOBBY, uid)
+            if tail is not REFUSED:
+                self.feed_seq, self.messages = tail
+        elif caught is not REFUSED:
+            self.chat_event = caught
 
     @rx.event
     async def load_older(self):
@@ -335,11 +400,10 @@ class LobbyChatState(rx.State):
             self.error = "That is as far back as this view goes. Reload to start again."
             return
         # This tab's backend copy of the tail may be stale (broadcasts bypass it): ask the DB.
-        with session_scope() as db:
-            tail = chat.recent(db, chat.LOBBY, user_id=uid)
-            first = self.older[0].id if self.older else (tail[0].id if tail else 2**62)
-            older, done = _older(db, chat.LOBBY, uid, first)
-            self.messages = message_views(tail)
+        result = await self._attempt(_lobby_older, uid, self.older[0].id if self.older else None)
+        if result is REFUSED:
+            return
+        self.messages, older, done = result
         if older:
             self.older, self.older_last_id = older, older[-1].id
             self.older_pages += 1

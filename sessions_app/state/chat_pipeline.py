@@ -1,103 +1,14 @@
-"""The one chat pipeline of the lobby, room and session chats.
+"""Moved to ``sessions_app.live.chat`` (delivery lives in ``live/``); names kept for callers."""
 
-A post or a delete is authorized once, in the chat service, from the database
-(``chat.post`` / ``chat.delete``), which returns the change (``chat.ChatChange``). After the
-transaction commits, the change — and only the change — goes out as ONE broadcast to the
-chat's socket channel, the sender's socket included: ``{"ch", "seq", "add" | "del", "fill"}``
-in the state's ``chat_event`` var. Each browser merges it into its ``messages`` list
-(``components.chat_feed``); no list is re-sent and no state is loaded per member.
-
-Ordering, the same for the three chats and across workers: ``seq`` is the message id, which
-the database hands out in storing order; browsers keep messages sorted by id, deduplicated,
-with deleted ids remembered, so the order of delivery does not matter. A tab that reconnects
-or reloads runs its load again and gets the fresh tail from the database (everything after
-what it saw, without duplicates: the list is replaced, and changes seen meanwhile are merged
-into it again).
-"""
-
-from __future__ import annotations
-
-import dataclasses
-
-import reflex as rx
-
-from sessions_app import realtime
-from sessions_app.services import chat
-
-# The var the change travels in, and the one naming the channel a tab's list belongs to.
-EVENT_VAR = "chat_event"
-FEED_VAR = "feed"
-
-
-@dataclasses.dataclass
-class SegmentView:
-    """A run of a message: text, or an http(s) link whose text is its URL."""
-
-    text: str = ""
-    link: bool = False
-
-
-@dataclasses.dataclass
-class MessageView:
-    """A chat message as the browser shows it (no email, ever)."""
-
-    id: int = 0
-    user_id: int = 0
-    author: str = ""
-    avatar_url: str = ""
-    level: int = 0
-    body: str = ""
-    parts: list[SegmentView] = dataclasses.field(default_factory=list)
-    created_at_ms: int = 0
-    # The author's cosmetics (keys styled by assets/cosmetics.css; "" = none).
-    name_color: str = ""
-    border: str = ""
-
-
-def message_view(m: chat.MessagePublic) -> MessageView:
-    """A service result as a state value."""
-    return MessageView(m.id, m.user_id, m.author_name, m.avatar_url, m.level, m.body,
-                       [SegmentView(s.text, s.link) for s in m.segments], m.created_at_ms,
-                       m.looks.name_color, m.looks.border)
-
-
-def message_views(items: list[chat.MessagePublic]) -> list[MessageView]:
-    """Service results as state values."""
-    return [message_view(m) for m in items]
-
-
-def wire(change: chat.ChatChange) -> dict:
-    """The change as the small value a browser merges (keys left out when empty)."""
-    out: dict = {"ch": change.channel, "seq": change.seq}
-    if change.message is not None:
-        out["add"] = dataclasses.asdict(message_view(change.message))
-    if change.deleted_id is not None:
-        out["del"] = change.deleted_id
-    if change.fill is not None:
-        out["fill"] = dataclasses.asdict(message_view(change.fill))
-    return out
-
-
-def views_from_wire(items: list[dict]) -> list[MessageView]:
-    """Messages as a browser received them, back as state values."""
-    return [MessageView(**{**m, "parts": [SegmentView(**p) for p in m["parts"]]}) for m in items]
-
-
-def apply(messages: list[MessageView], changes: list[dict], keep: int) -> list[MessageView]:
-    """What ``components.chat_feed`` does in the browser, in Python (for tests and for a
-    server-side copy): merge changes into a list, sorted by id, deduplicated, deletions
-    winning whatever the order, trimmed to the newest ``keep``."""
-    gone = {c["del"] for c in changes if c.get("del")}
-    by_id = {m.id: m for m in messages}
-    for c in changes:
-        for key in ("add", "fill"):
-            if (m := c.get(key)) and m["id"] not in gone:
-                by_id[m["id"]] = views_from_wire([m])[0]
-    for mid in gone:
-        by_id.pop(mid, None)
-    return [by_id[i] for i in sorted(by_id)][-keep:]
-
-
-async def deliver(socket_channel: str, state_cls: type[rx.State], change: chat.ChatChange) -> None:
-    """Broadcast one committed change to every socket of the chat (the sender's too)."""
-    await realtime.push(socket_channel, state_cls, **{EVENT_VAR: wire(change)})
+from sessions_app.live.chat import (  # noqa: F401
+    EVENT_VAR,
+    FEED_VAR,
+    MessageView,
+    SegmentView,
+    apply,
+    deliver,
+    message_view,
+    message_views,
+    views_from_wire,
+    wire,
+)

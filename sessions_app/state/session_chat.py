@@ -6,7 +6,7 @@ checked again by ``services.chat`` on every read and post).
 reload of what this viewer may see: the tab's socket enters the session's chat channel
 (``session-<id>-chat``) only while the server says the viewer may read the chat, and leaves
 it as soon as that stops (left the session, cancelled, another page). A post or a delete
-goes through ``state.chat_pipeline`` like the room and lobby chats: ONE broadcast of the
+goes through ``live.chat`` like the room and lobby chats: ONE broadcast of the
 change to that channel; outsiders' sockets are never in it, so no message reaches them.
 """
 
@@ -16,22 +16,26 @@ import reflex as rx
 
 from sessions_app import realtime
 from sessions_app.db import session_scope
+from sessions_app.live import channels
+from sessions_app.live.chat import MessageView, catch_up_wire, deliver, tail_views
 from sessions_app.services import chat, scheduled
-from sessions_app.services.errors import ServiceError
-from sessions_app.state.auth import AuthState
-from sessions_app.state.chat_pipeline import MessageView, deliver, message_views
+from sessions_app.state.base import REFUSED, Handler
 from sessions_app.state.tasks import form_text
 
 # A session chat is short-lived: the last 100 messages are the whole of it in practice.
 TAIL = 100
 
 
-def chat_socket_channel(session_id: int) -> str:
-    """The socket.io channel of a session's chat (authorized viewers' sockets only)."""
-    return f"session-{int(session_id)}-chat"
+# The socket.io channel of a session's chat (authorized viewers' sockets only); old name kept.
+chat_socket_channel = channels.session_chat
 
 
-class SessionChatState(rx.State):
+def _in_db(fn, *args, **kwargs):
+    with session_scope() as db:
+        return fn(db, *args, **kwargs)
+
+
+class SessionChatState(Handler, rx.State):
     """This tab's view of one session's chat."""
 
     messages: list[MessageView] = []
@@ -39,6 +43,7 @@ class SessionChatState(rx.State):
     # The chat pipeline's change var and the channel the list belongs to (``chat_pipeline``).
     chat_event: dict = {}
     feed: str = ""
+    feed_seq: int = 0
     # The session whose chat this tab may read now (0: none) and the channel its socket is in.
     _session_id: int = 0
     _joined: str = ""
@@ -51,7 +56,7 @@ class SessionChatState(rx.State):
             await realtime.leave(self.router.session.session_id, self._joined)
         self._joined = ""
         self._session_id = 0
-        self.messages, self.error, self.feed = [], "", ""
+        self.messages, self.error, self.feed, self.feed_seq = [], "", "", 0
 
     async def _attach(self, session_id: int, uid: int | None, *, fresh: bool) -> None:
         """Show ``session_id``'s chat (0: none). The caller has just asked the DB whether the
@@ -61,14 +66,12 @@ class SessionChatState(rx.State):
             await self._detach()
             return
         if fresh or self._session_id != session_id:
-            try:
-                with session_scope() as db:
-                    self.messages = message_views(
-                        chat.recent(db, scheduled.chat_channel(session_id), TAIL, user_id=uid))
-                self.feed = scheduled.chat_channel(session_id)
-            except ServiceError:
+            tail = await self._attempt(tail_views, scheduled.chat_channel(session_id), uid, TAIL)
+            if tail is REFUSED:
+                self.error = ""  # not a refusal of anything the viewer did: no chat to show
                 await self._detach()
                 return
+            (self.feed_seq, self.messages), self.feed = tail, scheduled.chat_channel(session_id)
         wanted = chat_socket_channel(session_id)
         if self._joined and self._joined != wanted:
             await realtime.leave(self.router.session.session_id, self._joined)
@@ -76,25 +79,22 @@ class SessionChatState(rx.State):
         # user's channel too: when their right ends elsewhere (left in another tab, deleted),
         # ``realtime.leave_user_channels`` finds this socket through it.
         await realtime.join(self.router.session.session_id, wanted)
-        await realtime.join(self.router.session.session_id, realtime.user_channel(uid))
+        await realtime.join(self.router.session.session_id, channels.user(uid))
         self._joined, self._session_id = wanted, session_id
 
     async def _uid(self) -> int | None:
-        return (await self.get_state(AuthState)).current_user_id()
+        return await self._caller_id()
 
-    async def _change(self, fn) -> bool:
+    async def _change(self, fn, **kwargs) -> bool:
         """Run one chat change for the caller, then broadcast it to the chat channel."""
         self.error = ""
-        uid, session_id = await self._uid(), self._session_id
-        if uid is None or not session_id:
+        session_id = self._session_id
+        uid, change = (None, None) if not session_id else await self._attempt_as_caller(
+            lambda uid: _in_db(fn, channel=scheduled.chat_channel(session_id), user_id=uid, **kwargs))
+        if uid is None:
             self.error = "Only the people in this session can write in its chat."
             return False
-        channel = scheduled.chat_channel(session_id)
-        try:
-            with session_scope() as db:
-                change = fn(db, uid, channel)
-        except ServiceError as err:
-            self.error = err.message
+        if change is REFUSED:
             return False
         await deliver(chat_socket_channel(session_id), SessionChatState, change)
         return True
@@ -102,12 +102,26 @@ class SessionChatState(rx.State):
     @rx.event
     async def send(self, form: dict):
         """Post ``#session-chat-input``'s text (the chat service checks the window and the rate)."""
-        body = form_text(form, "body")
-        if await self._change(lambda db, uid, channel: chat.post(db, channel=channel, user_id=uid, body=body)):
+        if await self._change(chat.post, body=form_text(form, "body")):
             return rx.set_value("session-chat-input", "")
+
+    @rx.event
+    async def catch_up(self, after: int):
+        """The browser saw a gap in this chat's sequence numbers: send this tab the changes
+        after ``after``, or the fresh tail when it is too far behind (readers only)."""
+        uid, session_id = await self._uid(), self._session_id
+        if uid is None or not session_id:
+            return
+        channel = scheduled.chat_channel(session_id)
+        caught = await self._attempt(catch_up_wire, channel, after, uid, TAIL)
+        if caught is None:
+            tail = await self._attempt(tail_views, channel, uid, TAIL)
+            if tail is not REFUSED:
+                self.feed_seq, self.messages = tail
+        elif caught is not REFUSED:
+            self.chat_event = caught
 
     @rx.event
     async def delete_message(self, message_id: int):
         """Delete one of your own messages in this session's chat."""
-        await self._change(lambda db, uid, channel: chat.delete(db, message_id=message_id, user_id=uid,
-                                                                channel=channel, limit=TAIL))
+        await self._change(chat.delete, message_id=message_id, limit=TAIL)

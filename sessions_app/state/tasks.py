@@ -12,8 +12,7 @@ import reflex as rx
 
 from sessions_app.db import session_scope
 from sessions_app.services import tasks
-from sessions_app.services.errors import ServiceError
-from sessions_app.state.auth import AuthState
+from sessions_app.state.base import REFUSED, Handler
 
 LOGIN_FIRST = "Log in again to change your tasks."
 
@@ -39,7 +38,19 @@ def form_text(form: object, key: str = "text") -> object:
     return form.get(key) if isinstance(form, dict) else None
 
 
-class TaskState(rx.State):
+def _change_and_list(fn, uid: int) -> list[TaskView]:
+    """One change and the list after it, in one transaction (off the loop)."""
+    with session_scope() as db:
+        fn(db, uid)
+        return task_views(tasks.personal_tasks(db, user_id=uid))
+
+
+def _list(uid: int) -> list[TaskView]:
+    with session_scope() as db:
+        return task_views(tasks.personal_tasks(db, user_id=uid))
+
+
+class TaskState(Handler, rx.State):
     """The student's personal tasks."""
 
     tasks: list[TaskView] = []
@@ -47,10 +58,7 @@ class TaskState(rx.State):
     editing_id: int = 0
 
     async def _uid(self) -> int | None:
-        return (await self.get_state(AuthState)).current_user_id()
-
-    def _reload(self, db, uid: int) -> None:
-        self.tasks = task_views(tasks.personal_tasks(db, user_id=uid))
+        return await self._caller_id()
 
     async def _change(self, fn) -> bool:
         """Run one service change for the caller and re-read the list; False if refused."""
@@ -59,13 +67,10 @@ class TaskState(rx.State):
         if uid is None:
             self.error = LOGIN_FIRST
             return False
-        try:
-            with session_scope() as db:
-                fn(db, uid)
-                self._reload(db, uid)
-        except ServiceError as err:
-            self.error = err.message
+        listed = await self._attempt(_change_and_list, fn, uid)
+        if listed is REFUSED:
             return False
+        self.tasks = listed
         return True
 
     @rx.event
@@ -76,8 +81,7 @@ class TaskState(rx.State):
         if uid is None:
             self.tasks = []
             return
-        with session_scope() as db:
-            self._reload(db, uid)
+        self.tasks = await self._attempt(_list, uid)
 
     @rx.event
     async def add(self, form: dict):

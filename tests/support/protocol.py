@@ -81,7 +81,7 @@ class ReflexClient:
     def chat(self, state_name: str, keep: int = 50) -> list:
         """The chat list a browser would show: the loaded ``messages`` with every broadcast
         ``chat_event`` merged in, as ``components.chat_feed`` does (``MessageView`` items)."""
-        from sessions_app.state.chat_pipeline import apply, views_from_wire
+        from sessions_app.live.chat import apply, views_from_wire
 
         seen, view = [], []
         for frame in self.frames:

@@ -10,11 +10,11 @@ import random
 import pytest
 from sqlmodel import select
 
+from sessions_app.live.chat import apply, message_views, wire
 from sessions_app.models import ChatMessage
 from sessions_app.services import chat, rooms
 from sessions_app.services.errors import ServiceError
 from sessions_app.state.chat import LobbyChatState, RoomBoard
-from sessions_app.state.chat_pipeline import apply, message_views, wire
 from sessions_app.state.session_chat import TAIL
 from tests.support.factories import make_room, make_user
 
@@ -34,7 +34,7 @@ def test_post_returns_the_new_message_as_the_change(db):
     ada = make_user(db).id
     change = chat.post(db, channel=chat.LOBBY, user_id=ada, body="hello https://example.org")
     stored = db.exec(select(ChatMessage)).one()
-    assert change.seq == change.message.id == stored.id
+    assert change.message.id == stored.id and change.seq == 1  # the lobby's first change
     assert change.channel == chat.LOBBY and change.deleted_id is None
     assert change.message.author_name == "Ada" and change.message.body == "hello https://example.org"
     assert [s.link for s in change.message.segments] == [False, True]
@@ -45,7 +45,8 @@ def test_sequence_grows_in_storing_order_within_a_channel(db):
     room = make_room(db, ada)
     seqs = [chat.post(db, channel=ch, user_id=ada, body=f"m{i}").seq
             for i, ch in enumerate([chat.LOBBY, chat.room_channel(room.id)] * 3)]
-    assert seqs[0::2] == sorted(seqs[0::2]) and seqs[1::2] == sorted(seqs[1::2])
+    # Each channel numbers its own changes 1, 2, 3 …: no gap a reader could mistake for a loss.
+    assert seqs[0::2] == [1, 2, 3] and seqs[1::2] == [1, 2, 3]
 
 
 def test_outsider_post_is_refused_and_stores_nothing(db):
@@ -58,9 +59,10 @@ def test_outsider_post_is_refused_and_stores_nothing(db):
 
 def test_delete_returns_the_id_and_the_message_entering_the_tail(db):
     ada = make_user(db).id
-    ids = [chat.post(db, channel=chat.LOBBY, user_id=ada, body=f"m{i}").seq for i in range(chat.PAGE + 2)]
+    ids = [chat.post(db, channel=chat.LOBBY, user_id=ada, body=f"m{i}").message.id for i in range(chat.PAGE + 2)]
     change = chat.delete(db, message_id=ids[-1], user_id=ada, channel=chat.LOBBY)
-    assert change.deleted_id == change.seq == ids[-1] and change.message is None
+    assert change.deleted_id == ids[-1] and change.message is None
+    assert change.seq == chat.PAGE + 3  # a delete is a change of the channel too
     # The tail was ids[2:]; without the newest it is ids[1:-1]: ids[1] moves in.
     assert change.fill is not None and change.fill.id == ids[1]
     assert [m.id for m in chat.recent(db, chat.LOBBY, user_id=ada)] == ids[1:-1]
@@ -68,7 +70,7 @@ def test_delete_returns_the_id_and_the_message_entering_the_tail(db):
 
 def test_delete_in_a_short_channel_has_nothing_to_fill(db):
     ada = make_user(db).id
-    first = chat.post(db, channel=chat.LOBBY, user_id=ada, body="one").seq
+    first = chat.post(db, channel=chat.LOBBY, user_id=ada, body="one").message.id
     assert chat.delete(db, message_id=first, user_id=ada, channel=chat.LOBBY).fill is None
 
 
@@ -78,7 +80,7 @@ def test_delete_keeps_the_moderation_rules(db):
     rooms.enter(db, room_id=room.id, user_id=guest)
     rooms.enter(db, room_id=room.id, user_id=other)
     channel = chat.room_channel(room.id)
-    mine = chat.post(db, channel=channel, user_id=guest, body="mine").seq
+    mine = chat.post(db, channel=channel, user_id=guest, body="mine").message.id
     with pytest.raises(ServiceError, match="only delete your own"):
         chat.delete(db, message_id=mine, user_id=other, channel=channel)
     with pytest.raises(ServiceError, match="no longer exists"):

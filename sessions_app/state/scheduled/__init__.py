@@ -24,8 +24,12 @@ Live updates, one broadcast per change (docs/architecture.md "Real time"):
   data never rides in a broadcast.
 * The chat goes to ``session-<id>-chat``, which only authorized tabs join
   (``state.session_chat``).
+
+Everything that reaches other browsers (the page and list broadcasts, the session clock)
+lives in ``live.session_page`` and ``live.feeds``; the names are re-exported here.
 """
 
+from sessions_app.live.session_page import announce, announce_departure, schedule_clock
 from sessions_app.state.scheduled.common import (
     CANCEL,
     DELETED,
@@ -43,12 +47,7 @@ from sessions_app.state.scheduled.common import (
     session_id_from_path,
     valid_zone,
 )
-from sessions_app.state.scheduled.detail import (
-    SessionDetailState,
-    announce,
-    announce_departure,
-    schedule_clock,
-)
+from sessions_app.state.scheduled.detail import SessionDetailState
 from sessions_app.state.scheduled.form import SessionFormState
 from sessions_app.state.scheduled.listing import (
     SessionCardView,

@@ -7,18 +7,21 @@ rides in a broadcast.
 
 from __future__ import annotations
 
-from datetime import timedelta
-
 import reflex as rx
 
 from sessions_app import realtime, routes
 from sessions_app.db import session_scope
-from sessions_app.live import channels
-from sessions_app.models import StudySession, utcnow
+from sessions_app.live import channels, targets
+from sessions_app.live.session_page import (
+    announce,
+    chat_closed,
+    left_chat,
+    schedule_clock,
+)
 from sessions_app.services import calendar, scheduled, text
-from sessions_app.services.errors import ServiceError
 from sessions_app.services.scheduled import SessionDetail
 from sessions_app.state.auth import AuthState
+from sessions_app.state.base import REFUSED, Handler, off_loop
 from sessions_app.state.scheduled.common import (
     BROWSER_TZ_SCRIPT,
     CANCEL,
@@ -29,21 +32,25 @@ from sessions_app.state.scheduled.common import (
     NOTES,
     PLACES,
     PROMOTED_MESSAGE,
-    TICK,
     NoteView,
     ParticipantView,
     new_rev,
     places_text,
-    public_values,
     rev_kind,
     session_id_from_path,
     valid_zone,
 )
-from sessions_app.state.scheduled.listing import refresh_list
 from sessions_app.state.session_chat import SessionChatState
 
 
-class SessionDetailState(rx.State):
+def _in_db(fn, *args, **kwargs):
+    """``fn(db, *args, **kwargs)`` in one transaction (run off the loop)."""
+    with session_scope() as db:
+        return fn(db, *args, **kwargs)
+
+
+@targets.register(targets.SESSION_PAGE)
+class SessionDetailState(Handler, rx.State):
     """``/sessions/[id]``: one session as this viewer may see it."""
 
     found: bool = False
@@ -122,14 +129,13 @@ class SessionDetailState(rx.State):
         self.google_link = calendar.google_calendar_link(detail)
         self.edit_href = routes.session_edit(detail.id) if detail.can_edit else ""
 
-    def _refresh(self, uid: int | None) -> SessionDetail | None:
-        """Reload the session for ``uid``; on a missing session, blank everything."""
-        try:
-            with session_scope() as db:
-                detail = scheduled.session_detail(db, session_id=self.viewing_id, viewer_id=uid)
-        except ServiceError as err:
+    async def _refresh(self, uid: int | None) -> SessionDetail | None:
+        """Reload the session for ``uid`` (off the loop); on a missing session, blank everything."""
+        detail = await self._attempt(_in_db, scheduled.session_detail, session_id=self.viewing_id, viewer_id=uid)
+        if detail is REFUSED:
+            message = self.error
             self._blank()
-            self.error = err.message
+            self.error = message
             return None
         self._show(detail)
         return detail
@@ -137,13 +143,13 @@ class SessionDetailState(rx.State):
     async def _reload(self, uid: int | None, *, fresh: bool = False) -> SessionDetail | None:
         """Reload what the viewer may see, and attach this tab to the session chat exactly
         while that includes the chat."""
-        detail = self._refresh(uid)
+        detail = await self._refresh(uid)
         chat_state = await self.get_state(SessionChatState)
         await chat_state._attach(self.viewing_id if self.found and self.chat_readable else 0, uid, fresh=fresh)
         return detail
 
     async def _uid(self) -> int | None:
-        return (await self.get_state(AuthState)).current_user_id()
+        return await self._caller_id()
 
     async def _leave_channels(self) -> None:
         if self._channel:
@@ -154,8 +160,8 @@ class SessionDetailState(rx.State):
     @rx.event
     async def load(self):
         """on_load of /sessions/[id]: public facts for anyone, the rest for participants."""
+        uid = await self._caller_id(view=True)
         auth = await self.get_state(AuthState)
-        uid = auth.current_user_id()
         self._blank()
         self.message = self.error = self.note_draft = self.live_rev = ""
         self.note_public = self.confirm_cancel = False
@@ -205,8 +211,7 @@ class SessionDetailState(rx.State):
         if kind == PLACES:
             shown = ("creator" if self.is_creator else "participant" if self.is_participant
                      else "waitlisted" if self.is_waitlisted else "none")
-            with session_scope() as db:
-                now = scheduled.standing(db, session_id=self.viewing_id, user_id=uid)
+            now = await off_loop(_in_db, scheduled.standing, session_id=self.viewing_id, user_id=uid)
             if shown == "none" and now == "none":
                 return
         # A notice about an earlier state ("You're in") must not outlive the change.
@@ -229,7 +234,7 @@ class SessionDetailState(rx.State):
         if zone != self.tz:
             self.tz = zone
             if self.found:
-                self._refresh(await self._uid())
+                await self._refresh(await self._uid())
 
     async def _act(self, action, success, kind: str, *, rights_ended=None):
         """Run ``action(db, uid)`` for the logged-in caller, reload what they may see, and
@@ -241,12 +246,11 @@ class SessionDetailState(rx.State):
             here = routes.session(self.viewing_id) if self.viewing_id else routes.SESSIONS
             return rx.redirect(routes.login_then(here))
         self.message = self.error = ""
-        try:
-            with session_scope() as db:
-                outcome = action(db, uid)
-        except ServiceError as err:
-            self.error = err.message
+        outcome = await self._attempt(_in_db, action, uid)
+        if outcome is REFUSED:
+            message = self.error
             await self._reload(uid)
+            self.error = self.error or message
             return None
         if rights_ended is not None:
             await rights_ended(uid)
@@ -276,7 +280,7 @@ class SessionDetailState(rx.State):
 
         async def out_of_chat(uid: int) -> None:
             # All their sockets, also tabs elsewhere that would only leave on their next sync.
-            await realtime.leave_user_channels(uid, channels.session_chat(session_id))
+            await left_chat(uid, session_id)
 
         return await self._act(lambda db, uid: scheduled.leave_session(db, session_id=session_id, user_id=uid),
                                "You left this session.", PLACES, rights_ended=out_of_chat)
@@ -292,12 +296,12 @@ class SessionDetailState(rx.State):
         self.confirm_cancel = False
         session_id = self.viewing_id
 
-        async def chat_closed(uid: int) -> None:
-            await realtime.close_channel(channels.session_chat(session_id))  # nobody reads it any more
+        async def nobody_reads(uid: int) -> None:
+            await chat_closed(session_id)  # nobody reads it any more
 
         return await self._act(lambda db, uid: scheduled.cancel_session(db, session_id=session_id, user_id=uid),
                                "Session cancelled. Everyone who joined sees it as cancelled.", CANCEL,
-                               rights_ended=chat_closed)
+                               rights_ended=nobody_reads)
 
     @rx.event
     async def open_live_room(self):
@@ -307,12 +311,11 @@ class SessionDetailState(rx.State):
         if uid is None:
             return rx.redirect(routes.login_then(routes.session(self.viewing_id)))
         self.message = self.error = ""
-        try:
-            with session_scope() as db:
-                live = scheduled.open_live_room(db, session_id=self.viewing_id, user_id=uid)
-        except ServiceError as err:
-            self.error = err.message
+        live = await self._attempt(_in_db, scheduled.open_live_room, session_id=self.viewing_id, user_id=uid)
+        if live is REFUSED:
+            message = self.error
             await self._reload(uid)
+            self.error = self.error or message
             return None
         return rx.redirect(routes.room(live.room_id))
 
@@ -334,11 +337,9 @@ class SessionDetailState(rx.State):
         if uid is None:
             return rx.redirect(routes.login_then(routes.session(self.viewing_id)))
         self.message = self.error = ""
-        try:
-            with session_scope() as db:
-                scheduled.save_note(db, session_id=self.viewing_id, user_id=uid, body=body, is_public=public)
-        except ServiceError as err:
-            self.error = err.message
+        saved = await self._attempt(_in_db, scheduled.save_note, session_id=self.viewing_id, user_id=uid, body=body,
+                                    is_public=public)
+        if saved is REFUSED:
             return None
         self.message = "Note saved." + (" It is shown on this page." if public else " Only you can see it.")
         await self._reload(uid)
@@ -350,52 +351,8 @@ class SessionDetailState(rx.State):
     async def download_ics(self):
         """Download the session as an .ics file, with only what this viewer may see."""
         uid = await self._uid()
-        detail = self._refresh(uid)
+        detail = await self._refresh(uid)
         if detail is None:
             return None
         return rx.download(data=calendar.session_ics(detail), filename=calendar.ics_filename(detail.title),
                            mime_type="text/calendar")
-
-
-# --- broadcasts to a session's page ------------------------------------------------------------
-
-
-async def announce(session_id: int, kind: str, *, rev: str | None = None) -> None:
-    """ONE broadcast to everyone on the session's page: its public numbers and a new revision
-    (each tab then syncs what concerns its own viewer); the list gets the new numbers too."""
-    values = {} if kind == DELETED else public_values(session_id)
-    await realtime.push(channels.session(session_id), SessionDetailState, **values, live_rev=rev or new_rev(kind))
-    refresh_list()
-    if kind != DELETED:
-        schedule_clock(session_id)
-
-
-def schedule_clock(session_id: int) -> None:
-    """Tell the page when the session changes by itself: the chat opening 15 minutes before,
-    the start (the live room) and the end (read-only). One timer per session on this worker;
-    the revision is the moment itself, so several workers' pushes count once in a browser."""
-    with session_scope() as db:
-        row = db.get(StudySession, session_id)
-        when = None if row is None else scheduled.next_change(row.starts_at, row.ends_at,
-                                                              cancelled=row.cancelled_at is not None,
-                                                              now=utcnow())
-    key = f"session-clock-{session_id}"
-    if when is None:
-        realtime.cancel(key)
-        return
-    rev = f"{round(when.timestamp() * 1000)}:{TICK}"
-
-    async def tick() -> None:
-        await announce(session_id, TICK, rev=rev)
-
-    # A moment after the boundary, so the reloads already see the new status.
-    realtime.schedule(key, when + timedelta(milliseconds=300), tick)
-
-
-async def announce_departure(departure: scheduled.Departure) -> None:
-    """After an account deletion: its hosted sessions are gone, its places freed."""
-    for session_id in departure.cancelled:
-        await realtime.close_channel(channels.session_chat(session_id))
-        await announce(session_id, DELETED)
-    for session_id in departure.left:
-        await announce(session_id, PLACES)

@@ -9,6 +9,7 @@ import reflex as rx
 from sessions_app import realtime, routes
 from sessions_app.db import session_scope
 from sessions_app.live import channels
+from sessions_app.live.session_page import announce
 from sessions_app.models import utcnow
 from sessions_app.services import scheduled, text
 from sessions_app.services.errors import ServiceError
@@ -19,7 +20,6 @@ from sessions_app.state.scheduled.common import (
     session_id_from_path,
     valid_zone,
 )
-from sessions_app.state.scheduled.detail import announce
 
 # The session form's fields and how much of each a keystroke event may store.
 FORM_FIELD_CAPS = {"title": 400, "description": 3000, "link": 1000, "date": 20, "start": 20, "end": 20,

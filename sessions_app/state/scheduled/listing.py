@@ -7,13 +7,13 @@ coalesced push replaces ``SessionsListState.live_places`` (public numbers only).
 from __future__ import annotations
 
 import dataclasses
-from datetime import datetime
 
 import reflex as rx
 
 from sessions_app import realtime, routes
 from sessions_app.db import session_scope
-from sessions_app.live import channels
+from sessions_app.live import channels, targets
+from sessions_app.live.feeds import LIST_BATCH_SECONDS, live_places, refresh_list  # noqa: F401 - old names
 from sessions_app.services import calendar, scheduled, text
 from sessions_app.services.scheduled import SessionSummary
 from sessions_app.state.auth import AuthState
@@ -22,9 +22,6 @@ from sessions_app.state.scheduled.common import (
     places_text,
     valid_zone,
 )
-
-# Changes within this window reach /sessions as one push.
-LIST_BATCH_SECONDS = 0.25
 
 
 @dataclasses.dataclass
@@ -57,6 +54,7 @@ def _card(summary: SessionSummary, tz: str) -> SessionCardView:
     )
 
 
+@targets.register(targets.SESSIONS_LIST)
 class SessionsListState(rx.State):
     """``/sessions``: upcoming and past sessions, search, "only mine", the calendar feed."""
 
@@ -148,22 +146,3 @@ class SessionsListState(rx.State):
             calendar.revoke_feed(db, user_id=uid)
         self.feed_url_once = ""
         self.feed_active = False
-
-
-# --- the list feed ---------------------------------------------------------------------------
-
-
-def live_places(db, now: datetime | None = None) -> dict[str, str]:
-    """The public places text of every session that has not ended, keyed by id as text."""
-    return {str(i): places_text(left, status) for i, (left, status) in scheduled.public_places(db, now=now).items()}
-
-
-def refresh_list() -> None:
-    """Coalesce list changes into one broadcast of the public numbers to ``/sessions``."""
-
-    async def push() -> None:
-        with session_scope() as db:
-            places = live_places(db)
-        await realtime.push(channels.sessions_list(), SessionsListState, live_places=places)
-
-    realtime.coalesce("sessions-list", LIST_BATCH_SECONDS, push)

@@ -1,0 +1,119 @@
+"""Presence in live rooms: which tabs are in which room, arriving, departing, batched member
+lists, and tabs that are gone (the disconnect hook's grace, account deletion).
+
+A tab's arrival and departure change the room's store (``RoomLive``, locked by the caller or
+by ``rooms.locked_room``), its socket's channels and the DB stint (``services.rooms.leave``),
+then go out as one broadcast; member lists are batched (``MEMBER_BATCH_SECONDS``) so a join
+storm of 200 sends a few lists, not 200.
+"""
+
+from __future__ import annotations
+
+from sessions_app import realtime
+from sessions_app.db import session_scope, system_scope
+from sessions_app.live import channels
+from sessions_app.live.feeds import refresh_lobby
+from sessions_app.live.rooms import locked_room, member_vars, push, timer_vars
+from sessions_app.models import Room
+from sessions_app.services import rooms
+
+MEMBER_BATCH_SECONDS = 0.15
+# This worker's tabs in rooms: token → room id (a socket's disconnect reaches its own worker).
+_tab_room: dict[str, int] = {}
+
+
+async def arrive(live, *, token: str, sid: str, user_id: int, room_id: int, announce: bool) -> None:
+    """A tab entered the room (its store ``live`` is linked and locked by the caller): note
+    the tab, put its socket in the room's and the user's channels, and — ``announce``: the
+    others do not list this user yet — batch a member update and refresh the lobby."""
+    live._tabs = {**live._tabs, token: user_id}
+    live._missing_since = {t: s for t, s in live._missing_since.items() if t != token}
+    realtime.detach_fanout(live)
+    _tab_room[token] = room_id
+    await realtime.join(sid, channels.room(room_id))
+    await realtime.join(sid, channels.user(user_id))
+    if announce:
+        refresh_members(room_id)
+        refresh_lobby()
+
+
+def forget_tab(token: str) -> None:
+    """This worker stops tracking the tab (it left through its own handler)."""
+    _tab_room.pop(token, None)
+
+
+async def depart(live, token: str, uid: int, sender_sid: str | None, *, whole_user: bool) -> None:
+    """Remove a tab (or all of a user's tabs) from a locked room instance; end the user's stint
+    when none of their tabs is left, and tell the others with one broadcast."""
+    room_id = live.room_id
+    _tab_room.pop(token, None)
+    tabs = dict(live._tabs)
+    tabs.pop(token, None)
+    if whole_user:
+        tabs = {t: u for t, u in tabs.items() if u != uid}
+    live._tabs = tabs
+    if sender_sid:
+        await realtime.leave(sender_sid, channels.room(room_id))
+    if whole_user:
+        # The user's right to the room ends: every socket of theirs leaves the channel now
+        # (their other tabs too, which only a browser would have moved on by itself).
+        await realtime.leave_user_channels(uid, channels.room(room_id))
+    if uid in tabs.values():
+        realtime.detach_fanout(live)
+        return
+    # The departing user comes from the room's server-side record, not from the caller (a tab
+    # navigating away, presence, deletion): the leave and the read-back run as the system.
+    with system_scope("a departure the room's server-side record names") as db:
+        result = rooms.leave(db, room_id=room_id, user_id=uid)
+        room = db.get(Room, room_id)
+        values = {**member_vars(db, room), "closed": not room.is_open, **timer_vars(room)}
+    if result.closed:
+        realtime.cancel(channels.room(room_id))
+    await realtime.publish(live, channels.room(room_id), sender_sid, **values)
+    refresh_lobby()
+
+
+async def leave_channel(sid: str, room_id: int) -> None:
+    """A socket leaves a room's channel (its tab was not counted in the room any more)."""
+    await realtime.leave(sid, channels.room(room_id))
+
+
+async def drop_tab(room_id: int, token: str) -> None:
+    """Server-side departure of one tab (navigated away, closed, or swept)."""
+    async with locked_room(room_id) as live:
+        if live is not None and (uid := live._tabs.get(token)) is not None:
+            await depart(live, token, uid, None, whole_user=False)
+
+
+async def leave_all_rooms(uid: int) -> None:
+    """Take a user out of every room they are in (account deletion), with the usual
+    host hand-over, room closing and broadcasts."""
+    with session_scope() as db:
+        room_ids = rooms.rooms_of_user(db, uid)
+    for room_id in room_ids:
+        async with locked_room(room_id) as live:
+            if live is not None:
+                await depart(live, "", uid, None, whole_user=True)
+
+
+async def on_tab_gone(token: str) -> None:
+    """A tab has been disconnected for longer than the grace: it leaves its room."""
+    room_id = _tab_room.pop(token, None)
+    if room_id is not None:
+        await drop_tab(room_id, token)
+
+
+def refresh_members(room_id: int) -> None:
+    """Batch member-list changes of a room into one broadcast (a join storm sends a few)."""
+
+    async def run() -> None:
+        async with locked_room(room_id) as live:
+            if live is None:
+                return
+            with session_scope() as db:
+                values = member_vars(db, db.get(Room, room_id))
+            for k, v in values.items():
+                setattr(live, k, v)
+            await push(room_id, **values)
+
+    realtime.coalesce(f"members-{room_id}", MEMBER_BATCH_SECONDS, run)

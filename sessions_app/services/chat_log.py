@@ -1,0 +1,54 @@
+"""Per-channel chat sequence numbers and catch-up (``models.chat_log``).
+
+``record`` gives a change its channel's next sequence number inside the change's own
+transaction: an upsert that bumps ``chat_channels.seq`` (a row lock on PostgreSQL, the write
+lock on SQLite) so numbers are dense and in commit order per channel, for the lobby, room and
+session chats alike and whichever worker commits. ``changes_after`` returns what a tab that
+saw up to ``after`` missed, as the same changes a broadcast carries.
+"""
+
+from __future__ import annotations
+
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlmodel import Session, col, select
+
+from sessions_app.models import ChatChangeLog, ChatChannel, ChatMessage
+
+# A tab further behind than this reloads its tail instead of replaying the log.
+MAX_CATCH_UP = 200
+
+
+def record(db: Session, *, channel: str, message_id: int, deleted: bool) -> int:
+    """Log one change of ``channel`` and return its sequence number (call before the commit)."""
+    insert = pg_insert if db.get_bind().dialect.name == "postgresql" else sqlite_insert
+    stmt = (insert(ChatChannel).values(channel=channel, seq=1)
+            .on_conflict_do_update(index_elements=["channel"], set_={"seq": ChatChannel.seq + 1})
+            .returning(ChatChannel.seq))
+    seq = int(db.execute(stmt).scalar_one())
+    db.add(ChatChangeLog(channel=channel, seq=seq, message_id=int(message_id), deleted=deleted))
+    db.flush()
+    return seq
+
+
+def current(db: Session, channel: str) -> int:
+    """The channel's last sequence number (0 before its first change)."""
+    row = db.get(ChatChannel, channel)
+    return row.seq if row is not None else 0
+
+
+def log_after(db: Session, channel: str, after: int) -> list[ChatChangeLog] | None:
+    """The logged changes with ``seq > after``, in order; None when the tab is too far behind
+    (or names a future it cannot have seen): it should reload."""
+    last = current(db, channel)
+    if after < 0 or after > last or last - after > MAX_CATCH_UP:
+        return None
+    return list(db.exec(select(ChatChangeLog).where(ChatChangeLog.channel == channel, col(ChatChangeLog.seq) > after)
+                        .order_by(col(ChatChangeLog.seq))).all())
+
+
+def existing(db: Session, ids: list[int]) -> set[int]:
+    """Which of ``ids`` are still stored."""
+    if not ids:
+        return set()
+    return set(db.exec(select(ChatMessage.id).where(col(ChatMessage.id).in_(ids))).all())
