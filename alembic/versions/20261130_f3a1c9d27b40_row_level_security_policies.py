@@ -63,6 +63,15 @@ FUNCTIONS = {
                     WHEN ch ~ '^session:[0-9]{{1,9}}$' THEN EXISTS (
                         SELECT 1 FROM study_sessions s WHERE s.id = substr(ch, 9)::integer AND s.creator_id = {ME})
                     ELSE false END"""),
+    # A call ("room:<id>", "session:<id>"; services.calls) belongs to the room's present
+    # members, or to the session's creator and the people signed up.
+    "app_call_visible(c text)": ("boolean", False, """
+        SELECT CASE WHEN c ~ '^room:[0-9]{1,9}$' THEN app_in_room(substr(c, 6)::integer)
+                    WHEN c ~ '^session:[0-9]{1,9}$' THEN app_in_session(substr(c, 9)::integer)
+                    ELSE false END"""),
+    # A chat message whose channel the caller may read (reactions follow their message).
+    "app_message_visible(mid integer)": ("boolean", True, """
+        SELECT EXISTS (SELECT 1 FROM chat_messages m WHERE m.id = mid AND app_channel_visible(m.channel))"""),
 }
 
 OWN = f"user_id = {ME}"
@@ -104,6 +113,28 @@ POLICIES: dict[str, dict[str, str]] = {
     # Server uptime: read by crediting, written by the server alone.
     "server_heartbeat": {"select": "true"},
     "server_outages": {"select": "true"},
+    # A student's ambient sound mix is theirs alone.
+    "ambient_mixes": {"select": OWN, "insert": OWN, "update": OWN, "delete": OWN},
+    # A goal is shown to the members present in its room while its block runs (open); once
+    # closed, goal, outcome and minutes are the author's private log. A goal is set only by
+    # a member present in the room. Closing every member's goal at a block's end is the
+    # system's (or an elevated step of rooms.advance_due).
+    "block_goals": {"select": f"{OWN} OR (open_key AND room_id IS NOT NULL AND app_in_room(room_id))",
+                    "insert": f"{OWN} AND room_id IS NOT NULL AND app_in_room(room_id)",
+                    "update": OWN, "delete": OWN},
+    # Reactions: whoever may read the message's channel sees its reactions (the counts); a
+    # reaction is one's own, on a message one may read.
+    "chat_reactions": {"select": f"{OWN} OR app_message_visible(message_id)",
+                       "insert": f"{OWN} AND app_message_visible(message_id)",
+                       "update": OWN, "delete": OWN},
+    # A call's roster is its room's (session's) people's; one joins and leaves as oneself,
+    # and the call's host (the open room's host, the session's creator) removes a member.
+    "call_members": {"select": f"{OWN} OR app_call_visible(call)", "insert": f"{OWN} AND app_call_visible(call)",
+                     "update": f"{OWN} OR app_channel_moderator(call)", "delete": OWN},
+    # A call's options (the cameras reminder, the SFU room a member's join may open): its
+    # room's (session's) people; that only the host sets the reminder is the service's rule.
+    "call_options": {"select": "app_call_visible(call)", "insert": "app_call_visible(call)",
+                     "update": "app_call_visible(call)"},
 }
 
 

@@ -27,6 +27,7 @@ from datetime import datetime
 
 from sqlmodel import Session, col, select
 
+from sessions_app.db import elevated
 from sessions_app.models import CallMember, CallOption, Room, StudySession, User, utcnow
 from sessions_app.services import rooms, scheduled
 from sessions_app.services.errors import ServiceError
@@ -317,12 +318,16 @@ def sfu_members(db: Session, ref: CallRef) -> list[tuple[int, str, str]]:
 
 
 def set_sfu_token(db: Session, ref: CallRef, user_id: int, token: str) -> None:
-    """Remember the member's Janus token (to remove it when they leave; commits)."""
-    row = _row(db, ref, user_id)
-    if row is not None:
-        row.sfu_token = token
-        db.add(row)
-        db.commit()
+    """Remember the member's Janus token (to remove it when they leave; commits).
+
+    The server hands out every member's token when one member's join moves the call to the
+    SFU, so the row may be another member's: written as the system (``db.elevated``)."""
+    with elevated(db, "a join that moves the call to the SFU gives every member a token"):
+        row = _row(db, ref, user_id)
+        if row is not None:
+            row.sfu_token = token
+            db.add(row)
+    db.commit()
 
 
 def sfu_token_of(db: Session, ref: CallRef, user_id: int) -> str:

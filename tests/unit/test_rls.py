@@ -4,7 +4,8 @@ A throwaway cluster (``tests/support/postgres.py``) is migrated with ``alembic u
 as the owner role; the tests connect as the app role (no superuser, no BYPASSRLS), exactly as
 production does. A small world is seeded as the system: Alice hosts a public room that Bob
 is in, Bob has a private room of his own, Alice plans a session that Bob joined, and each has
-logins, links, tasks, messages, credits, notes and a calendar feed. Carol has nothing.
+logins, links, tasks, messages, credits, notes and a calendar feed, an ambient mix, goals for
+focus blocks, reactions and calls. Carol has nothing but a lobby message and a reaction to it.
 
 Then, inside one user's transaction, a deliberately unfiltered ``SELECT * FROM <table>``
 returns only what that user may see, and UPDATE/DELETE/INSERT on others' rows are refused by
@@ -29,9 +30,14 @@ from sqlmodel import Session, SQLModel
 import sessions_app.models  # noqa: F401  (every table on the metadata)
 from sessions_app.db import as_system, as_user, elevated, make_engine
 from sessions_app.models import (
+    AmbientMix,
     AuthSession,
+    BlockGoal,
     CalendarFeed,
+    CallMember,
+    CallOption,
     ChatMessage,
+    ChatReaction,
     EmailToken,
     FocusCredit,
     LoginTicket,
@@ -130,8 +136,48 @@ def _seed(engine: sa.Engine) -> dict[str, int]:
                             local_day="2026-03-02"),
             ]
         db.add_all(rows)
+        db.flush()
+        _seed_features(db, ids, alice, bob, carol, public, private, session)
         db.commit()
     return ids
+
+
+def _seed_features(db: Session, ids: dict[str, int], alice: User, bob: User, carol: User, public: Room,
+                   private: Room, session: StudySession) -> None:
+    """Mixes, goals, reactions and calls: what the room page's features write."""
+    def message_id(channel: str) -> int:
+        return db.exec(sa.select(ChatMessage.id).where(ChatMessage.channel == channel)).scalar_one()
+
+    lobby, in_public, in_private = message_id("lobby"), message_id(f"room:{public.id}"), message_id(f"room:{private.id}")
+    pub, priv, ses = f"room:{public.id}", f"room:{private.id}", f"session:{session.id}"
+    ids.update(public_message=in_public, private_message=in_private)
+    db.add_all([
+        AmbientMix(user_id=alice.id, rain=10), AmbientMix(user_id=bob.id, cafe=30),
+        # Bob's goal for the public room's running block (its members see it), his goal for
+        # a block that ended there (his private log now) and one in his private room.
+        BlockGoal(user_id=bob.id, room_id=public.id, room_name=public.name, text="bob open in public"),
+        BlockGoal(user_id=bob.id, room_id=None, room_name=public.name, text="bob closed in public",
+                  block_seq=1, ended_at=NOW, minutes=25, outcome="done"),
+        BlockGoal(user_id=bob.id, room_id=private.id, room_name=private.name, text="bob open in private"),
+        BlockGoal(user_id=alice.id, room_id=None, room_name=public.name, text="alice closed in public",
+                  block_seq=1, ended_at=NOW, minutes=25),
+        ChatReaction(message_id=in_public, user_id=bob.id, emoji="thumbs"),
+        ChatReaction(message_id=in_public, user_id=alice.id, emoji="strong"),
+        ChatReaction(message_id=in_private, user_id=bob.id, emoji="heart"),
+        ChatReaction(message_id=lobby, user_id=carol.id, emoji="party"),
+        CallMember(call=pub, user_id=alice.id, sid="sid-alice", token="tab-alice"),
+        CallMember(call=pub, user_id=bob.id, sid="sid-bob", token="tab-bob"),
+        CallMember(call=priv, user_id=bob.id, sid="sid-bob-2", token="tab-bob-2"),
+        CallMember(call=ses, user_id=bob.id, sid="sid-bob-3", token="tab-bob-3"),
+        CallOption(call=pub, cameras_on_focus=True), CallOption(call=priv, sfu_room=7, sfu_secret="s", sfu_pin="p"),
+        CallOption(call=ses),
+    ])
+    db.flush()
+    # Closed the way services.block_goals closes them, by an update (an INSERT of open_key
+    # None would take the column's default, True); room_id None above only dodged the
+    # one-open-goal constraint until then.
+    db.execute(sa.text("UPDATE block_goals SET open_key = NULL, room_id = :r WHERE ended_at IS NOT NULL"),
+               {"r": public.id})
 
 
 @pytest.fixture
@@ -170,6 +216,14 @@ def _expected(w: dict[str, int]) -> dict[str, tuple[str, set, set, set]]:
         "session_notes": ("body", {"public note"}, {"public note"}, {"public note"}),
         "server_heartbeat": ("id", {1}, {1}, {1}),
         "server_outages": ("count(*) OVER ()", {1}, {1}, {1}),
+        "ambient_mixes": ("user_id", {a}, set(), set()),
+        # Closed goals (and Bob's goal in his private room) stay with their author.
+        "block_goals": ("text", {"bob open in public", "alice closed in public"}, set(), set()),
+        # The reactions of the chats Alice reads (her room's, the lobby's); not the private room's.
+        "chat_reactions": ("emoji", {"thumbs", "strong", "party"}, {"party"}, set()),
+        "call_members": ("call || '/' || user_id", {f"room:{pub}/{a}", f"room:{pub}/{b}", f"session:{s}/{b}"},
+                         set(), set()),
+        "call_options": ("call", {f"room:{pub}", f"session:{s}"}, set(), set()),
     }
 
 
@@ -220,7 +274,9 @@ def _alices_rows(w) -> list[tuple[str, str, object]]:
             ("focus_credits", "user_id", a), ("rooms", "id", w["public_room"]), ("room_members", "user_id", a),
             ("tasks", "user_id", a), ("chat_messages", "user_id", a), ("study_sessions", "id", w["session"]),
             ("session_notes", "user_id", a), ("session_participants", "user_id", w["bob"]),
-            ("oauth_states", "provider", "github"), ("server_heartbeat", "id", 1)]
+            ("oauth_states", "provider", "github"), ("server_heartbeat", "id", 1),
+            ("ambient_mixes", "user_id", a), ("block_goals", "user_id", a), ("chat_reactions", "user_id", a),
+            ("call_members", "user_id", a), ("call_options", "call", f"room:{w['public_room']}")]
 
 
 def _count_as_system(engine, table: str, key: str, value) -> int:
@@ -230,7 +286,8 @@ def _count_as_system(engine, table: str, key: str, value) -> int:
 
 OTHERS_ROWS_TABLES = ["users", "auth_sessions", "oauth_accounts", "login_tickets", "email_tokens", "calendar_feeds",
                       "focus_credits", "rooms", "room_members", "tasks", "chat_messages", "study_sessions",
-                      "session_notes", "session_participants", "oauth_states", "server_heartbeat"]
+                      "session_notes", "session_participants", "oauth_states", "server_heartbeat",
+                      "ambient_mixes", "block_goals", "chat_reactions", "call_members", "call_options"]
 
 
 @pytest.mark.parametrize("table", OTHERS_ROWS_TABLES)
@@ -286,15 +343,59 @@ INSERTS = {
     "oauth_state": "INSERT INTO oauth_states (state, provider, code_verifier, next_path, created_at) "
                    "VALUES ('s', 'github', 'v', '/', now())",
     "heartbeat": "INSERT INTO server_outages (started_at, ended_at) VALUES (now(), now())",
+    "mix_for_other": "INSERT INTO ambient_mixes (user_id, rain, cafe, fire, brown, fade_in_breaks) "
+                     "VALUES (%(a)s, 0, 0, 0, 0, true)",
+    "goal_as_other": "INSERT INTO block_goals (user_id, room_id, room_name, text, open_key, minutes, created_at) "
+                     "VALUES (%(a)s, %(pub)s, 'Algebra', 'x', true, 0, now())",
+    "goal_in_room_not_in": "INSERT INTO block_goals (user_id, room_id, room_name, text, open_key, minutes, created_at) "
+                           "VALUES (%(c)s, %(pub)s, 'Algebra', 'x', true, 0, now())",
+    "reaction_as_other": "INSERT INTO chat_reactions (message_id, user_id, emoji, created_at) "
+                         "VALUES (%(lobby_msg)s, %(a)s, 'laugh', now())",
+    "reaction_unread_chat": "INSERT INTO chat_reactions (message_id, user_id, emoji, created_at) "
+                            "VALUES (%(pub_msg)s, %(c)s, 'laugh', now())",
+    "call_join_as_other": "INSERT INTO call_members (call, user_id, sid, token, joined_at, removed, sfu_token) "
+                          "VALUES ('lobby', %(a)s, 'x', 'x', now(), false, '')",
+    "call_join_outsider": "INSERT INTO call_members (call, user_id, sid, token, joined_at, removed, sfu_token) "
+                          "VALUES ('room:' || %(pub)s, %(c)s, 'x', 'x', now(), false, '')",
+    "call_options_outsider": "INSERT INTO call_options (call, cameras_on_focus, sfu_secret, sfu_pin) "
+                             "VALUES ('session:' || %(s)s, true, '', '')",
 }
 
 
 @pytest.mark.parametrize("name", sorted(INSERTS))
 def test_inserting_as_someone_else_is_refused(world, app_engine, name):
     w = world
-    params = {"a": w["alice"], "c": w["carol"], "pub": w["public_room"], "priv": w["private_room"], "s": w["session"]}
+    params = {"a": w["alice"], "c": w["carol"], "pub": w["public_room"], "priv": w["private_room"], "s": w["session"],
+              "pub_msg": w["public_message"], "lobby_msg": _lobby_message(app_engine)}
     with pytest.raises(DBAPIError, match="row-level security"), as_user(w["carol"]), app_engine.begin() as conn:
         conn.exec_driver_sql(INSERTS[name], params)
+
+
+def _lobby_message(engine) -> int:
+    with as_system("checking the test"), engine.begin() as conn:
+        return conn.exec_driver_sql("SELECT id FROM chat_messages WHERE channel = 'lobby'").scalar_one()
+
+
+def test_members_write_only_their_own_goals_reactions_and_calls(world, app_engine):
+    """Bob sees Alice's call row and reaction in their room and cannot change them; the call's
+    host (Alice) removes Bob from the call, a member does not remove her."""
+    a, b, pub = world["alice"], world["bob"], world["public_room"]
+    with as_user(b), app_engine.begin() as conn:
+        assert conn.exec_driver_sql("SELECT count(*) FROM call_members WHERE user_id = %(a)s", {"a": a}).scalar() == 1
+        for table in ("call_members", "chat_reactions", "block_goals", "ambient_mixes"):
+            assert conn.exec_driver_sql(f"UPDATE {table} SET user_id = user_id WHERE user_id = %(a)s",
+                                        {"a": a}).rowcount == 0
+            assert conn.exec_driver_sql(f"DELETE FROM {table} WHERE user_id = %(a)s", {"a": a}).rowcount == 0
+        # Bob reacts in the room he is in, and sets a goal there: his own rows.
+        conn.exec_driver_sql("INSERT INTO chat_reactions (message_id, user_id, emoji, created_at) "
+                             "VALUES (%(m)s, %(b)s, 'laugh', now())", {"m": world["public_message"], "b": b})
+        assert conn.exec_driver_sql("UPDATE block_goals SET text = 'new' WHERE text = 'bob open in public'").rowcount == 1
+    with as_user(a), app_engine.begin() as conn:
+        assert conn.exec_driver_sql("UPDATE call_members SET removed = true WHERE call = %(c)s AND user_id = %(b)s",
+                                    {"c": f"room:{pub}", "b": b}).rowcount == 1
+        # Not in Bob's private room's call, whose host is Bob.
+        assert conn.exec_driver_sql("UPDATE call_members SET removed = true WHERE user_id = %(b)s",
+                                    {"b": b}).rowcount == 2  # her room's call and her session's
 
 
 def test_a_moderator_may_delete_messages_in_their_room(world, app_engine):
