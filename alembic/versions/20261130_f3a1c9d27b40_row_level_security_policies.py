@@ -135,6 +135,15 @@ POLICIES: dict[str, dict[str, str]] = {
     # room's (session's) people; that only the host sets the reminder is the service's rule.
     "call_options": {"select": "app_call_visible(call)", "insert": "app_call_visible(call)",
                      "update": "app_call_visible(call)"},
+    # A chat channel's sequence counter and its change log (services.chat_log) follow the
+    # channel's messages: its readers see them (catch-up), and a post or a delete bumps the
+    # counter and logs the change in the poster's own transaction, so whoever may write in
+    # the channel (or moderate it) may. Pruning the log is the system's.
+    "chat_channels": {"select": "app_channel_visible(channel)",
+                      "insert": "app_channel_visible(channel) OR app_channel_moderator(channel)",
+                      "update": "app_channel_visible(channel) OR app_channel_moderator(channel)"},
+    "chat_change_log": {"select": "app_channel_visible(channel)",
+                        "insert": "app_channel_visible(channel) OR app_channel_moderator(channel)"},
 }
 
 

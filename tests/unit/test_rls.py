@@ -5,7 +5,7 @@ as the owner role; the tests connect as the app role (no superuser, no BYPASSRLS
 production does. A small world is seeded as the system: Alice hosts a public room that Bob
 is in, Bob has a private room of his own, Alice plans a session that Bob joined, and each has
 logins, links, tasks, messages, credits, notes and a calendar feed, an ambient mix, goals for
-focus blocks, reactions and calls. Carol has nothing but a lobby message and a reaction to it.
+focus blocks, reactions, calls and the chats' sequence counters and change logs. Carol has nothing but a lobby message and a reaction to it.
 
 Then, inside one user's transaction, a deliberately unfiltered ``SELECT * FROM <table>``
 returns only what that user may see, and UPDATE/DELETE/INSERT on others' rows are refused by
@@ -36,6 +36,8 @@ from sessions_app.models import (
     CalendarFeed,
     CallMember,
     CallOption,
+    ChatChangeLog,
+    ChatChannel,
     ChatMessage,
     ChatReaction,
     EmailToken,
@@ -171,6 +173,10 @@ def _seed_features(db: Session, ids: dict[str, int], alice: User, bob: User, car
         CallMember(call=ses, user_id=bob.id, sid="sid-bob-3", token="tab-bob-3"),
         CallOption(call=pub, cameras_on_focus=True), CallOption(call=priv, sfu_room=7, sfu_secret="s", sfu_pin="p"),
         CallOption(call=ses),
+        # Each chat's sequence counter and change log (services.chat_log): one post each.
+        *(ChatChannel(channel=ch, seq=1) for ch in ("lobby", pub, priv, ses)),
+        *(ChatChangeLog(channel=ch, seq=1, message_id=m) for ch, m in
+          (("lobby", lobby), (pub, in_public), (priv, in_private), (ses, message_id(ses)))),
     ])
     db.flush()
     # Closed the way services.block_goals closes them, by an update (an INSERT of open_key
@@ -224,6 +230,10 @@ def _expected(w: dict[str, int]) -> dict[str, tuple[str, set, set, set]]:
         "call_members": ("call || '/' || user_id", {f"room:{pub}/{a}", f"room:{pub}/{b}", f"session:{s}/{b}"},
                          set(), set()),
         "call_options": ("call", {f"room:{pub}", f"session:{s}"}, set(), set()),
+        # A chat's counter and log go with its messages: the readers of the channel.
+        "chat_channels": ("channel", {"lobby", f"room:{pub}", f"session:{s}"}, {"lobby"}, set()),
+        "chat_change_log": ("channel || '/' || seq", {"lobby/1", f"room:{pub}/1", f"session:{s}/1"}, {"lobby/1"},
+                            set()),
     }
 
 
@@ -276,7 +286,9 @@ def _alices_rows(w) -> list[tuple[str, str, object]]:
             ("session_notes", "user_id", a), ("session_participants", "user_id", w["bob"]),
             ("oauth_states", "provider", "github"), ("server_heartbeat", "id", 1),
             ("ambient_mixes", "user_id", a), ("block_goals", "user_id", a), ("chat_reactions", "user_id", a),
-            ("call_members", "user_id", a), ("call_options", "call", f"room:{w['public_room']}")]
+            ("call_members", "user_id", a), ("call_options", "call", f"room:{w['public_room']}"),
+            ("chat_channels", "channel", f"room:{w['public_room']}"),
+            ("chat_change_log", "channel", f"room:{w['public_room']}")]
 
 
 def _count_as_system(engine, table: str, key: str, value) -> int:
@@ -287,7 +299,8 @@ def _count_as_system(engine, table: str, key: str, value) -> int:
 OTHERS_ROWS_TABLES = ["users", "auth_sessions", "oauth_accounts", "login_tickets", "email_tokens", "calendar_feeds",
                       "focus_credits", "rooms", "room_members", "tasks", "chat_messages", "study_sessions",
                       "session_notes", "session_participants", "oauth_states", "server_heartbeat",
-                      "ambient_mixes", "block_goals", "chat_reactions", "call_members", "call_options"]
+                      "ambient_mixes", "block_goals", "chat_reactions", "call_members", "call_options",
+                      "chat_channels", "chat_change_log"]
 
 
 @pytest.mark.parametrize("table", OTHERS_ROWS_TABLES)
@@ -359,6 +372,14 @@ INSERTS = {
                           "VALUES ('room:' || %(pub)s, %(c)s, 'x', 'x', now(), false, '')",
     "call_options_outsider": "INSERT INTO call_options (call, cameras_on_focus, sfu_secret, sfu_pin) "
                              "VALUES ('session:' || %(s)s, true, '', '')",
+    # Bumping a chat's counter or logging a change there: the poster's step, in a chat one
+    # may write in (a stranger could otherwise skip numbers, or forge a "delete" every reader
+    # replays on catch-up).
+    "bump_others_chat": "INSERT INTO chat_channels (channel, seq) VALUES ('room:' || %(pub)s, 1) "
+                        "ON CONFLICT (channel) DO UPDATE SET seq = chat_channels.seq + 1",
+    "new_counter_others_chat": "INSERT INTO chat_channels (channel, seq) VALUES ('room:' || %(priv)s, 5)",
+    "log_into_others_chat": "INSERT INTO chat_change_log (channel, seq, message_id, deleted, created_at) "
+                            "VALUES ('room:' || %(pub)s, 2, %(pub_msg)s, true, now())",
 }
 
 
@@ -424,3 +445,22 @@ def test_the_actor_is_local_to_each_transaction(world, app_engine):
     with app_engine.begin() as conn:
         assert conn.exec_driver_sql("SELECT count(*) FROM auth_sessions").scalar() == 0
         assert conn.exec_driver_sql("SELECT current_setting('app.user_id', true)").scalar() == ""
+
+
+def test_a_member_posts_deletes_and_catches_up_in_his_chat(world, app_engine):
+    """Posting and deleting bump the channel's counter and log the change in the poster's own
+    transaction; another reader catches up from that log; a stranger sees none of it."""
+    from sessions_app.services import chat
+
+    a, b, c, pub = world["alice"], world["bob"], world["carol"], world["public_room"]
+    channel = chat.room_channel(pub)
+    with as_user(b), Session(app_engine) as db:
+        posted = chat.post(db, channel=channel, user_id=b, body="lemma 3 done")
+        deleted = chat.delete(db, message_id=posted.message.id, user_id=b, channel=channel)
+        db.commit()
+    assert (posted.seq, deleted.seq) == (2, 3)
+    with as_user(a), Session(app_engine) as db:
+        missed = chat.catch_up(db, channel, 1, user_id=a)
+    assert [(ch.seq, ch.message is not None, ch.deleted_id) for ch in missed.changes] == [
+        (2, False, None), (3, False, posted.message.id)]  # the post's message is gone by now
+    assert _rows(app_engine, "chat_change_log", "seq", c) == {1}  # the lobby's only
