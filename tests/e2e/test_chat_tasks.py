@@ -5,7 +5,6 @@ text-only rendering (no HTML ever) and room tasks cleared when the room closes."
 from __future__ import annotations
 
 import re
-import sqlite3
 import uuid
 from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
@@ -15,6 +14,7 @@ from playwright.sync_api import Page, expect
 from sessions_app.state.chat import LobbyChatState
 from tests.e2e.conftest import PRESENCE_GRACE, assert_stays, goto, wait_until
 from tests.e2e.test_rooms import create_room
+from tests.support import db_peek
 from tests.support.app_server import CHAT_RATE_LIMIT
 from tests.support.protocol import ReflexClient, protocol_user, run, settle
 
@@ -38,9 +38,7 @@ def send(page: Page, text: str, prefix: str = "", *, enter: bool = False) -> Non
 
 
 def db_rows(app_server, sql: str, *args) -> list[tuple]:
-    path = app_server.database_url.split("///", 1)[1]
-    with sqlite3.connect(path) as conn:
-        return conn.execute(sql, args).fetchall()
+    return db_peek.rows(app_server.database_url, sql, *args)
 
 
 # Keep every WebSocket the page opens, so a test can cut them like a lost network does.
@@ -338,9 +336,9 @@ def test_load_older_history_without_gaps(student, app_server):
     room_id = create_room(a.page, "Long history")
     goto(b.page, f"/rooms/{room_id}")
     uid = db_rows(app_server, "select id from users where display_name = ?", a.name)[0][0]
-    path = app_server.database_url.split("///", 1)[1]
-    with sqlite3.connect(path) as conn:  # 70 older messages, written straight to the DB
-        conn.executemany("insert into chat_messages (channel, user_id, body, created_at) values (?, ?, ?, ?)",
+    # 70 older messages, written straight to the DB
+    db_peek.execute_many(app_server.database_url,
+                         "insert into chat_messages (channel, user_id, body, created_at) values (?, ?, ?, ?)",
                          [(f"room:{room_id}", uid, f"old {i:02d}", "2026-01-05 09:00:00") for i in range(70)])
     a.page.reload()
     a.page.wait_for_selector("#hydrated", state="attached")
