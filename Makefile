@@ -69,15 +69,21 @@ dev: migrate
 # the main thread keeps an event loop running, where unit tests' asyncio.run is refused.
 # Both run on pytest-xdist workers; each e2e worker has its own app (the frontend is built once).
 UNIT_WORKERS ?= auto
-E2E_WORKERS ?= 3
+E2E_WORKERS ?= 4
 # Tests marked `timing` (latency under a flood, a silent running timer) run alone afterwards:
 # a parallel neighbour would measure the machine, not the app. One frontend build serves both.
 E2E_PARALLEL = $(BIN)/python -m pytest tests/e2e -n $(E2E_WORKERS) --dist loadgroup -m "not timing" --durations=12
 E2E_ALONE = $(BIN)/python -m pytest tests/e2e -m timing
+# The e2e frontend build (a minute of mostly one core) runs in the background while ruff and the
+# unit tests run; the e2e run then finds it (same E2E_RUN_ID). If it failed, the e2e run builds.
 test: install-test
-	$(BIN)/ruff check .
-	$(BIN)/python -m pytest tests/unit -n $(UNIT_WORKERS)
-	export E2E_RUN_ID=make-$$$$-$$(date +%s); $(E2E_PARALLEL) && $(E2E_ALONE)
+	@echo "==> ruff and the unit tests (the e2e frontend builds meanwhile, log in .e2e-prebuild.log)"
+	@export E2E_RUN_ID=make-$$$$-$$(date +%s); \
+	$(BIN)/python -m tests.support.prebuild > .e2e-prebuild.log 2>&1 & prebuild=$$!; \
+	trap 'kill $$prebuild 2>/dev/null; exit 130' INT TERM; \
+	$(BIN)/ruff check . && $(BIN)/python -m pytest tests/unit -n $(UNIT_WORKERS); unit=$$?; \
+	wait $$prebuild || echo "(building the e2e frontend ahead failed, see .e2e-prebuild.log: the e2e run builds it)"; \
+	[ $$unit = 0 ] && $(E2E_PARALLEL) && $(E2E_ALONE)
 
 test-unit: install-test
 	$(BIN)/python -m pytest tests/unit -n $(UNIT_WORKERS)

@@ -143,13 +143,17 @@ class AppServer:
         self.proc = subprocess.Popen(command, cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT,
                                      start_new_session=True)
         deadline = time.monotonic() + 600  # the first run installs the frontend's packages
-        while time.monotonic() < deadline:
-            if self.proc.poll() is not None:
-                raise RuntimeError(f"app exited early; see {self.log_path}:\n{self.log_path.read_text()[-3000:]}")
-            if _get(f"{self.url}/ping") == 200 and _get(f"{self.url}/") == 200:
-                return
-            time.sleep(0.5)
-        raise RuntimeError(f"app did not start in time; see {self.log_path}")
+        try:
+            while time.monotonic() < deadline:
+                if self.proc.poll() is not None:
+                    raise RuntimeError(f"app exited early; see {self.log_path}:\n{self.log_path.read_text()[-3000:]}")
+                if _get(f"{self.url}/ping") == 200 and _get(f"{self.url}/") == 200:
+                    return
+                time.sleep(0.5)
+            raise RuntimeError(f"app did not start in time; see {self.log_path}")
+        except BaseException:
+            self.stop()  # Ctrl-C or a failed start: no build or server outlives the caller
+            raise
 
     def stop(self) -> None:
         """Stop the server (the whole process group)."""
@@ -221,7 +225,12 @@ def app_env(url: str, database_url: str, oauth_url: str, **extra: str) -> dict:
 def start_app(tmp: Path, oauth_url: str, *, database_url: str | None = None, name: str = "app",
               **extra: str) -> AppServer:
     """Migrate the database (a new SQLite file in ``tmp`` unless given) and start the app on a
-    free port: the run's first app builds the frontend, later ones copy that build."""
+    free port: the run's first app builds the frontend, then every app (the first one too)
+    serves a copy of that build.
+
+    Nothing is ever served from the build directory itself: a running backend rewrites files
+    there (the stateful-pages marker on each start), and a copy taken meanwhile would lack them
+    — a 2-worker app then compiled in both workers at once and crashed on the race."""
     port = str(free_port())
     url = f"http://localhost:{port}"
     database_url = database_url or f"sqlite:///{tmp}/e2e.db"
@@ -238,7 +247,10 @@ def start_app(tmp: Path, oauth_url: str, *, database_url: str | None = None, nam
         if not reuse:
             marker.unlink(missing_ok=True)
             server.start(build=True)
+            server.stop()
             marker.write_text(json.dumps({"run": _run_id(), "port": port}))
-    if reuse:
-        server.start(build=False)
+            if not copy_build(base, own, port, port):
+                raise RuntimeError(f"the e2e build in {base} has an unexpected layout (a Reflex upgrade?)")
+            server.env["REFLEX_WEB_WORKDIR"] = os.path.relpath(own, ROOT)
+    server.start(build=False)
     return server
