@@ -177,7 +177,7 @@ def _insiders() -> rx.Component:
                               rx.link(S.meeting_link, href=S.meeting_link, id="session-link", is_external=True,
                                       rel="noopener noreferrer", style={"overflow_wrap": "anywhere"}),
                               align="center", spacing="2", wrap="wrap"),
-                    rx.text("No meeting link: the host will share where to meet.", size="2", color_scheme="gray"),
+                    rx.text("No outside meeting link: meet in the call below once the chat opens.", size="2", color_scheme="gray"),
                 ),
                 spacing="3", width="100%",
             )
