@@ -42,12 +42,13 @@ def seed_users(db_url: str, count: int) -> list[BenchUser]:
     benchmark logs in with session tokens, as a browser with a cookie does)."""
     from sqlmodel import Session
 
-    from sessions_app.db import make_engine
+    from sessions_app.db import as_system, make_engine
     from sessions_app.models import User
     from sessions_app.services import accounts
 
     engine = make_engine(db_url)
-    with Session(engine, expire_on_commit=False) as db:
+    # Sign-up is the system's on PostgreSQL with row-level security (docs/rls.md).
+    with as_system("the benchmark seeds its users"), Session(engine, expire_on_commit=False) as db:
         users = [User(email=f"bench-{_run}-{i}@example.com", display_name=f"Bench {i}") for i in range(count)]
         db.add_all(users)
         db.flush()
@@ -61,11 +62,11 @@ def seed_users(db_url: str, count: int) -> list[BenchUser]:
 def create_room(db_url: str, host: BenchUser, name: str) -> int:
     from sqlmodel import Session
 
-    from sessions_app.db import make_engine
+    from sessions_app.db import as_user, make_engine
     from sessions_app.services import rooms
 
     engine = make_engine(db_url)
-    with Session(engine, expire_on_commit=False) as db:
+    with as_user(host.uid), Session(engine, expire_on_commit=False) as db:
         room = rooms.create_room(db, host_id=host.uid, name=name, discipline="Mathematics", is_private=False)
         # Chat stays open during focus blocks (the host's quiet-focus switch): the mixed load
         # posts while the timer runs, which quiet focus would refuse.
