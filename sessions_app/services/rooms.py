@@ -193,6 +193,10 @@ def enter(db: Session, *, room_id: object, user_id: int, code: object = None, no
     by_code = room.code is not None and normalize_code(code) == room.code
     if room.is_private and not has_access(db, room, user_id) and not by_code:
         raise ServiceError("This room is private. Ask the host for its 6-character code.")
+    # One user's tabs can enter at the same instant on two workers: lock the user's own row so
+    # the second entry sees the first one's stint instead of opening another (PostgreSQL;
+    # SQLite's BEGIN IMMEDIATE already serializes writers).
+    db.exec(select(User.id).where(User.id == user_id).with_for_update()).first()
     if open_stint(db, room.id, user_id) is not None:
         return room, False
     db.add(RoomMember(room_id=room.id, user_id=user_id, joined_at=now or utcnow()))
@@ -230,19 +234,24 @@ def members(db: Session, room_id: int) -> list[Member]:
         .where(RoomMember.room_id == room_id, col(RoomMember.left_at).is_(None))
         .order_by(RoomMember.joined_at, RoomMember.id)
     ).all()
-    return [Member(u.id, u.display_name, u.avatar_url, progression.level_for(u.exp_total), m.joined_at,
-                   cosmetics.looks(u)) for m, u in rows]
+    first = {}  # one entry per person, even if a race once opened two stints
+    for m, u in rows:
+        first.setdefault(u.id, Member(u.id, u.display_name, u.avatar_url, progression.level_for(u.exp_total),
+                                      m.joined_at, cosmetics.looks(u)))
+    return list(first.values())
 
 
 def leave(db: Session, *, room_id: int, user_id: int, now: datetime | None = None) -> LeaveResult:
     """End the user's stint; pass the host role on or close the room if it is now empty."""
     now = now or utcnow()
-    stint = open_stint(db, room_id, user_id)
+    stints = db.exec(select(RoomMember).where(RoomMember.room_id == room_id, RoomMember.user_id == user_id,
+                                              col(RoomMember.left_at).is_(None))).all()
     room = db.get(Room, room_id)
-    if stint is None or room is None:
+    if not stints or room is None:
         return LeaveResult(False, None, False)
-    stint.left_at = now
-    db.add(stint)
+    for stint in stints:  # every open stint: leaving ends the person's presence, whole
+        stint.left_at = now
+        db.add(stint)
     db.flush()
     remaining = members(db, room_id)
     if not remaining:
