@@ -72,8 +72,14 @@ def assert_receives(page: Page, other_id: int) -> None:
     video = tile.locator("video")
     wait_until(lambda: video.evaluate("v => v.videoWidth > 0 && !v.paused && v.readyState >= 2"), 20,
                message="the other's video playing")
-    first = _inbound(page, other_id)
-    assert first.get("video", {}).get("bytesReceived", 0) > 0 and first.get("audio", {}).get("bytesReceived", 0) > 0
+    # Right after a call moves from peer to peer to the SFU, the tile can still play the old
+    # stream while the new connection has not counted its first bytes: wait for them.
+    def arrived() -> dict | None:
+        stats = _inbound(page, other_id)
+        ok = all(stats.get(k, {}).get("bytesReceived", 0) > 0 for k in ("video", "audio"))
+        return stats if ok else None
+
+    first = wait_until(arrived, 20, message="the other's audio and video bytes arriving")
     for kind in ("video", "audio"):
         wait_until(lambda k=kind: _inbound(page, other_id)[k]["bytesReceived"] > first[k]["bytesReceived"], 10,
                    message=f"{kind} bytes growing")
