@@ -320,6 +320,16 @@ def set_timezone(db: Session, *, user_id: int, timezone: object) -> User:
     return user
 
 
+def adopt_timezone(db: Session, *, user_id: int, timezone: object) -> None:
+    """Use ``timezone`` (the browser's) for an account still on UTC; an unknown zone is ignored."""
+    user = db.get(User, user_id)
+    if user is not None and user.timezone == "UTC" and timezone != "UTC":
+        try:
+            set_timezone(db, user_id=user_id, timezone=timezone)
+        except ServiceError:
+            pass
+
+
 def export_data(db: Session, *, user_id: int) -> dict:
     """Everything the user owns, as JSON-ready data (no password hash, no tokens)."""
     user = db.get(User, user_id)

@@ -265,6 +265,21 @@ def host_mute(db: Session, ref: CallRef, *, host_id: int | None, target: object)
     return _host_target(db, ref, host_id=host_id, target=target).sid
 
 
+@dataclasses.dataclass(frozen=True)
+class MuteAsk:
+    """Whom the host's "mute" goes to (their socket) and the host's name shown with it."""
+
+    sid: str
+    by: str
+
+
+def ask_to_mute(db: Session, ref: CallRef, *, host_id: int | None, target: object) -> MuteAsk:
+    """``host_mute`` with the host's display name for the asked member's notice."""
+    sid = host_mute(db, ref, host_id=host_id, target=target)
+    host = db.get(User, host_id)
+    return MuteAsk(sid, host.display_name if host else "The host")
+
+
 def host_remove(db: Session, ref: CallRef, *, host_id: int | None, target: object) -> tuple[int, str]:
     """The host removes a member from the call for good (commits). Returns (user id, the
     socket that was in the call)."""

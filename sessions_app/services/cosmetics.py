@@ -76,6 +76,15 @@ class Looks:
     border: str = ""
 
 
+@dataclass(frozen=True)
+class Wardrobe:
+    """A student's own cosmetics as their choosers show them: their level (what it unlocks)
+    and their choices as others see them."""
+
+    level: int = 0
+    looks: Looks = Looks()
+
+
 def _find(kind: str, key: str) -> Cosmetic | None:
     return next((c for c in CATALOGUE.get(kind, ()) if c.key == key), None)
 
@@ -114,6 +123,14 @@ def looks(user: User) -> Looks:
     """The cosmetics others see next to ``user`` (checked against their level now)."""
     level = progression.level_for(user.exp_total)
     return Looks(shown(NAME_COLOR, user.name_color, level), shown(BORDER, user.avatar_border, level))
+
+
+def wardrobe(db: Session, *, user_id: int | None) -> Wardrobe:
+    """The user's level and looks (nothing unlocked for an unknown user)."""
+    user = db.get(User, user_id) if user_id else None
+    if user is None:
+        return Wardrobe()
+    return Wardrobe(progression.level_for(user.exp_total), looks(user))
 
 
 def choose(db: Session, *, user_id: int | None, kind: str, key: object) -> Looks:

@@ -25,6 +25,12 @@ def is_quiet(room: Room) -> bool:
     return room.is_open and room.phase == FOCUS and not room.focus_chat_open
 
 
+def focus_chat_open(db: Session, room_id: int) -> bool:
+    """Whether the host opened the room's chat during focus (False for no such room)."""
+    room = db.get(Room, room_id)
+    return bool(room and room.focus_chat_open)
+
+
 def check_post(db: Session, room_id: int) -> None:
     """Refuse a new message in a room whose chat is quiet."""
     room = db.get(Room, room_id)

@@ -7,15 +7,25 @@ import json
 import reflex as rx
 
 from sessions_app import login_cookie, realtime, routes
-from sessions_app.db import session_scope
 from sessions_app.live.presence import leave_all_rooms
 from sessions_app.live.session_page import announce_departure
+from sessions_app.live.users import own_view_vars
 from sessions_app.services import accounts, text
-from sessions_app.services.errors import ServiceError
 from sessions_app.state.auth import AuthState, purge_tabs
+from sessions_app.state.base import REFUSED, Handler, in_db
 
 
-class AccountState(rx.State):
+def _renamed(db, *, user_id: int, name: object) -> dict:
+    """The new name stored; the own view after it (as ``AuthState`` values)."""
+    return own_view_vars(accounts.rename(db, user_id=user_id, name=name))
+
+
+def _rezoned(db, *, user_id: int, timezone: object) -> dict:
+    """The new zone stored; the own view after it."""
+    return own_view_vars(accounts.set_timezone(db, user_id=user_id, timezone=timezone))
+
+
+class AccountState(Handler, rx.State):
     """The profile/settings forms of the logged-in user."""
 
     name_draft: str = ""
@@ -27,10 +37,11 @@ class AccountState(rx.State):
     @rx.event
     async def load(self):
         """on_load of /profile and /settings."""
-        auth = await self.get_state(AuthState)
         self.message = self.error = ""
         self.confirm_open = False
-        if auth.current_user_id() is None:
+        uid = await self._caller_id(view=True)
+        auth = await self.get_state(AuthState)
+        if uid is None:
             return rx.redirect(routes.login_then(auth._here()))
         self.name_draft = auth.display_name
         self.timezone_draft = auth.timezone
@@ -45,48 +56,47 @@ class AccountState(rx.State):
         """Choosing a time zone."""
         self.timezone_draft = text.draft(value, 64)
 
+    async def _save(self, change, **fields) -> bool | None:
+        """Store one own-view change for the caller and show the view after it: True; False
+        when the service refused (its message is shown); None when nobody is logged in."""
+        uid = await self._caller_id()
+        if uid is None:
+            return None
+        self.message = self.error = ""
+        view = await self._attempt(in_db, change, user_id=uid, **fields)
+        if view is REFUSED:
+            return False
+        (await self.get_state(AuthState))._show_view(view)
+        return True
+
     @rx.event
     async def save_name(self):
         """Save the display name."""
-        auth = await self.get_state(AuthState)
-        uid = auth.current_user_id()
-        if uid is None:
+        saved = await self._save(_renamed, name=self.name_draft)
+        if saved is None:
             return rx.redirect(routes.LOGIN)
-        self.message = self.error = ""
-        try:
-            with session_scope() as db:
-                auth._apply(accounts.rename(db, user_id=uid, name=self.name_draft))
-        except ServiceError as err:
-            self.error = err.message
-            return
-        self.name_draft = auth.display_name
-        self.message = "Saved."
+        if saved:
+            self.name_draft = (await self.get_state(AuthState)).display_name
+            self.message = "Saved."
 
     @rx.event
     async def save_timezone(self):
         """Save the time zone."""
-        auth = await self.get_state(AuthState)
-        uid = auth.current_user_id()
-        if uid is None:
+        saved = await self._save(_rezoned, timezone=self.timezone_draft)
+        if saved is None:
             return rx.redirect(routes.LOGIN)
-        self.message = self.error = ""
-        try:
-            with session_scope() as db:
-                auth._apply(accounts.set_timezone(db, user_id=uid, timezone=self.timezone_draft))
-        except ServiceError as err:
-            self.error = err.message
-            return
-        self.message = "Time zone saved."
+        if saved:
+            self.message = "Time zone saved."
 
     @rx.event
     async def export(self):
         """Download everything the user owns as JSON."""
-        auth = await self.get_state(AuthState)
-        uid = auth.current_user_id()
+        uid = await self._caller_id()
         if uid is None:
             return rx.redirect(routes.LOGIN)
-        with session_scope() as db:
-            data = accounts.export_data(db, user_id=uid)
+        data = await self._attempt(in_db, accounts.export_data, user_id=uid)
+        if data is REFUSED:
+            return
         return rx.download(data=json.dumps(data, indent=2), filename="sessions-export.json",
                            mime_type="application/json")
 
@@ -98,20 +108,20 @@ class AccountState(rx.State):
     @rx.event
     async def delete_account(self):
         """Delete the account and everything it owns, then log out everywhere."""
-        auth = await self.get_state(AuthState)
-        uid = auth.current_user_id()
+        uid = await self._caller_id()
         if uid is None:
             return rx.redirect(routes.LOGIN)
         # Leave live rooms first so the host role passes on and members see it at once.
         await leave_all_rooms(uid)
-        with session_scope() as db:
-            departure = accounts.delete_account(db, user_id=uid)
+        departure = await self._attempt(in_db, accounts.delete_account, user_id=uid)
+        if departure is REFUSED:
+            return
         # Pages open on the sessions they hosted learn they are cancelled; freed places show.
         await announce_departure(departure)
         # Every socket of theirs (this one too) leaves every channel: nothing more reaches them.
         await realtime.leave_user_channels(uid)
         await realtime.leave_all(self.router.session.session_id)
-        auth._clear()
+        (await self.get_state(AuthState))._clear()
         self.confirm_open = False
         # Nothing of the account stays in the state store either: every tab of it is reset.
         purge_tabs(uid)

@@ -19,7 +19,6 @@ from sessions_app import login_cookie, oauth, oauth_more, realtime, routes
 from sessions_app.db import act_as_user, system_scope
 from sessions_app.live import targets
 from sessions_app.live.users import own_view_vars
-from sessions_app.models import User
 from sessions_app.services import accounts, accounts_async, login_guard, mail, recovery
 from sessions_app.services.errors import ServiceError
 from sessions_app.settings import get_settings
@@ -114,8 +113,13 @@ class AuthState(rx.State):
 
     def _apply(self, user) -> None:
         _remember_tab(user.id, self.router.session.client_token)
-        for name, value in own_view_vars(user).items():
-            if getattr(self, name) != value:  # an unchanged var stays out of the delta
+        self._show_view(own_view_vars(user))
+
+    def _show_view(self, values: dict) -> None:
+        """Set the own view's vars from ``live.users.own_view_vars`` values (read off the
+        loop by the caller); an unchanged var stays out of the delta."""
+        for name, value in values.items():
+            if getattr(self, name) != value:
                 setattr(self, name, value)
 
     def _clear(self) -> None:
@@ -271,13 +275,7 @@ class AuthState(rx.State):
     def _adopt_browser_timezone(self, db, user_id: int) -> None:
         """After an OAuth login, use the zone the login page read from the browser if the
         account has none yet (the hand-off reloads the page, so it is done here)."""
-        user = db.get(User, user_id)
-        if user is None or user.timezone != "UTC" or self._browser_tz == "UTC":
-            return
-        try:
-            accounts.set_timezone(db, user_id=user_id, timezone=self._browser_tz)
-        except ServiceError:
-            pass
+        accounts.adopt_timezone(db, user_id=user_id, timezone=self._browser_tz)
 
     @rx.event
     async def log_out(self):

@@ -26,7 +26,7 @@ from concurrent.futures import ThreadPoolExecutor
 from typing import Any, TypeVar
 
 from sessions_app import realtime
-from sessions_app.db import act_as_user, system_scope
+from sessions_app.db import act_as_user, session_scope, system_scope
 from sessions_app.live.users import own_view_vars
 from sessions_app.services import accounts
 from sessions_app.services.errors import ServiceError
@@ -61,6 +61,13 @@ async def off_loop(fn: Callable[..., T], /, *args, **kwargs) -> T:
     pool's thread for the next job (another user's event)."""
     ctx = contextvars.copy_context()
     return await asyncio.get_running_loop().run_in_executor(_POOL, functools.partial(ctx.run, fn, *args, **kwargs))
+
+
+def in_db(fn: Callable[..., T], /, *args, **kwargs) -> T:
+    """``fn(db, *args, **kwargs)`` in one transaction: what handlers pass to ``_attempt`` to
+    call one service (or a few, atomically) off the loop."""
+    with session_scope() as db:
+        return fn(db, *args, **kwargs)
 
 
 def _resolve(token: str, view: bool) -> tuple[int | None, dict | None]:

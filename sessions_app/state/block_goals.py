@@ -20,11 +20,10 @@ import logging
 import reflex as rx
 
 from sessions_app import realtime
-from sessions_app.db import session_scope
 from sessions_app.live import channels, phases
 from sessions_app.services import block_goals, rooms
-from sessions_app.services.errors import ServiceError
 from sessions_app.state.auth import AuthState
+from sessions_app.state.base import REFUSED, Handler, in_db, off_loop
 from sessions_app.state.room import RoomPageState, shared_key
 from sessions_app.state.tasks import form_text
 
@@ -64,7 +63,38 @@ def pending_vars(p: block_goals.Pending | None) -> dict:
             "pending_text": p.text if p else "", "pending_minutes": p.minutes if p else 0}
 
 
-class BlockGoalUi(rx.State):
+def _answer(db, *, goal_id: object, user_id: int, outcome: object, room_id: int | None) -> tuple[str, dict]:
+    """Store the answer; the outcome stored and the next question to ask (or none)."""
+    entry = block_goals.answer(db, goal_id=goal_id, user_id=user_id, outcome=outcome)
+    return entry.outcome, pending_vars(block_goals.pending(db, user_id=user_id, room_id=room_id))
+
+
+def _room_view(db, *, room_id: int, user_id: int) -> tuple[list[GoalView], dict]:
+    """The room's goal lines and this user's unanswered question there."""
+    return (goal_views(block_goals.room_goals(db, room_id=room_id)),
+            pending_vars(block_goals.pending(db, user_id=user_id, room_id=room_id)))
+
+
+def _set_goal(db, *, room_id: int, user_id: int, goal: object) -> list[GoalView]:
+    """Set the member's goal; the room's goal lines after it."""
+    block_goals.set_goal(db, room_id=room_id, user_id=user_id, goal=goal)
+    return goal_views(block_goals.room_goals(db, room_id=room_id))
+
+
+def _log(db, *, user_id: int, tz: str) -> list[LogEntryView]:
+    return [LogEntryView(e.id, block_goals.when_label(e.ended_at, tz), e.room_name, e.text, e.outcome,
+                         block_goals.OUTCOMES.get(e.outcome, "no answer"), e.minutes)
+            for e in block_goals.log(db, user_id=user_id)]
+
+
+def _block_end(db, *, room_id: int, block_seqs: list[int]) -> tuple[list[GoalView], dict[int, dict]]:
+    """After a block ended: the room's goal lines, and the question for each member asked."""
+    asked = block_goals.asked_for(db, room_id=room_id, block_seqs=block_seqs)
+    return (goal_views(block_goals.room_goals(db, room_id=room_id)),
+            {uid: pending_vars(block_goals.pending(db, user_id=uid, room_id=room_id)) for uid in asked})
+
+
+class BlockGoalUi(Handler, rx.State):
     """This tab's side of block goals: errors and the question after a block."""
 
     goal_error: str = ""
@@ -79,27 +109,25 @@ class BlockGoalUi(rx.State):
     async def answer(self, goal_id: int, outcome: str):
         """Answer "done / partly / not yet" for one of your goals whose block ended."""
         self.outcome_error = self.outcome_saved = ""
-        uid = (await self.get_state(AuthState)).current_user_id()
+        uid = await self._caller_id()
         if uid is None:
             self.outcome_error = "Log in again to answer."
             return
         room_id = (await self.get_state(RoomPageState))._room_id
-        try:
-            with session_scope() as db:
-                entry = block_goals.answer(db, goal_id=goal_id, user_id=uid, outcome=outcome)
-                following = pending_vars(block_goals.pending(db, user_id=uid, room_id=room_id or None))
-        except ServiceError as err:
-            self.outcome_error = err.message
+        answered = await self._attempt(in_db, _answer, goal_id=goal_id, user_id=uid, outcome=outcome,
+                                       room_id=room_id or None, errors=(self, "outcome_error"))
+        if answered is REFUSED:
             return
+        stored, following = answered
         for k, v in following.items():
             setattr(self, k, v)
-        self.outcome_saved = f"Saved to your blocks: {block_goals.OUTCOMES[entry.outcome]}."
+        self.outcome_saved = f"Saved to your blocks: {block_goals.OUTCOMES[stored]}."
         # The user's other tabs stop asking too (this one has its own delta).
         await realtime.push(channels.user(uid), BlockGoalUi, skip_sid=self.router.session.session_id, **following)
 
 
 @realtime.broadcast_only
-class RoomGoals(rx.SharedState):
+class RoomGoals(Handler, rx.SharedState):
     """The open goals of the members present in one room (plain vars only)."""
 
     room_id: int = 0
@@ -112,16 +140,17 @@ class RoomGoals(rx.SharedState):
         ui = await self.get_state(BlockGoalUi)
         ui.goal_error = ui.outcome_error = ui.outcome_saved = ""
         room_id = (await self.get_state(RoomPageState))._room_id
-        uid = (await self.get_state(AuthState)).current_user_id()
+        uid = await self._caller_id()
         if not room_id or uid is None:
             if self._linked_to:
                 realtime.detach_fanout(self)
                 await self._unlink()
             return
         shared = await self._link_to(shared_key(room_id))
-        with session_scope() as db:
-            fresh = goal_views(block_goals.room_goals(db, room_id=room_id))
-            asked = pending_vars(block_goals.pending(db, user_id=uid, room_id=room_id))
+        loaded = await self._attempt(in_db, _room_view, room_id=room_id, user_id=uid, errors=(ui, "goal_error"))
+        if loaded is REFUSED:
+            return
+        fresh, asked = loaded
         for k, v in asked.items():
             setattr(ui, k, v)
         shared.room_id = room_id
@@ -136,17 +165,14 @@ class RoomGoals(rx.SharedState):
         """Set (or replace) your goal for this focus block from ``#block-goal-input``."""
         ui = await self.get_state(BlockGoalUi)
         ui.goal_error = ""
-        uid = (await self.get_state(AuthState)).current_user_id()
+        uid = await self._caller_id()
         room_id = (await self.get_state(RoomPageState))._room_id
         if uid is None or not room_id or room_id != self.room_id:
             ui.goal_error = NOT_IN_ROOM
             return
-        try:
-            with session_scope() as db:
-                block_goals.set_goal(db, room_id=room_id, user_id=uid, goal=form_text(form, "goal"))
-                fresh = goal_views(block_goals.room_goals(db, room_id=room_id))
-        except ServiceError as err:
-            ui.goal_error = err.message
+        fresh = await self._attempt(in_db, _set_goal, room_id=room_id, user_id=uid, goal=form_text(form, "goal"),
+                                    errors=(ui, "goal_error"))
+        if fresh is REFUSED:
             return
         await realtime.publish(self, channels.room(room_id), self.router.session.session_id, goals=fresh)
         return rx.set_value("block-goal-input", "")
@@ -158,10 +184,8 @@ async def after_phase(room_id: int, advanced: rooms.Advance) -> None:
     if not advanced.completed:
         return
     try:
-        with session_scope() as db:
-            fresh = goal_views(block_goals.room_goals(db, room_id=room_id))
-            asked = block_goals.asked_for(db, room_id=room_id, block_seqs=[b.seq for b in advanced.completed])
-            questions = {uid: pending_vars(block_goals.pending(db, user_id=uid, room_id=room_id)) for uid in asked}
+        fresh, questions = await off_loop(in_db, _block_end, room_id=room_id,
+                                          block_seqs=[b.seq for b in advanced.completed])
         async with realtime.modify_shared(RoomGoals, shared_key(room_id)) as shared:
             shared.room_id, shared.goals = room_id, fresh
             await realtime.push(channels.room(room_id), RoomGoals, goals=fresh)
@@ -174,7 +198,7 @@ async def after_phase(room_id: int, advanced: rooms.Advance) -> None:
 phases.phase_hooks.append(after_phase)
 
 
-class BlockLogState(rx.State):
+class BlockLogState(Handler, rx.State):
     """The private "Your blocks" log of the student viewing their own profile."""
 
     entries: list[LogEntryView] = []
@@ -182,13 +206,11 @@ class BlockLogState(rx.State):
     @rx.event
     async def load(self):
         """on_load of /profile: the logged-in student's finished blocks (newest first)."""
-        auth = await self.get_state(AuthState)
-        uid = auth.current_user_id()
+        uid = await self._caller_id()
         if uid is None:
             self.entries = []
             return
-        with session_scope() as db:
-            rows = block_goals.log(db, user_id=uid)
-        self.entries = [LogEntryView(e.id, block_goals.when_label(e.ended_at, auth.timezone), e.room_name, e.text,
-                                     e.outcome, block_goals.OUTCOMES.get(e.outcome, "no answer"), e.minutes)
-                        for e in rows]
+        tz = (await self.get_state(AuthState)).timezone
+        entries = await self._attempt(in_db, _log, user_id=uid, tz=tz)
+        if entries is not REFUSED:
+            self.entries = entries

@@ -16,15 +16,13 @@ import logging
 import reflex as rx
 
 from sessions_app import realtime
-from sessions_app.db import session_scope
 from sessions_app.live import channels
-from sessions_app.models import User
 from sessions_app.services import calls
 from sessions_app.services.calls import CallRef
 from sessions_app.services.errors import ServiceError
 from sessions_app.settings import get_settings
 from sessions_app.state import call_sfu
-from sessions_app.state.auth import AuthState
+from sessions_app.state.base import Handler, in_db, off_loop
 
 log = logging.getLogger("sessions.calls")
 
@@ -33,15 +31,34 @@ def _urls(value: str) -> list[str]:
     return [u.strip() for u in value.split(",") if u.strip()]
 
 
+def _roster(db, ref: CallRef) -> dict:
+    return {"peers": calls.peers(db, ref), "host_id": calls.host_of(db, ref)}
+
+
 async def push_roster(ref: CallRef) -> None:
     """Everyone in the call learns who is in it now (one broadcast to the call channel)."""
-    with session_scope() as db:
-        peers = calls.peers(db, ref)
-        host = calls.host_of(db, ref)
-    await realtime.call_browser(channels.call(ref.key), "roster", {"peers": peers, "host_id": host})
+    await realtime.call_browser(channels.call(ref.key), "roster", await off_loop(in_db, _roster, ref))
 
 
-class CallState(rx.State):
+def _joined(db, ref: CallRef, *, user_id: int, sid: str, token: str, max_size: int):
+    """Enter the call; the join result, the caller's access and the cameras reminder."""
+    result = calls.join(db, ref, user_id=user_id, sid=sid, token=token, max_size=max_size)
+    return result, calls.access(db, ref, user_id), calls.cameras_on_focus(db, ref)
+
+
+def _left(db, ref: CallRef, *, user_id: int, sid: str) -> tuple[str, bool]:
+    """Leave the call; the member's Janus token (read first) and whether they were in it."""
+    sfu_token = calls.sfu_token_of(db, ref, user_id)
+    return sfu_token, calls.leave(db, ref, user_id=user_id, sid=sid)
+
+
+def _removed(db, ref: CallRef, *, host_id: int | None, target: object) -> tuple[int, str, str]:
+    """The host removes a member: (their id, their socket, their Janus token)."""
+    target_id, target_sid = calls.host_remove(db, ref, host_id=host_id, target=target)
+    return target_id, target_sid, calls.sfu_token_of(db, ref, target_id)
+
+
+class CallState(Handler, rx.State):
     """This tab's call: whether it is in one and the flags its buttons show."""
 
     in_call: bool = False
@@ -87,22 +104,19 @@ class CallState(rx.State):
         uid, sid = await self._uid(), self.router.session.session_id
         if uid is None:
             return
-        with session_scope() as db:
-            moved = calls.rebind(db, ref, user_id=uid, token=self.router.session.client_token, sid=sid)
+        moved = await off_loop(in_db, calls.rebind, ref, user_id=uid, token=self.router.session.client_token, sid=sid)
         if moved:
             await realtime.join(sid, channels.call(ref.key))
 
     async def _uid(self) -> int | None:
-        return (await self.get_state(AuthState)).current_user_id()
+        return await self._caller_id()
 
     async def _hello(self, msg: dict) -> None:
         """The page (re)loaded: a call this tab was in before the reload is over."""
         await self._end_tab_calls()
 
     async def _end_tab_calls(self) -> None:
-        token = self.router.session.client_token
-        with session_scope() as db:
-            left = calls.leave_tab(db, token)
+        left = await off_loop(in_db, calls.leave_tab, self.router.session.client_token)
         for ref, _, sfu_token in left:
             await realtime.leave(self.router.session.session_id, channels.call(ref.key))
             await push_roster(ref)
@@ -117,11 +131,9 @@ class CallState(rx.State):
         if self._call and self._call != ref.key:
             await self._leave({})
         sid, settings = self.router.session.session_id, get_settings()
-        with session_scope() as db:
-            result = calls.join(db, ref, user_id=uid, sid=sid, token=self.router.session.client_token,
-                                max_size=settings.call_max_participants)
-            access = calls.access(db, ref, uid)
-            cameras = calls.cameras_on_focus(db, ref)
+        result, access, cameras = await off_loop(in_db, _joined, ref, user_id=uid, sid=sid,
+                                                 token=self.router.session.client_token,
+                                                 max_size=settings.call_max_participants)
         if result.replaced_sid:
             await realtime.call_browser(result.replaced_sid, "ended", {"reason": "You joined from another tab."})
         await realtime.join(sid, channels.call(ref.key))
@@ -142,9 +154,7 @@ class CallState(rx.State):
         if ref is None or uid is None:
             return
         sid = self.router.session.session_id
-        with session_scope() as db:
-            sfu_token = calls.sfu_token_of(db, ref, uid)
-            left = calls.leave(db, ref, user_id=uid, sid=sid)
+        sfu_token, left = await off_loop(in_db, _left, ref, user_id=uid, sid=sid)
         await realtime.leave(sid, channels.call(ref.key))
         if left:
             await push_roster(ref)
@@ -156,9 +166,8 @@ class CallState(rx.State):
             raise ServiceError("You are not in this call.")
         uid = await self._uid()
         data = calls.clean_signal(msg.get("kind"), msg.get("data"))
-        with session_scope() as db:
-            target_sid = calls.route_signal(db, ref, user_id=uid, sid=self.router.session.session_id,
-                                            to_user=msg.get("to"))
+        target_sid = await off_loop(in_db, calls.route_signal, ref, user_id=uid, sid=self.router.session.session_id,
+                                    to_user=msg.get("to"))
         await realtime.call_browser(target_sid, "signal", {"from": uid, "kind": msg.get("kind"), "data": data})
 
     async def _media(self, msg: dict) -> None:
@@ -170,18 +179,14 @@ class CallState(rx.State):
         ref, uid = self._ref(), await self._uid()
         if ref is None:
             raise ServiceError("Only the host can do that.")
-        with session_scope() as db:
-            target_sid = calls.host_mute(db, ref, host_id=uid, target=msg.get("user"))
-            host = db.get(User, uid)
-        await realtime.call_browser(target_sid, "muted", {"by": host.display_name if host else "The host"})
+        ask = await off_loop(in_db, calls.ask_to_mute, ref, host_id=uid, target=msg.get("user"))
+        await realtime.call_browser(ask.sid, "muted", {"by": ask.by})
 
     async def _remove(self, msg: dict) -> None:
         ref, uid = self._ref(), await self._uid()
         if ref is None:
             raise ServiceError("Only the host can do that.")
-        with session_scope() as db:
-            target_id, target_sid = calls.host_remove(db, ref, host_id=uid, target=msg.get("user"))
-            sfu_token = calls.sfu_token_of(db, ref, target_id)
+        target_id, target_sid, sfu_token = await off_loop(in_db, _removed, ref, host_id=uid, target=msg.get("user"))
         if target_sid:
             await realtime.call_browser(target_sid, "ended", {"reason": "The host removed you from the call."})
         # Every socket of theirs leaves the call's channel, on every worker; their Janus token
@@ -195,8 +200,7 @@ class CallState(rx.State):
         if ref is None:
             raise ServiceError("Only the room's host can change that.")
         on = bool(msg.get("on"))
-        with session_scope() as db:
-            calls.set_cameras_on_focus(db, ref, host_id=uid, on=on)
+        await off_loop(in_db, calls.set_cameras_on_focus, ref, host_id=uid, on=on)
         self.cameras_on_focus = on
         await realtime.push(channels.call(ref.key), CallState, cameras_on_focus=on)
 
@@ -209,8 +213,7 @@ class CallState(rx.State):
 
 async def _on_tab_gone(token: str) -> None:
     """A tab closed (past the grace): it leaves its calls, the others are told."""
-    with session_scope() as db:
-        left = calls.leave_tab(db, token)
+    left = await off_loop(in_db, calls.leave_tab, token)
     for ref, _, sfu_token in left:
         await push_roster(ref)
         await call_sfu.on_leave(ref, [sfu_token])

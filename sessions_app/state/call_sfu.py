@@ -14,10 +14,10 @@ import logging
 import secrets
 
 from sessions_app import realtime
-from sessions_app.db import session_scope
 from sessions_app.services import calls, sfu
 from sessions_app.services.calls import CallRef
 from sessions_app.settings import Settings, get_settings
+from sessions_app.state.base import in_db, off_loop
 
 log = logging.getLogger("sessions.calls")
 
@@ -28,6 +28,24 @@ def janus(settings: Settings) -> sfu.Janus | None:
         return None
     return sfu.Janus(settings.janus_api_url.rstrip("/"), settings.janus_admin_url.rstrip("/"),
                      settings.janus_admin_secret, settings.janus_room_admin_key)
+
+
+def _room_and_size(db, ref: CallRef) -> tuple[sfu.SfuRoom | None, int]:
+    return calls.sfu_room(db, ref), len(calls.peers(db, ref))
+
+
+def _store_room(db, ref: CallRef, room: sfu.SfuRoom) -> list[tuple[int, str, str]]:
+    """Remember the call's VideoRoom; its members (user id, socket, Janus token)."""
+    calls.set_sfu_room(db, ref, room)
+    return calls.sfu_members(db, ref)
+
+
+def _after_leave(db, ref: CallRef) -> tuple[sfu.SfuRoom | None, bool]:
+    """The call's VideoRoom and whether the call is empty now (an empty call forgets it)."""
+    room, empty = calls.sfu_room(db, ref), not calls.peers(db, ref)
+    if empty and room is not None:
+        calls.set_sfu_room(db, ref, None)
+    return room, empty
 
 
 def _info(settings: Settings, room: sfu.SfuRoom, token: str) -> dict:
@@ -41,9 +59,7 @@ async def on_join(ref: CallRef, joiner: int) -> dict | None:
     server = janus(settings)
     if server is None:
         return None
-    with session_scope() as db:
-        room = calls.sfu_room(db, ref)
-        size = len(calls.peers(db, ref))
+    room, size = await off_loop(in_db, _room_and_size, ref)
     if room is None and not (settings.call_sfu_above == 0 or size > settings.call_sfu_above):
         return None
     try:
@@ -51,16 +67,13 @@ async def on_join(ref: CallRef, joiner: int) -> dict | None:
     except sfu.SfuError as err:
         log.warning("SFU unavailable, the call stays peer to peer: %s", err)
         return None
-    with session_scope() as db:
-        calls.set_sfu_room(db, ref, room)
-        members = calls.sfu_members(db, ref)
+    members = await off_loop(in_db, _store_room, ref, room)
     mine = None
     for user_id, sid, token in members:
         if not token:
             token = "u-" + secrets.token_urlsafe(24)
             await sfu.add_token(server, token)
-            with session_scope() as db:
-                calls.set_sfu_token(db, ref, user_id, token)
+            await off_loop(in_db, calls.set_sfu_token, ref, user_id, token)
             if user_id != joiner and sid:
                 # A member of the mesh until now: their tab moves to the SFU.
                 await realtime.call_browser(sid, "sfu", _info(settings, room, token))
@@ -75,11 +88,7 @@ async def on_leave(ref: CallRef, tokens: list[str], kicked: int | None = None) -
     server = janus(get_settings())
     if server is None:
         return
-    with session_scope() as db:
-        room = calls.sfu_room(db, ref)
-        empty = not calls.peers(db, ref)
-        if empty and room is not None:
-            calls.set_sfu_room(db, ref, None)
+    room, empty = await off_loop(in_db, _after_leave, ref)
     for token in tokens:
         if token:
             await sfu.remove_token(server, token)

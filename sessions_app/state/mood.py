@@ -14,12 +14,9 @@ import dataclasses
 import reflex as rx
 
 from sessions_app import realtime
-from sessions_app.db import session_scope
 from sessions_app.live import channels
-from sessions_app.models import User
-from sessions_app.services import ambient, cosmetics, progression
-from sessions_app.services.errors import ServiceError
-from sessions_app.state.auth import AuthState
+from sessions_app.services import ambient, cosmetics
+from sessions_app.state.base import REFUSED, Handler, in_db, off_loop
 from sessions_app.state.room import RoomLive, RoomPageState
 
 
@@ -38,7 +35,13 @@ def option_views(kind: str, level: int) -> list[OptionView]:
     return [OptionView(o.key, o.label, o.level, o.locked) for o in cosmetics.options(kind, level)]
 
 
-class AmbientState(rx.State):
+def _choose(db, *, user_id: int | None, kind: object, key: object) -> cosmetics.Wardrobe:
+    """Store a cosmetic choice; the caller's wardrobe after it."""
+    cosmetics.choose(db, user_id=user_id, kind=kind, key=key)
+    return cosmetics.wardrobe(db, user_id=user_id)
+
+
+class AmbientState(Handler, rx.State):
     """This student's ambient mix, as the mixer shows it. ``mix_rev`` changes whenever the
     stored mix is (re)loaded, so the range inputs (uncontrolled: the audio follows them while
     dragging) are re-created with the stored values — also after a refused change."""
@@ -62,24 +65,22 @@ class AmbientState(rx.State):
         """on_load of the room page: the caller's stored mix."""
         self.ambient_error = ""
         self.playing = False
-        uid = (await self.get_state(AuthState)).current_user_id()
+        uid = await self._caller_id()
         if uid is None:
             return
-        with session_scope() as db:
-            self._show(ambient.get_mix(db, user_id=uid))
+        mix = await self._attempt(in_db, ambient.get_mix, user_id=uid, errors=(self, "ambient_error"))
+        if mix is not REFUSED:
+            self._show(mix)
 
     async def _save_volume(self, sound: str, volume: object) -> None:
         """Store one sound's volume (the service validates: 0–100 whole numbers only)."""
         self.ambient_error = ""
-        uid = (await self.get_state(AuthState)).current_user_id()
-        try:
-            with session_scope() as db:
-                mix = ambient.set_volume(db, user_id=uid, sound=sound, volume=volume)
-        except ServiceError as err:
-            self.ambient_error = err.message
-            if uid is not None:
-                with session_scope() as db:
-                    self._show(ambient.get_mix(db, user_id=uid))  # the inputs show what is stored
+        uid = await self._caller_id()
+        mix = await self._attempt(in_db, ambient.set_volume, user_id=uid, sound=sound, volume=volume,
+                                  errors=(self, "ambient_error"))
+        if mix is REFUSED:
+            if uid is not None:  # the inputs show what is stored
+                self._show(await off_loop(in_db, ambient.get_mix, user_id=uid))
             return
         for name, value in dataclasses.asdict(mix).items():
             setattr(self, name, value)  # no re-creation: the input already shows it
@@ -110,12 +111,10 @@ class AmbientState(rx.State):
     async def set_fade(self, on: bool):
         """The "fade out during breaks" switch."""
         self.ambient_error = ""
-        uid = (await self.get_state(AuthState)).current_user_id()
-        try:
-            with session_scope() as db:
-                self._show(ambient.set_fade(db, user_id=uid, on=on))
-        except ServiceError as err:
-            self.ambient_error = err.message
+        uid = await self._caller_id()
+        mix = await self._attempt(in_db, ambient.set_fade, user_id=uid, on=on, errors=(self, "ambient_error"))
+        if mix is not REFUSED:
+            self._show(mix)
 
     @rx.event
     def set_playing(self, on: bool):
@@ -123,7 +122,7 @@ class AmbientState(rx.State):
         self.playing = on is True
 
 
-class CosmeticState(rx.State):
+class CosmeticState(Handler, rx.State):
     """The settings page's cosmetics: the caller's choices and what their level unlocks."""
 
     name_color: str = ""
@@ -134,10 +133,9 @@ class CosmeticState(rx.State):
     cosmetic_error: str = ""
     cosmetic_message: str = ""
 
-    def _show(self, user: User) -> None:
-        self.level = progression.level_for(user.exp_total)
-        looks = cosmetics.looks(user)
-        self.name_color, self.border = looks.name_color, looks.border
+    def _show(self, mine: cosmetics.Wardrobe) -> None:
+        self.level = mine.level
+        self.name_color, self.border = mine.looks.name_color, mine.looks.border
         self.name_options = option_views(cosmetics.NAME_COLOR, self.level)
         self.border_options = option_views(cosmetics.BORDER, self.level)
 
@@ -145,32 +143,26 @@ class CosmeticState(rx.State):
     async def load(self):
         """on_load of /settings."""
         self.cosmetic_error = self.cosmetic_message = ""
-        uid = (await self.get_state(AuthState)).current_user_id()
+        uid = await self._caller_id()
         if uid is None:
             return
-        with session_scope() as db:
-            self._show(db.get(User, uid))
+        self._show(await off_loop(in_db, cosmetics.wardrobe, user_id=uid))
 
     @rx.event
     async def choose(self, kind: str, key: str):
         """Choose a name colour (``kind`` "name_color") or avatar border ("border")."""
         self.cosmetic_error = self.cosmetic_message = ""
-        uid = (await self.get_state(AuthState)).current_user_id()
-        try:
-            with session_scope() as db:
-                cosmetics.choose(db, user_id=uid, kind=kind, key=key)
-                user = db.get(User, uid)
-                self._show(user)
-        except ServiceError as err:
-            self.cosmetic_error = err.message
-            if uid is not None:
-                with session_scope() as db:
-                    self._show(db.get(User, uid))  # the selects show what is stored
+        uid = await self._caller_id()
+        mine = await self._attempt(in_db, _choose, user_id=uid, kind=kind, key=key, errors=(self, "cosmetic_error"))
+        if mine is REFUSED:
+            if uid is not None:  # the selects show what is stored
+                self._show(await off_loop(in_db, cosmetics.wardrobe, user_id=uid))
             return
+        self._show(mine)
         self.cosmetic_message = "Saved: others see it in rooms and chats."
 
 
-class RoomBackgroundState(rx.State):
+class RoomBackgroundState(Handler, rx.State):
     """The host's background picker on the room page."""
 
     options: list[OptionView] = []
@@ -180,24 +172,21 @@ class RoomBackgroundState(rx.State):
     async def load(self):
         """on_load of the room page: the backgrounds the caller's level unlocks."""
         self.background_error = ""
-        uid = (await self.get_state(AuthState)).current_user_id()
+        uid = await self._caller_id()
         if uid is None:
             return
-        with session_scope() as db:
-            user = db.get(User, uid)
-            self.options = option_views(cosmetics.BACKGROUND, progression.level_for(user.exp_total) if user else 0)
+        mine = await off_loop(in_db, cosmetics.wardrobe, user_id=uid)
+        self.options = option_views(cosmetics.BACKGROUND, mine.level)
 
     @rx.event
     async def set_background(self, key: str):
         """The host gives the room a background; everyone in it sees it at once."""
         self.background_error = ""
-        uid = (await self.get_state(AuthState)).current_user_id()
+        uid = await self._caller_id()
         room_id = (await self.get_state(RoomPageState))._room_id
-        try:
-            with session_scope() as db:
-                shown = cosmetics.set_room_background(db, room_id=room_id, user_id=uid, key=key)
-        except ServiceError as err:
-            self.background_error = err.message
+        shown = await self._attempt(in_db, cosmetics.set_room_background, room_id=room_id, user_id=uid, key=key,
+                                    errors=(self, "background_error"))
+        if shown is REFUSED:
             return
         # This tab's linked room (the one the service just checked): set it, one broadcast.
         live = await self.get_state(RoomLive)

@@ -6,15 +6,23 @@ asks ``services.progression``; nothing a client sends picks whose stats are show
 
 from __future__ import annotations
 
+from datetime import date
+
 import reflex as rx
 
-from sessions_app.db import session_scope
 from sessions_app.services import progression
-from sessions_app.services.progression import HeatDay
-from sessions_app.state.auth import AuthState
+from sessions_app.services.progression import HeatDay, Stats
+from sessions_app.state.base import REFUSED, Handler, in_db
 
 
-class ProgressionState(rx.State):
+def _profile(db, *, user_id: int) -> tuple[date, Stats, list[HeatDay]]:
+    """The student's today, lifetime stats and heatmap, in one transaction."""
+    today = progression.today_for(db, user_id=user_id)
+    return (today, progression.stats(db, user_id=user_id, today=today),
+            progression.heatmap(db, user_id=user_id, today=today))
+
+
+class ProgressionState(Handler, rx.State):
     """Stats and heatmap of the student viewing their own profile."""
 
     focus_hours: float = 0.0
@@ -41,15 +49,14 @@ class ProgressionState(rx.State):
     @rx.event
     async def load(self):
         """on_load of /profile: fill the stats of the logged-in student (or nothing)."""
-        auth = await self.get_state(AuthState)
-        uid = auth.current_user_id()
+        uid = await self._caller_id()
         if uid is None:
             self._reset()  # AccountState.load sends strangers to the login page
             return
-        with session_scope() as db:
-            today = progression.today_for(db, user_id=uid)
-            stats = progression.stats(db, user_id=uid, today=today)
-            days = progression.heatmap(db, user_id=uid, today=today)
+        loaded = await self._attempt(in_db, _profile, user_id=uid)
+        if loaded is REFUSED:
+            return
+        today, stats, days = loaded
         self.focus_hours = stats.focus_hours
         self.blocks_completed = stats.blocks_completed
         self.current_streak = stats.current_streak

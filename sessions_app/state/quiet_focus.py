@@ -15,12 +15,9 @@ import dataclasses
 import reflex as rx
 
 from sessions_app import realtime
-from sessions_app.db import session_scope
 from sessions_app.live import channels
-from sessions_app.models import Room
 from sessions_app.services import chat, quiet_focus, reactions
-from sessions_app.services.errors import ServiceError
-from sessions_app.state.auth import AuthState
+from sessions_app.state.base import REFUSED, Handler, in_db
 from sessions_app.state.room import RoomPageState, shared_key
 
 NOT_IN_ROOM = "Join the room first."
@@ -45,6 +42,19 @@ def reaction_views(items: list[reactions.ReactionCount]) -> list[ReactionView]:
     return [ReactionView(r.message_id, r.key, r.emoji, r.count) for r in items]
 
 
+def _room_view(db, *, room_id: int, user_id: int) -> tuple[bool, list[ReactionView], list[str]]:
+    """Whether chat is open during focus, the tail's reaction counts and the user's own."""
+    ids = reactions.tail_ids(db, chat.room_channel(room_id))
+    return (quiet_focus.focus_chat_open(db, room_id), reaction_views(reactions.counts(db, ids)),
+            reactions.mine(db, user_id=user_id, message_ids=ids))
+
+
+def _toggle(db, *, message_id: object, user_id: int, key: object, room_id: int) -> tuple[bool, list[ReactionView]]:
+    """Add or take back a reaction; whether it is on now and the message's counts after it."""
+    on = reactions.toggle(db, message_id=message_id, user_id=user_id, key=key, channel=chat.room_channel(room_id))
+    return on, reaction_views(reactions.counts(db, [int(message_id)]))
+
+
 class RoomQuietUi(rx.State):
     """This tab's reactions (``"<message id>:<key>"``) and its error line."""
 
@@ -53,7 +63,7 @@ class RoomQuietUi(rx.State):
 
 
 @realtime.broadcast_only
-class RoomQuiet(rx.SharedState):
+class RoomQuiet(Handler, rx.SharedState):
     """Quiet-focus setting and reaction counts of one room (plain vars only)."""
 
     room_id: int = 0
@@ -61,7 +71,7 @@ class RoomQuiet(rx.SharedState):
     reactions: list[ReactionView] = []
 
     async def _caller(self) -> tuple[int, int] | None:
-        uid = (await self.get_state(AuthState)).current_user_id()
+        uid = await self._caller_id()
         room_id = (await self.get_state(RoomPageState))._room_id
         if uid is None or not room_id or room_id != self.room_id:
             return None
@@ -73,19 +83,18 @@ class RoomQuiet(rx.SharedState):
         ui = await self.get_state(RoomQuietUi)
         ui.error, ui.mine = "", []
         room_id = (await self.get_state(RoomPageState))._room_id
-        uid = (await self.get_state(AuthState)).current_user_id()
+        uid = await self._caller_id()
         if not room_id or uid is None:
             if self._linked_to:
                 realtime.detach_fanout(self)
                 await self._unlink()
             return
         shared = await self._link_to(shared_key(room_id))
-        with session_scope() as db:
-            room = db.get(Room, room_id)
-            ids = reactions.tail_ids(db, chat.room_channel(room_id))
-            counts = reaction_views(reactions.counts(db, ids))
-            ui.mine = reactions.mine(db, user_id=uid, message_ids=ids)
-        shared.room_id, shared.chat_open, shared.reactions = room_id, bool(room and room.focus_chat_open), counts
+        loaded = await self._attempt(in_db, _room_view, room_id=room_id, user_id=uid, errors=(ui, "error"))
+        if loaded is REFUSED:
+            return
+        chat_open, counts, ui.mine = loaded
+        shared.room_id, shared.chat_open, shared.reactions = room_id, chat_open, counts
         realtime.detach_fanout(shared)  # the DB's values: nothing new for the others
 
     @rx.event
@@ -98,11 +107,9 @@ class RoomQuiet(rx.SharedState):
             ui.error = NOT_IN_ROOM
             return
         uid, room_id = caller
-        try:
-            with session_scope() as db:
-                value = quiet_focus.set_focus_chat(db, room_id=room_id, user_id=uid, open_=open_)
-        except ServiceError as err:
-            ui.error = err.message
+        value = await self._attempt(in_db, quiet_focus.set_focus_chat, room_id=room_id, user_id=uid, open_=open_,
+                                    errors=(ui, "error"))
+        if value is REFUSED:
             return
         await realtime.publish(self, channels.room(room_id), self.router.session.session_id, chat_open=value)
 
@@ -116,14 +123,11 @@ class RoomQuiet(rx.SharedState):
             ui.error = NOT_IN_ROOM
             return
         uid, room_id = caller
-        try:
-            with session_scope() as db:
-                on = reactions.toggle(db, message_id=message_id, user_id=uid, key=key,
-                                      channel=chat.room_channel(room_id))
-                changed = reaction_views(reactions.counts(db, [int(message_id)]))
-        except ServiceError as err:
-            ui.error = err.message
+        toggled = await self._attempt(in_db, _toggle, message_id=message_id, user_id=uid, key=key, room_id=room_id,
+                                      errors=(ui, "error"))
+        if toggled is REFUSED:
             return
+        on, changed = toggled
         mark = f"{int(message_id)}:{key}"
         ui.mine = [*(m for m in ui.mine if m != mark), *([mark] if on else [])][-MAX_COUNTS:]
         others = [r for r in self.reactions if r.message_id != int(message_id)]

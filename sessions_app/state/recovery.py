@@ -9,15 +9,13 @@ No flow here logs anyone in: after a reset the student logs in afresh on /login.
 
 from __future__ import annotations
 
-import asyncio
-
 import reflex as rx
 
 from sessions_app import routes
-from sessions_app.db import session_scope, system_scope
+from sessions_app.db import system_scope
 from sessions_app.services import mail, recovery
-from sessions_app.services.errors import ServiceError
 from sessions_app.state.auth import AuthState
+from sessions_app.state.base import REFUSED, Handler, in_db
 
 MAX_FIELD = 1000  # longer form values are refused by the services anyway; keep state small
 # Removes ``?token=…`` from the address bar and history once the page has read it.
@@ -28,13 +26,30 @@ PASSWORD_CHANGED = ("Your password was changed and every login of your account w
                     "Log in with the new password.")
 
 
-def _reset(token: str, password: object) -> None:
+def _reset(token: str, password: object) -> bool:
     """Set the new password (argon2: runs in a worker thread)."""
     with system_scope("password reset link") as db:
         recovery.reset_password(db, token=token, password=password)
+    return True
 
 
-class RecoveryState(rx.State):
+def _verify(token: str) -> int:
+    """Use an emailed confirmation link; the id of the user it confirmed."""
+    with system_scope("email confirmation link") as db:
+        return recovery.verify_email(db, token=token).id
+
+
+def _request_reset(email: object, client: str):
+    with system_scope("password reset request") as db:
+        return recovery.request_reset(db, email=email, client=client)
+
+
+def _reset_link_valid(token: str) -> bool:
+    with system_scope("password reset link") as db:
+        return recovery.reset_link_valid(db, token=token)
+
+
+class RecoveryState(Handler, rx.State):
     """Verification status, "resend", the forgot-password form and the reset form."""
 
     # The logged-in user's own status (a default of True keeps the note hidden until known).
@@ -60,12 +75,13 @@ class RecoveryState(rx.State):
     async def load_status(self):
         """on_load of pages showing the note: is the caller's address confirmed?"""
         self._clear_messages()
-        uid = (await self._auth()).current_user_id()
+        uid = await self._caller_id()
         if uid is None:
             self.email_verified = True
             return
-        with session_scope() as db:
-            status = recovery.status(db, user_id=uid)
+        status = await self._attempt(in_db, recovery.status, user_id=uid)
+        if status is REFUSED:
+            return
         self.email_verified = status.verified or not status.has_email  # nothing to confirm: no note
         self.has_email = status.has_email
 
@@ -73,16 +89,13 @@ class RecoveryState(rx.State):
     async def resend_verification(self):
         """Mail the logged-in user a fresh confirmation link (rate-limited)."""
         self._clear_messages()
-        auth = await self._auth()
-        uid = auth.current_user_id()
+        uid = await self._caller_id()
         if uid is None:
             return rx.redirect(routes.login_then(routes.SETTINGS))
-        try:
-            with session_scope() as db:
-                outgoing = recovery.resend_verification(db, user_id=uid, client=auth._client_key())
-        except ServiceError as err:
-            self.error = err.message
-            if err.message == recovery.ALREADY_VERIFIED:
+        outgoing = await self._attempt(in_db, recovery.resend_verification, user_id=uid,
+                                       client=(await self._auth())._client_key())
+        if outgoing is REFUSED:
+            if self.error == recovery.ALREADY_VERIFIED:
                 self.email_verified = True
             return
         mail.send_later(outgoing)
@@ -95,15 +108,10 @@ class RecoveryState(rx.State):
         """on_load of /verify-email: use the link's token."""
         self._clear_messages()
         token = self.router.url.query_parameters.get("token", "")
-        try:
-            with system_scope("email confirmation link") as db:
-                user = recovery.verify_email(db, token=token)
-                uid = user.id
-        except ServiceError as err:
-            self.error = err.message
-        else:
+        uid = await self._attempt(_verify, token)
+        if uid is not REFUSED:
             self.message = VERIFIED
-            if (await self._auth()).current_user_id() == uid:
+            if await self._caller_id() == uid:
                 self.email_verified = True
         return rx.call_script(FORGET_TOKEN_IN_URL)
 
@@ -121,11 +129,8 @@ class RecoveryState(rx.State):
         email = form.get("email") if isinstance(form, dict) else None
         if isinstance(email, str):
             email = email[:MAX_FIELD]
-        try:
-            with system_scope("password reset request") as db:
-                outgoing = recovery.request_reset(db, email=email, client=(await self._auth())._client_key())
-        except ServiceError as err:
-            self.error = err.message
+        outgoing = await self._attempt(_request_reset, email, (await self._auth())._client_key())
+        if outgoing is REFUSED:
             return
         mail.send_later(outgoing)
         self.message = recovery.RESET_SENT
@@ -133,15 +138,14 @@ class RecoveryState(rx.State):
     # --- /reset-password?token=… --------------------------------------------------------------
 
     @rx.event
-    def load_reset(self):
+    async def load_reset(self):
         """on_load of /reset-password: keep the token server-side and say if it still works."""
         self._clear_messages()
         self.reset_done = False
         token = self.router.url.query_parameters.get("token", "")
         if token:  # a reload after the URL was cleaned keeps the token already read
             self._reset_token = token[:200]
-        with system_scope("password reset link") as db:
-            self.reset_valid = recovery.reset_link_valid(db, token=self._reset_token)
+        self.reset_valid = await self._attempt(_reset_link_valid, self._reset_token) is True
         if not self.reset_valid:
             self.error = recovery.LINK_INVALID
         return rx.call_script(FORGET_TOKEN_IN_URL)
@@ -153,11 +157,8 @@ class RecoveryState(rx.State):
         password = form.get("password") if isinstance(form, dict) else None
         if isinstance(password, str) and len(password) > MAX_FIELD:
             password = password[:MAX_FIELD]
-        try:
-            await asyncio.to_thread(_reset, self._reset_token, password)
-        except ServiceError as err:
-            self.error = err.message
-            if err.message == recovery.LINK_INVALID:
+        if await self._attempt(_reset, self._reset_token, password) is REFUSED:
+            if self.error == recovery.LINK_INVALID:
                 self.reset_valid = False
             return
         self._reset_token = ""
@@ -165,5 +166,4 @@ class RecoveryState(rx.State):
         self.reset_done = True
         self.message = PASSWORD_CHANGED
         # This tab's own login (if any) was one of those ended: show it logged out.
-        auth = await self._auth()
-        auth.current_user_id()
+        await self._caller_id(view=True)

@@ -13,17 +13,15 @@ from datetime import date
 import reflex as rx
 
 from sessions_app import routes
-from sessions_app.db import session_scope
 from sessions_app.services import streaks, text
-from sessions_app.services.errors import ServiceError
-from sessions_app.state.auth import AuthState
+from sessions_app.state.base import REFUSED, Handler, in_db
 
 
 def _day(iso: str) -> str:
     return streaks.day_label(date.fromisoformat(iso)) if iso else ""
 
 
-class StreaksState(rx.State):
+class StreaksState(Handler, rx.State):
     """The logged-in student's streak settings and their overview."""
 
     day_start_draft: str = "00:00"
@@ -49,11 +47,12 @@ class StreaksState(rx.State):
     async def load_settings(self):
         """on_load of /settings: the saved values in the form."""
         self.error = self.message = ""
-        uid = (await self.get_state(AuthState)).current_user_id()
+        uid = await self._caller_id()
         if uid is None:
             return  # AccountState.load sends strangers to the login page
-        with session_scope() as db:
-            prefs = streaks.prefs(db, user_id=uid)
+        prefs = await self._attempt(in_db, streaks.prefs, user_id=uid)
+        if prefs is REFUSED:
+            return
         self.day_start_draft = streaks.format_day_start(prefs.day_start)
         self.weekly_goal_draft = str(prefs.weekly_goal)
 
@@ -70,16 +69,13 @@ class StreaksState(rx.State):
     @rx.event
     async def save(self):
         """Save both settings at once (either bad: nothing changes)."""
-        uid = (await self.get_state(AuthState)).current_user_id()
+        uid = await self._caller_id()
         if uid is None:
             return rx.redirect(routes.LOGIN)
         self.error = self.message = ""
-        try:
-            with session_scope() as db:
-                prefs = streaks.set_prefs(db, user_id=uid, day_start=self.day_start_draft,
-                                          weekly_goal=self.weekly_goal_draft)
-        except ServiceError as err:
-            self.error = err.message
+        prefs = await self._attempt(in_db, streaks.set_prefs, user_id=uid, day_start=self.day_start_draft,
+                                    weekly_goal=self.weekly_goal_draft)
+        if prefs is REFUSED:
             return
         self.day_start_draft = streaks.format_day_start(prefs.day_start)
         self.weekly_goal_draft = str(prefs.weekly_goal)
@@ -89,11 +85,12 @@ class StreaksState(rx.State):
     @rx.event
     async def load_profile(self):
         """on_load of /profile: this week, the freeze and personal bests."""
-        uid = (await self.get_state(AuthState)).current_user_id()
+        uid = await self._caller_id()
         if uid is None:
             return
-        with session_scope() as db:
-            view = streaks.overview(db, user_id=uid)
+        view = await self._attempt(in_db, streaks.overview, user_id=uid)
+        if view is REFUSED:
+            return
         self.day_start = view.day_start
         self.weekly_goal = view.weekly_goal
         self.week_minutes = view.week_minutes

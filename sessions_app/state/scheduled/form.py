@@ -7,13 +7,12 @@ from datetime import timedelta
 import reflex as rx
 
 from sessions_app import realtime, routes
-from sessions_app.db import session_scope
 from sessions_app.live import channels
 from sessions_app.live.session_page import announce
 from sessions_app.models import utcnow
 from sessions_app.services import scheduled, text
-from sessions_app.services.errors import ServiceError
 from sessions_app.state.auth import AuthState
+from sessions_app.state.base import REFUSED, Handler, in_db
 from sessions_app.state.scheduled.common import (
     BROWSER_TZ_SCRIPT,
     EDIT,
@@ -27,7 +26,16 @@ FORM_FIELD_CAPS = {"title": 400, "description": 3000, "link": 1000, "date": 20, 
 _FORM_FIELDS = tuple(FORM_FIELD_CAPS)
 
 
-class SessionFormState(rx.State):
+def _save(db, *, editing_id: int, user_id: int, fields: dict) -> tuple[int, bool]:
+    """Create or update the session; its id and whether its chat is still readable now."""
+    if editing_id:
+        saved = scheduled.update_session(db, session_id=editing_id, user_id=user_id, **fields)
+    else:
+        saved = scheduled.create_session(db, creator_id=user_id, **fields)
+    return saved.id, scheduled.chat_readable(saved, utcnow())
+
+
+class SessionFormState(Handler, rx.State):
     """``/sessions/new`` and ``/sessions/[id]/edit``: the plan/edit form."""
 
     editing_id: int = 0
@@ -45,6 +53,11 @@ class SessionFormState(rx.State):
     # The edit form was refused (not the creator, ended, unknown): show the error, not the form.
     blocked: bool = False
     _tz_from_browser: bool = False
+
+    def _refused(self, err, errors) -> None:
+        """A refusal names the field it is about: both go to the form (``Handler._attempt``)."""
+        self.form_error = err.message
+        self.error_field = err.field or ""
 
     @rx.var
     def is_edit(self) -> bool:
@@ -67,16 +80,16 @@ class SessionFormState(rx.State):
             start = (local_now + timedelta(days=1)).replace(hour=12, minute=0, second=0, microsecond=0)
         self.date, self.start, self.end = start.date().isoformat(), f"{start:%H:%M}", f"{start.hour + 1:02d}:00"
 
-    def _prefill(self, uid: int) -> str | None:
-        """Load the session being edited in the form's zone; the error if not allowed."""
-        try:
-            with session_scope() as db:
-                values = scheduled.form_values(db, session_id=self.editing_id, user_id=uid, tz_name=self.tz)
-        except ServiceError as err:
-            return err.message
+    async def _prefill(self, uid: int) -> bool:
+        """Load the session being edited in the form's zone; False (the error shown in
+        ``form_error``) if not allowed."""
+        values = await self._attempt(in_db, scheduled.form_values, session_id=self.editing_id, user_id=uid,
+                                     tz_name=self.tz, errors=(self, "form_error"))
+        if values is REFUSED:
+            return False
         self.title, self.description, self.link = values.title, values.description, values.meeting_link
         self.date, self.start, self.end, self.capacity = values.date, values.start, values.end, values.capacity
-        return None
+        return True
 
     async def _start(self, auth: AuthState) -> None:
         if not self._tz_from_browser:
@@ -85,31 +98,27 @@ class SessionFormState(rx.State):
     @rx.event
     async def load_new(self):
         """on_load of /sessions/new."""
-        auth = await self.get_state(AuthState)
-        if auth.current_user_id() is None:
+        if await self._caller_id(view=True) is None:
             return rx.redirect(routes.login_then(routes.SESSION_NEW))
         self._clear()
-        await self._start(auth)
+        await self._start(await self.get_state(AuthState))
         self._default_times()
         return rx.call_script(BROWSER_TZ_SCRIPT, callback=SessionFormState.set_browser_tz)
 
     @rx.event
     async def load_edit(self):
         """on_load of /sessions/[id]/edit: only the creator gets the form."""
-        auth = await self.get_state(AuthState)
-        uid = auth.current_user_id()
+        uid = await self._caller_id(view=True)
         path = self.router.url.path
         if uid is None:
             return rx.redirect(routes.login_then(path or routes.SESSIONS))
         self._clear()
-        await self._start(auth)
+        await self._start(await self.get_state(AuthState))
         session_id = session_id_from_path(path)
         if session_id is None:
             return rx.redirect(routes.SESSIONS)
         self.editing_id = session_id
-        error = self._prefill(uid)
-        if error is not None:
-            self.form_error = error
+        if not await self._prefill(uid):
             self.blocked = True
             return
         return rx.call_script(BROWSER_TZ_SCRIPT, callback=SessionFormState.set_browser_tz)
@@ -123,9 +132,11 @@ class SessionFormState(rx.State):
             return
         self._tz_from_browser = True
         self.tz = zone
-        uid = (await self.get_state(AuthState)).current_user_id()
+        uid = await self._caller_id()
         if self.editing_id and uid is not None:
-            self._prefill(uid)
+            shown = self.form_error, self.error_field
+            if not await self._prefill(uid):  # not editable any more: the submit will say why
+                self.form_error, self.error_field = shown
         elif not self.editing_id:
             self._default_times()
 
@@ -140,7 +151,7 @@ class SessionFormState(rx.State):
     @rx.event
     async def submit(self, form: dict):
         """Create or save the session; on success open its page."""
-        uid = (await self.get_state(AuthState)).current_user_id()
+        uid = await self._caller_id()
         if uid is None:
             yield rx.redirect(routes.login_then(self.router.url.path or routes.SESSIONS))
             return
@@ -159,19 +170,11 @@ class SessionFormState(rx.State):
                       date=sent["date"], start=sent["start"], end=sent["end"], capacity=sent["capacity"],
                       timezone=self.tz)
         editing = bool(self.editing_id)
-        try:
-            with session_scope() as db:
-                if self.editing_id:
-                    saved = scheduled.update_session(db, session_id=self.editing_id, user_id=uid, **fields)
-                else:
-                    saved = scheduled.create_session(db, creator_id=uid, **fields)
-                saved_id = saved.id
-                chat_still_open = scheduled.chat_readable(saved, utcnow())
-        except ServiceError as err:
-            self.form_error = err.message
-            self.error_field = err.field or ""
+        saved = await self._attempt(in_db, _save, editing_id=self.editing_id, user_id=uid, fields=fields)
+        if saved is REFUSED:
             self.busy = False
             return
+        saved_id, chat_still_open = saved
         self._clear()
         if editing:
             if not chat_still_open:  # moved later: nobody may read the chat until it opens again

@@ -11,12 +11,12 @@ import dataclasses
 import reflex as rx
 
 from sessions_app import realtime, routes
-from sessions_app.db import session_scope
 from sessions_app.live import channels, targets
 from sessions_app.live.feeds import LIST_BATCH_SECONDS, live_places, refresh_list  # noqa: F401 - old names
 from sessions_app.services import calendar, scheduled, text
-from sessions_app.services.scheduled import SessionSummary
+from sessions_app.services.scheduled import SessionListing, SessionSummary
 from sessions_app.state.auth import AuthState
+from sessions_app.state.base import REFUSED, Handler, in_db
 from sessions_app.state.scheduled.common import (
     BROWSER_TZ_SCRIPT,
     places_text,
@@ -54,8 +54,14 @@ def _card(summary: SessionSummary, tz: str) -> SessionCardView:
     )
 
 
+def _listing(db, *, viewer_id: int | None, search: str, only_mine: bool) -> tuple[SessionListing, bool]:
+    """The sessions the viewer may see, and whether they have a calendar feed."""
+    listing = scheduled.list_sessions(db, viewer_id=viewer_id, search=search, only_mine=only_mine)
+    return listing, bool(viewer_id) and calendar.has_feed(db, user_id=viewer_id)
+
+
 @targets.register(targets.SESSIONS_LIST)
-class SessionsListState(rx.State):
+class SessionsListState(Handler, rx.State):
     """``/sessions``: upcoming and past sessions, search, "only mine", the calendar feed."""
 
     search: str = ""
@@ -72,29 +78,29 @@ class SessionsListState(rx.State):
     live_places: dict[str, str] = {}
     _tz_from_browser: bool = False
 
-    def _refresh(self, uid: int | None) -> None:
-        with session_scope() as db:
-            listing = scheduled.list_sessions(db, viewer_id=uid, search=self.search,
-                                              only_mine=self.only_mine and uid is not None)
-            self.feed_active = bool(uid) and calendar.has_feed(db, user_id=uid)
+    async def _refresh(self, uid: int | None) -> None:
+        read = await self._attempt(in_db, _listing, viewer_id=uid, search=self.search,
+                                   only_mine=self.only_mine and uid is not None, errors=(self, "feed_error"))
+        if read is REFUSED:
+            return
+        listing, self.feed_active = read
         self.upcoming = [_card(s, self.tz) for s in listing.upcoming]
         self.past = [_card(s, self.tz) for s in listing.past]
         self.loaded = True
 
     async def _uid(self) -> int | None:
-        return (await self.get_state(AuthState)).current_user_id()
+        return await self._caller_id()
 
     @rx.event
     async def load(self):
         """on_load of /sessions (logged in only, like the lobby)."""
-        auth = await self.get_state(AuthState)
-        uid = auth.current_user_id()
+        uid = await self._caller_id(view=True)
         if uid is None:
             return rx.redirect(routes.login_then(routes.SESSIONS))
         self.feed_url_once = self.feed_error = ""
         if not self._tz_from_browser:
-            self.tz = valid_zone(auth.timezone) or "UTC"
-        self._refresh(uid)
+            self.tz = valid_zone((await self.get_state(AuthState)).timezone) or "UTC"
+        await self._refresh(uid)
         # The list just read is current: earlier live numbers would only shadow it.
         self.live_places = {}
         await realtime.join(self.router.session.session_id, channels.sessions_list())
@@ -110,19 +116,19 @@ class SessionsListState(rx.State):
         self._tz_from_browser = True
         if zone != self.tz:
             self.tz = zone
-            self._refresh(await self._uid())
+            await self._refresh(await self._uid())
 
     @rx.event
     async def set_search(self, value: str):
         """Typing in the search box (debounced in the browser)."""
         self.search = text.draft(value, scheduled.MAX_SEARCH)
-        self._refresh(await self._uid())
+        await self._refresh(await self._uid())
 
     @rx.event
     async def set_only_mine(self, value: bool):
         """The "only mine" switch: sessions I host or joined."""
         self.only_mine = bool(value)
-        self._refresh(await self._uid())
+        await self._refresh(await self._uid())
 
     @rx.event
     async def create_feed(self):
@@ -130,8 +136,9 @@ class SessionsListState(rx.State):
         uid = await self._uid()
         if uid is None:
             return rx.redirect(routes.login_then(routes.SESSIONS))
-        with session_scope() as db:
-            token = calendar.create_feed_token(db, user_id=uid)
+        token = await self._attempt(in_db, calendar.create_feed_token, user_id=uid, errors=(self, "feed_error"))
+        if token is REFUSED:
+            return
         self.feed_url_once = calendar.feed_url(token)
         self.feed_active = True
         self.feed_error = ""
@@ -142,7 +149,7 @@ class SessionsListState(rx.State):
         uid = await self._uid()
         if uid is None:
             return rx.redirect(routes.login_then(routes.SESSIONS))
-        with session_scope() as db:
-            calendar.revoke_feed(db, user_id=uid)
+        if await self._attempt(in_db, calendar.revoke_feed, user_id=uid, errors=(self, "feed_error")) is REFUSED:
+            return
         self.feed_url_once = ""
         self.feed_active = False
