@@ -14,7 +14,7 @@ from sessions_app.live.feeds import refresh_lobby
 from sessions_app.live.presence import refresh_members
 from sessions_app.live.rooms import locked_room, push, timer_vars
 from sessions_app.live.users import own_view_vars, push_own_view
-from sessions_app.models import Room, User, utcnow
+from sessions_app.models import User, utcnow
 from sessions_app.services import rooms, uptime
 from sessions_app.settings import get_settings
 
@@ -22,15 +22,9 @@ from sessions_app.settings import get_settings
 phase_hooks: list[Callable[[int, rooms.Advance], Awaitable[None]]] = []
 
 
-def anchor(room: Room | None) -> tuple[int, datetime] | None:
-    """(phase sequence number, end time) of a running phase; None when nothing is due."""
-    if room is None or not room.is_open or room.phase_ends_at is None or room.paused_remaining_ms is not None:
-        return None
-    return room.phase_seq, room.phase_ends_at
-
-
 def follow(room_id: int, running: tuple[int, datetime] | None) -> None:
-    """Schedule the phase end of an anchor just read (``anchor``) without reading it again."""
+    """Schedule the phase end of an anchor just read (``services.rooms.running_anchor``)
+    without reading it again."""
     if running is not None:
         seq, when = running
         realtime.schedule(channels.room(room_id), when, lambda: phase_due(room_id, seq))
@@ -45,8 +39,8 @@ def after_timer_change(room_id: int, running: tuple[int, datetime] | None) -> No
 def schedule_phase_end(room_id: int) -> None:
     """Arrange for the server to move the room's phase on at its anchor's end."""
     with session_scope() as db:
-        running = anchor(db.get(Room, room_id))
-    follow(room_id, running)
+        snap = rooms.snapshot(db, room_id, with_members=False)
+    follow(room_id, snap.running if snap is not None else None)
 
 
 async def phase_due(room_id: int, seq: int) -> None:
@@ -61,8 +55,8 @@ async def phase_due(room_id: int, seq: int) -> None:
         schedule_phase_end(room_id)  # another worker moved it, or it changed: follow the new anchor
         return
     with session_scope() as db:
-        room = db.get(Room, room_id)
-        values = timer_vars(room)
+        # Read again, not ``advanced.timer``: a host's action on another worker may be newer.
+        values = timer_vars(rooms.snapshot(db, room_id, with_members=False).timer)
         credited = (db.get(User, credit.user_id) for credit in advanced.credits)
         exp_updates = {user.id: own_view_vars(user) for user in credited if user is not None}
     async with locked_room(room_id) as live:

@@ -14,7 +14,6 @@ from sessions_app.db import session_scope, system_scope
 from sessions_app.live import channels
 from sessions_app.live.feeds import refresh_lobby
 from sessions_app.live.rooms import locked_room, member_vars, push, timer_vars
-from sessions_app.models import Room
 from sessions_app.services import rooms
 
 MEMBER_BATCH_SECONDS = 0.15
@@ -65,8 +64,8 @@ async def depart(live, token: str, uid: int, sender_sid: str | None, *, whole_us
     # navigating away, presence, deletion): the leave and the read-back run as the system.
     with system_scope("a departure the room's server-side record names") as db:
         result = rooms.leave(db, room_id=room_id, user_id=uid)
-        room = db.get(Room, room_id)
-        values = {**member_vars(db, room), "closed": not room.is_open, **timer_vars(room)}
+        snap = rooms.snapshot(db, room_id)
+        values = {**member_vars(snap), "closed": snap.closed, **timer_vars(snap.timer)}
     if result.closed:
         realtime.cancel(channels.room(room_id))
     await realtime.publish(live, channels.room(room_id), sender_sid, **values)
@@ -111,7 +110,7 @@ def refresh_members(room_id: int) -> None:
             if live is None:
                 return
             with session_scope() as db:
-                values = member_vars(db, db.get(Room, room_id))
+                values = member_vars(rooms.snapshot(db, room_id))
             for k, v in values.items():
                 setattr(live, k, v)
             await push(room_id, **values)

@@ -16,9 +16,7 @@ from collections.abc import AsyncIterator
 from sessions_app import realtime
 from sessions_app.db import system_scope
 from sessions_app.live import channels, targets
-from sessions_app.models import Room
-from sessions_app.services import cosmetics, rooms, shared_keys
-from sessions_app.services.timer import PHASE_LABELS
+from sessions_app.services import rooms, shared_keys
 
 
 @dataclasses.dataclass
@@ -38,48 +36,39 @@ def shared_key(room_id: int) -> str:
     return shared_keys.room_key(room_id)
 
 
-def timer_vars(room: Room) -> dict:
-    """The timer anchors as plain values for the browser (the timer fields, spelled once)."""
-    return {
-        "phase": room.phase,
-        "phase_label": PHASE_LABELS.get(room.phase, room.phase),
-        "phase_seq": room.phase_seq,
-        "ends_at_ms": rooms.to_ms(room.phase_ends_at) if room.paused_remaining_ms is None else 0,
-        "paused_remaining_ms": -1 if room.paused_remaining_ms is None else room.paused_remaining_ms,
-        "phase_length_ms": room.phase_length_ms,
-        "cycles_completed": room.cycles_completed,
-    }
+def timer_vars(anchors: rooms.TimerView) -> dict:
+    """The timer anchors as plain values for the browser (the fields are spelled once, in
+    ``services.rooms.TimerView``: its names are the store's var names)."""
+    return dataclasses.asdict(anchors)
 
 
-def member_vars(db, room: Room) -> dict:
-    """The member list and host as plain values."""
-    present = rooms.members(db, room.id)
-    host = next((m for m in present if m.user_id == room.host_id), None)
+def member_vars(snap: rooms.RoomSnapshot) -> dict:
+    """The member list and host of a snapshot read with its members, as plain values."""
+    present = snap.members or []
+    host = next((m for m in present if m.user_id == snap.host_id), None)
     return {
         "members": [MemberView(m.user_id, m.name, m.avatar_url, m.level, m.looks.name_color, m.looks.border)
                     for m in present],
-        "host_id": room.host_id or 0,
+        "host_id": snap.host_id,
         "host_name": host.name if host else "",
     }
 
 
-def snapshot_vars(db, room: Room, *, members: bool = True) -> dict:
-    """Every var of the room's store, from the database (``members=False`` leaves the member
-    list out: the batched ``presence.refresh_members`` keeps it current, so a join storm costs
-    one member query per batch, not one per join)."""
+def snapshot_vars(snap: rooms.RoomSnapshot) -> dict:
+    """Every var of the room's store from a snapshot (one read ``with_members=False`` leaves
+    the member list and host out: the batched ``presence.refresh_members`` keeps them)."""
     return {
-        "room_id": room.id, "name": room.name, "discipline": room.discipline, "is_private": room.is_private,
-        "code": room.code or "", "focus_minutes": room.focus_minutes,
-        "short_break_minutes": room.short_break_minutes, "long_break_minutes": room.long_break_minutes,
-        "blocks_before_long_break": room.blocks_before_long_break, "closed": not room.is_open,
-        "background": cosmetics.room_background(room),
-        **timer_vars(room), **(member_vars(db, room) if members else {}),
+        "room_id": snap.room_id, "name": snap.name, "discipline": snap.discipline, "is_private": snap.is_private,
+        "code": snap.code, "focus_minutes": snap.focus_minutes, "short_break_minutes": snap.short_break_minutes,
+        "long_break_minutes": snap.long_break_minutes, "blocks_before_long_break": snap.blocks_before_long_break,
+        "closed": snap.closed, "background": snap.background,
+        **timer_vars(snap.timer), **(member_vars(snap) if snap.members is not None else {}),
     }
 
 
-def load_snapshot(live, db, room: Room, *, members: bool = True) -> None:
-    """Set the store's vars from the database."""
-    for name, value in snapshot_vars(db, room, members=members).items():
+def load_snapshot(live, snap: rooms.RoomSnapshot) -> None:
+    """Set the store's vars from a snapshot."""
+    for name, value in snapshot_vars(snap).items():
         setattr(live, name, value)
 
 
@@ -91,9 +80,9 @@ async def locked_room(room_id: int) -> AsyncIterator:
     async with realtime.modify_shared(targets.of(targets.ROOM), shared_key(room_id)) as live:
         if live.room_id != room_id:
             with system_scope("the room's shared state is rebuilt whole, for all its members") as db:
-                room = db.get(Room, room_id)
-                if room is not None:
-                    load_snapshot(live, db, room)
+                snap = rooms.snapshot(db, room_id)
+            if snap is not None:
+                load_snapshot(live, snap)
         yield live if live.room_id == room_id else None
 
 

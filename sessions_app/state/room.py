@@ -26,10 +26,9 @@ from sessions_app.live.rooms import (  # noqa: F401 - names kept for callers of 
     timer_vars,
 )
 from sessions_app.live.sweeper import install  # noqa: F401 - the app installs it from here
-from sessions_app.models import Room
 from sessions_app.services import rooms
 from sessions_app.settings import get_settings
-from sessions_app.state.base import REFUSED, Handler
+from sessions_app.state.base import REFUSED, Handler, in_db
 from sessions_app.state.clock import ClockState
 
 # Kept for callers of the old names: channels are spelled in ``live.channels``.
@@ -43,11 +42,12 @@ NOT_IN_ROOM = "Join the room first."
 
 
 def _control(room_id: int, uid: int, action: object) -> tuple[dict, tuple | None]:
-    """A timer action in one transaction: the new anchors and what to schedule."""
+    """A timer action in one transaction: the new anchors (what the service returned) and
+    what to schedule."""
     with session_scope() as db:
-        rooms.control_timer(db, room_id=room_id, user_id=uid, action=action, time_scale=get_settings().time_scale)
-        room = db.get(Room, room_id)  # the row the service just stored (no new query)
-        return timer_vars(room), phases.anchor(room)
+        anchors = rooms.control_timer(db, room_id=room_id, user_id=uid, action=action,
+                                      time_scale=get_settings().time_scale)
+    return timer_vars(rooms.timer_view(anchors)), rooms.running_anchor(anchors)
 
 
 @targets.register(targets.ROOM)
@@ -80,9 +80,9 @@ class RoomLive(Handler, rx.SharedState):
     _tabs: dict[str, int] = {}
     _missing_since: dict[str, float] = {}
 
-    def _load_snapshot(self, db, room: Room, *, members: bool = True) -> None:
-        """Set every var from the database (``live.rooms.load_snapshot``)."""
-        load_snapshot(self, db, room, members=members)
+    def _load_snapshot(self, snap: rooms.RoomSnapshot) -> None:
+        """Set every var from a snapshot (``live.rooms.load_snapshot``)."""
+        load_snapshot(self, snap)
 
     @rx.event
     async def control(self, action: str):
@@ -119,21 +119,6 @@ class RoomLive(Handler, rx.SharedState):
         return rx.redirect(routes.LOBBY)
 
 
-def _enter(requested: object, uid: int) -> tuple[int, bool]:
-    """Be present in the room (a new stint or the current one): its id and whether new."""
-    with session_scope() as db:
-        room, is_new = rooms.enter(db, room_id=requested, user_id=uid)
-        return room.id, is_new
-
-
-def _snapshot(room_id: int, members: bool) -> tuple[dict, tuple | None]:
-    """The store's vars from the DB (``members=False``: the batches keep the list) and the
-    anchor to follow."""
-    with session_scope() as db:
-        room = db.get(Room, room_id)
-        return snapshot_vars(db, room, members=members), phases.anchor(room)
-
-
 class RoomPageState(Handler, rx.State):
     """This tab's view of the room page: which room it is in (server-side) and messages."""
 
@@ -151,24 +136,28 @@ class RoomPageState(Handler, rx.State):
         requested = self.router.page.params.get("room_id")
         if self._room_id and str(self._room_id) != str(requested):
             await self._leave_current()  # went straight from one room to another
-        entered = await self._attempt(_enter, requested, uid)
+        entered = await self._attempt(in_db, rooms.enter_room, room_id=requested, user_id=uid)
         if entered is REFUSED:
             self._room_id = 0
             return
-        room_id, is_new = entered
+        room_id, is_new = entered.room_id, entered.is_new
         live = await (await self.get_state(RoomLive))._link_to(shared_key(room_id))
         # What the others see may not list this user yet (new stint, or a stint started by a
         # join-by-code elsewhere): then they get a member update.
         cached = live.room_id == room_id
         others_know = cached and any(m.user_id == uid for m in live.members)
-        values, running = await self._attempt(_snapshot, room_id, not cached)
-        for name, value in values.items():
-            setattr(live, name, value)
+        # Read under the room's lock (the link holds it), so no timer action falls between
+        # this read and the channel join below; a cached store keeps its batched member list.
+        snap = await self._attempt(in_db, rooms.snapshot, room_id, with_members=not cached)
+        if snap is REFUSED or snap is None:
+            self._room_id = 0
+            return
+        live._load_snapshot(snap)
         token, sid = self.router.session.client_token, self.router.session.session_id
         self._room_id = room_id
         await presence.arrive(live, token=token, sid=sid, user_id=uid, room_id=room_id,
                               announce=is_new or not others_know)
-        phases.follow(room_id, running)
+        phases.follow(room_id, snap.running)
         return ClockState.begin
 
     @rx.event

@@ -9,7 +9,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from sqlmodel import select
 
-from sessions_app.models import FocusCredit, ServerHeartbeat, ServerOutage, User
+from sessions_app.models import FocusCredit, Room, ServerHeartbeat, ServerOutage, User
 from sessions_app.services import progression, rooms, timer, uptime
 from tests.support import factories
 
@@ -172,7 +172,7 @@ def test_catch_up_after_a_long_outage_is_bounded_and_stops_the_timer(db):
     advanced = advance(db, room_id, seq, T0 + timedelta(days=3))
     db.commit()
 
-    room = db.get(rooms.Room, room_id)
+    room = db.get(Room, room_id)
     assert len(advanced.completed) <= room.blocks_before_long_break
     assert len(credits_of(db, ada)) <= room.blocks_before_long_break
     assert advanced.timer.phase == timer.IDLE and room.phase == timer.IDLE

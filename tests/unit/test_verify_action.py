@@ -116,7 +116,7 @@ class View:
 def room_fresh(engine, room_id: int) -> dict:
     """What a tab loading the room now shows (``RoomPageState.load``)."""
     with app_db.session_scope(engine) as db:
-        return plain(snapshot_vars(db, db.get(Room, room_id)))
+        return plain(snapshot_vars(rooms.snapshot(db, room_id)))
 
 
 def lobby_fresh(engine) -> dict:
