@@ -10,7 +10,8 @@ own checks. The "actor" is a context variable, so it follows one event handler, 
 request or one background task (asyncio copies the context into each task):
 
 * ``act_as_user(user_id)`` — the handler pattern: the server-side login lookup states the
-  user for the rest of that handler (``AuthState.current_user_id``);
+  user for the rest of that handler (``state.base.Handler._caller_id``); ``become_user`` does
+  it inside the lookup's own transaction (a page load's lookup and first service call);
 * ``as_system(why)`` — background jobs (phase ends, sweeper, catch-up, purges) and the
   pre-login flows (sign-up, password login, OAuth, email links, login cookies, calendar
   feeds), which must read rows of a user not known yet;
@@ -136,6 +137,19 @@ def _state_actor(conn) -> None:
     user_id, system = _actor_settings()
     conn.exec_driver_sql("SELECT set_config('app.user_id', %(u)s, true), set_config('app.system', %(s)s, true)",
                          {"u": user_id, "s": system})
+
+
+def become_user(db: Session, user_id: int) -> None:
+    """Inside a SYSTEM transaction that has just found its user (the login-cookie lookup), run
+    the rest of it — and of this context — for that user: the caller's lookup and their first
+    service call share one transaction. Only ever lowers the transaction's rights; pending
+    changes are flushed first, so they are checked as the system that made them."""
+    assert isinstance(user_id, int) and user_id > 0, "become a real user"
+    _actor.set(user_id)
+    if db.get_bind().dialect.name == "postgresql":
+        db.flush()
+        db.execute(text("SELECT set_config('app.user_id', :u, true), set_config('app.system', '', true)"),
+                   {"u": str(user_id)})
 
 
 @contextmanager

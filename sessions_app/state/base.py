@@ -26,7 +26,7 @@ from concurrent.futures import ThreadPoolExecutor
 from typing import Any, TypeVar
 
 from sessions_app import realtime
-from sessions_app.db import act_as_user, session_scope, system_scope
+from sessions_app.db import act_as_user, become_user, session_scope, system_scope
 from sessions_app.live.users import own_view_vars
 from sessions_app.services import accounts
 from sessions_app.services.errors import ServiceError
@@ -76,6 +76,26 @@ def _resolve(token: str, view: bool) -> tuple[int | None, dict | None]:
         if user is None:
             return None, None
         return user.id, own_view_vars(user) if view else None
+
+
+def caller_then(token: str, view: bool, fn: Callable[..., T], /, *args,
+                **kwargs) -> tuple[int | None, dict | None, Any, ServiceError | None]:
+    """ONE transaction: find the login cookie's user (as the system), then — as that user —
+    ``fn(db, uid, *args, **kwargs)``. Returns (uid, own view values if ``view``, result, the
+    refusal); (None, None, None, None) when nobody is logged in (``fn`` does not run). A
+    refusal rolls the transaction back."""
+    uid = values = None
+    try:
+        with system_scope("who holds this login cookie, then their first service call") as db:
+            user = accounts.user_for_token(db, token)
+            if user is None:
+                return None, None, None, None
+            uid, values = user.id, own_view_vars(user) if view else None
+            become_user(db, uid)
+            result = fn(db, uid, *args, **kwargs)
+    except ServiceError as err:
+        return uid, values, REFUSED, err
+    return uid, values, result, None
 
 
 class Handler:
@@ -151,6 +171,21 @@ class Handler:
         uid, result, err = await off_loop(work)
         if known is None:
             await self._note_caller(token, uid, None)
+        if err is not None:
+            self._refused(err, errors)
+        return uid, result
+
+    async def _attempt_in_callers_transaction(self, fn: Callable[..., T], /, *args, view: bool = False,
+                                              errors: tuple[Any, str] | None = None,
+                                              **kwargs) -> tuple[int | None, T]:
+        """A page load's caller and its first service call in ONE transaction and one trip to
+        the pool (``caller_then``): ``fn(db, uid, *args, **kwargs)``. ``view=True`` brings the
+        own view up to date as ``_caller_id(view=True)`` does. Returns like
+        ``_attempt_as_caller``: ``(None, None)`` nobody logged in, ``(uid, REFUSED)``, or
+        ``(uid, result)``."""
+        token = realtime.held_cookie(self.router.session.session_id)
+        uid, values, result, err = await off_loop(caller_then, token, view, fn, *args, **kwargs)
+        await self._note_caller(token, uid, values if view else None)
         if err is not None:
             self._refused(err, errors)
         return uid, result

@@ -50,6 +50,10 @@ def _control(room_id: int, uid: int, action: object) -> tuple[dict, tuple | None
     return timer_vars(rooms.timer_view(anchors)), rooms.running_anchor(anchors)
 
 
+def _enter(db, uid: int, requested: object) -> rooms.Entry:
+    return rooms.enter_room(db, room_id=requested, user_id=uid)
+
+
 @targets.register(targets.ROOM)
 @realtime.broadcast_only
 class RoomLive(Handler, rx.SharedState):
@@ -130,13 +134,13 @@ class RoomPageState(Handler, rx.State):
     async def load(self):
         """on_load of /rooms/[room_id]: authorize, enter, link the shared room, join its channel."""
         self.error = ""
-        uid = await self._caller_id(view=True)
-        if uid is None:
-            return rx.redirect(routes.login_then(self.router.url.path))
         requested = self.router.page.params.get("room_id")
         if self._room_id and str(self._room_id) != str(requested):
             await self._leave_current()  # went straight from one room to another
-        entered = await self._attempt(in_db, rooms.enter_room, room_id=requested, user_id=uid)
+        # Who is calling and their entry (authorized by the service): one transaction.
+        uid, entered = await self._attempt_in_callers_transaction(_enter, requested, view=True)
+        if uid is None:
+            return rx.redirect(routes.login_then(self.router.url.path))
         if entered is REFUSED:
             self._room_id = 0
             return
