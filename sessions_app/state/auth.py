@@ -4,7 +4,8 @@ The login is an opaque random token in the HttpOnly ``sessions_token`` cookie, s
 cleared by the server over HTTP (``sessions_app.login_cookie``); the server keeps only its
 hash. No state var holds it: handlers read it from the socket's handshake
 (``realtime.held_cookie``). Every handler that needs the user resolves it again on the server
-(``current_user_id``), so a revoked login stops working at once.
+(page states: ``state.base.Handler._caller_id``; this state's own page loads: ``_load_caller``,
+off the event loop), so a revoked login stops working at once.
 
 An OAuth login is bound to the tab that started it: the tab keeps the ``state`` values it
 sent to providers (backend-only vars, never sent to the browser) and must present the right
@@ -12,6 +13,8 @@ one to redeem the login ticket the callback hands over.
 """
 
 from __future__ import annotations
+
+import asyncio
 
 import reflex as rx
 
@@ -59,6 +62,18 @@ def purge_tabs(user_id: int) -> None:
         if cls.__module__.startswith("sessions_app.state.") and not issubclass(cls, rx.SharedState):
             classes.append(cls)
     realtime.reset_tabs(tokens, classes)
+
+
+def _own_view_for(token: str) -> tuple[int | None, dict]:
+    """(user id, own view values) of a login cookie, or (None, {}) (runs in a thread)."""
+    with system_scope("who holds this login cookie") as db:
+        user = accounts.user_for_token(db, token)
+        return (user.id, own_view_vars(user)) if user is not None else (None, {})
+
+
+def _end_login(token: str) -> None:
+    with system_scope("logout: the login cookie revokes itself") as db:
+        accounts.end_session(db, token=token)
 
 
 @targets.register(targets.OWN_VIEW)
@@ -156,25 +171,38 @@ class AuthState(rx.State):
         """Reload the user's own view (after EXP or a name change)."""
         self.current_user_id()
 
+    async def _load_caller(self) -> int | None:
+        """``current_user_id`` for page loads, with the lookup off the event loop (the same
+        semantics: the view refreshed, a revoked login cleared, the actor stated)."""
+        uid, values = await asyncio.to_thread(_own_view_for, self._login_token())
+        act_as_user(uid)
+        if uid is None:
+            if self.user_id:
+                self._clear()
+            return None
+        _remember_tab(uid, self.router.session.client_token)
+        self._show_view(values)
+        return uid
+
     @rx.event
-    def require_login(self):
+    async def require_login(self):
         """on_load of pages that need a login: send strangers to /login and back afterwards."""
         self.form_error = ""
-        if self.current_user_id() is None:
+        if await self._load_caller() is None:
             return rx.redirect(routes.login_then(self._here()))
 
     @rx.event
-    def load_optional(self):
+    async def load_optional(self):
         """on_load of public pages: show the user if logged in, require nothing."""
         self.form_error = ""
-        self.current_user_id()
+        await self._load_caller()
 
     @rx.event
-    def load_auth_page(self):
+    async def load_auth_page(self):
         """on_load of /login and /signup: logged-in users go on; read the browser's zone."""
         self.form_error, self._flash = self._flash, ""
         self.busy = False
-        if self.current_user_id() is not None:
+        if await self._load_caller() is not None:
             return rx.redirect(self._next())
         return rx.call_script("Intl.DateTimeFormat().resolvedOptions().timeZone",
                               callback=AuthState.set_browser_timezone)
@@ -281,8 +309,7 @@ class AuthState(rx.State):
     async def log_out(self):
         """Revoke this login and forget it in the browser."""
         token = self._login_token()
-        with system_scope("logout: the login cookie revokes itself") as db:
-            accounts.end_session(db, token=token)
+        await asyncio.to_thread(_end_login, token)
         self._clear()
         # Every tab of this login (this one and the browser's others) leaves every channel:
         # the user's EXP pushes, rooms, chats. Other devices of the same user keep theirs.
