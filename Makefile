@@ -36,16 +36,19 @@ $(VENV)/.stamp-install-test: pyproject.toml | $(BIN)/python
 
 install: $(VENV)/.stamp-install
 
-# Debian's Chromium for Playwright (never `playwright install`: it downloads browsers).
-/usr/bin/chromium:
+# Debian's Chromium for Playwright (never `playwright install`: it downloads browsers): its
+# headless shell, the lighter old-headless build Playwright uses for headless runs
+# (tests/support/browser.py says what it saves).
+/usr/bin/chromium-headless-shell:
+	@echo "==> Installing Debian's chromium-headless-shell for the browser tests"
 	@if [ "$$(id -u)" = 0 ]; then SUDO=; else SUDO=sudo; fi; \
-	$$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq chromium >/dev/null
+	$$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq chromium-headless-shell >/dev/null
 
 # PostgreSQL and Redis from Debian's packages (the scaled-out e2e test and `make prod`).
 services-install:
 	@scripts/services.sh install
 
-install-test: $(VENV)/.stamp-install-test /usr/bin/chromium services-install
+install-test: $(VENV)/.stamp-install-test /usr/bin/chromium-headless-shell services-install
 
 migrate: install
 	@mkdir -p data

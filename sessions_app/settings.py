@@ -57,6 +57,9 @@ class Settings(BaseSettings):
 
     # Test-only: a factor that shortens every timer phase (60 = a minute lasts a second).
     time_scale: float = Field(default=1.0, ge=1.0, le=3600.0)
+    # Test-only: how far ahead of the wall clock the app's clock starts (sessions_app/testclock.py),
+    # so a restarted test server comes back as if it had been down that long.
+    test_clock_offset_seconds: float = Field(default=0.0, ge=-7 * 86400, le=7 * 86400)
     # Seconds a disconnected member is kept before they count as gone.
     presence_grace_seconds: float = Field(default=6.0, ge=0.5, le=120.0)
 
@@ -122,6 +125,8 @@ class Settings(BaseSettings):
             raise ValueError("SECRET_KEY must be set to a random string of 32+ characters in production.")
         if self.time_scale != 1.0 and self.sessions_env != "test":
             raise ValueError("TIME_SCALE is a test-only setting: it is refused unless SESSIONS_ENV=test.")
+        if self.test_clock_offset_seconds != 0.0 and self.sessions_env != "test":
+            raise ValueError("TEST_CLOCK_OFFSET_SECONDS is a test-only setting: it is refused unless SESSIONS_ENV=test.")
         if self.sessions_env == "prod" and self.smtp_username and self.smtp_tls == "none":
             raise ValueError("SMTP_TLS=none would send the SMTP password in clear text: use starttls or ssl.")
         return self

@@ -8,7 +8,9 @@ phase ends) re-checks its time at once. ``GET`` answers ``{"now": ..., "offset_s
 
 Outside ``SESSIONS_ENV=test`` the route is not registered at all, and the handler refuses as
 well, so no deployment can move its clock. It moves one worker's clock: tests use it against
-a single-worker app.
+a single-worker app. ``TEST_CLOCK_OFFSET_SECONDS`` (also test-only) is the offset the app
+starts with: a test that stops the server can bring it back as if it had been down that long,
+instead of waiting for the wall clock.
 """
 
 from __future__ import annotations
@@ -49,5 +51,9 @@ async def clock(request: Request) -> Response:
 
 
 def routes() -> list[Route]:
-    """The clock route in tests, nothing anywhere else."""
-    return [Route(PATH, clock, methods=["GET", "POST"])] if _enabled() else []
+    """The clock route in tests (the clock set to its start offset), nothing anywhere else."""
+    if not _enabled():
+        return []
+    # Set while the app is built, before its lifespan tasks catch up the phases that ended.
+    base.set_clock_offset(timedelta(seconds=get_settings().test_clock_offset_seconds))
+    return [Route(PATH, clock, methods=["GET", "POST"])]

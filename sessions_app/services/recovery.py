@@ -23,12 +23,11 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from argon2 import PasswordHasher
 from sqlmodel import Session, col, delete, select
 
 from sessions_app import routes
 from sessions_app.models import AuthSession, EmailToken, LoginTicket, User, utcnow
-from sessions_app.services import accounts, ratelimit
+from sessions_app.services import accounts, passwords, ratelimit
 from sessions_app.services.errors import ServiceError
 from sessions_app.services.mail import Mail
 from sessions_app.services.tokens import hash_token, new_token
@@ -46,10 +45,6 @@ TOO_MANY = "Too many emails were requested. Wait a few minutes, then try again."
 # The same answer whether or not an account uses the address (no account discovery).
 RESET_SENT = ("If an account uses that address, we sent it a link to set a new password. "
               "The link works once, within an hour. Check your spam folder too.")
-
-# Same library defaults as the sign-up hasher; ``authenticate`` rehashes if they ever differ.
-_hasher = PasswordHasher()
-
 
 @dataclass(frozen=True)
 class EmailStatus:
@@ -226,7 +221,7 @@ def reset_password(db: Session, *, token: object, password: object, now: datetim
     password = accounts.check_password_strength(password, email=user.email or "")
     if not _consume(db, row):
         raise ServiceError(LINK_INVALID)
-    user.password_hash = _hasher.hash(password)
+    user.password_hash = passwords.hash_password(password)
     _mark_verified(user, now)
     db.add(user)
     for model in (AuthSession, LoginTicket, EmailToken):

@@ -47,6 +47,17 @@ from tests.support.fake_smtp import MailCatcher
 pytestmark = pytest.mark.e2e
 
 
+# Long tests first. pytest-xdist hands tests out in collection order, so a long test collected
+# late becomes the run's tail while the other workers sit idle; started first, it overlaps the
+# rest. (`make run`'s build and minute of use, the scaled-out module, the calls.)
+SLOW_FIRST = ("test_make_run.py", "test_scaled.py", "test_calls_sfu.py", "test_calls.py")
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    rank = {name: i for i, name in enumerate(SLOW_FIRST)}
+    items.sort(key=lambda item: rank.get(item.path.name, len(SLOW_FIRST)))  # stable: the rest keep their order
+
+
 @pytest.fixture(scope="session")
 def oauth_provider() -> Iterator[FakeOAuthProvider]:
     """A local OAuth 2 / OpenID Connect provider (GitHub-style and Google-style)."""

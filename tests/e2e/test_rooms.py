@@ -236,9 +236,12 @@ def db_rows(db_file: Path) -> dict[str, list]:
 
 def test_timer_survives_a_server_restart_and_catches_up(student, app_server):
     """The anchors are in the database: a phase that ends while the server is down is moved on
-    at startup, exactly where an uninterrupted timer would be."""
+    at startup, exactly where an uninterrupted timer would be. The server comes back with its
+    clock just past the end of the focus block (as if it had been down that long) instead of
+    the test waiting for the wall clock."""
     host = student("Restart Rita")
     ghost = student("Ghost Gus")
+    # TIME_SCALE 60: focus 15 s, short break 15 s.
     room_id = create_room(host.page, "Restart", focus=15, short=15, long=10, cycles=4)
     goto(ghost.page, f"/rooms/{room_id}")
     expect(host.page.locator("#participant-list .participant")).to_have_count(2)
@@ -248,20 +251,37 @@ def test_timer_survives_a_server_restart_and_catches_up(student, app_server):
     # Gus's tab closes while the server is down: no disconnect ever reaches it (like a
     # crashed worker). After the restart the sweeper must take him out.
     ghost.context.close()
-    # Stay down until the focus block has ended, so the server must catch it up at startup.
-    wait_until(lambda: time.time() * 1000 - started > 16_500, timeout=30, message="the block did not end")
-    app_server.start(build=False)  # the same build: a restart takes seconds, not a rebuild
-    elapsed = (host.page.evaluate("() => Date.now()") - started) / 1000
-    assert elapsed > 15
-    # The tab reconnects by itself and shows the caught-up phase: the break (15..30 s) or,
-    # if the restart was slow, the next focus block — never the old, finished one.
-    expected = "short break" if elapsed < 29 else "focus"
-    expect(host.page.locator("#timer-phase")).to_have_text(expected, timeout=30_000)
-    expect(host.page.locator("#cycles-completed")).to_have_text("1")
-    if expected == "short break":
-        left = 30 - (host.page.evaluate("() => Date.now()") - started) / 1000
-        assert abs(seconds(host.page) - left) <= 1.5
-    expect(host.page.locator("#participant-list .participant")).to_have_count(1, timeout=20_000)
+
+    def wall_elapsed() -> float:
+        return (host.page.evaluate("() => Date.now()") - started) / 1000
+
+    # The same build (a restart takes seconds, not a rebuild), its clock at 15.5 s after the
+    # start: the focus block ended while the server was down.
+    offset = max(0.0, 15.5 - wall_elapsed())
+    app_server.start(build=False, clock_offset=offset)
+    try:
+        def on_server_clock() -> tuple[str, str] | None:
+            """What an uninterrupted timer shows now: the break (15-30 s), then the second
+            focus block (30-45 s) — one block completed either way."""
+            at = wall_elapsed() + offset
+            return ("short break", "1") if at < 30 else ("focus", "1") if at < 45 else None
+
+        def shown() -> tuple[str, str]:
+            return (host.page.locator("#timer-phase").inner_text(),
+                    host.page.locator("#cycles-completed").inner_text())
+
+        # The tab reconnects by itself and shows the caught-up phase.
+        wait_until(lambda: shown() == on_server_clock(), timeout=30,
+                   message="the tab did not show the caught-up timer")
+        # A fresh load (its clock samples taken from the restarted server) counts down to
+        # the anchors the catch-up stored: the break ends 30 s after the start.
+        goto(host.page, f"/rooms/{room_id}")
+        if shown()[0] == "short break":
+            wait_until(lambda: abs(seconds(host.page) - (30 - (wall_elapsed() + offset))) <= 1.5, timeout=5,
+                       message="the countdown did not show the break's time left")
+        expect(host.page.locator("#participant-list .participant")).to_have_count(1, timeout=20_000)
+    finally:
+        app_server.set_clock(0)  # the worker's next tests run on the wall clock
 
 
 def test_space_key_tab_title_and_live_announcement(student):

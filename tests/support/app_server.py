@@ -131,9 +131,10 @@ class AppServer:
         new, self._log_offset = text[self._log_offset:], len(text)
         return [ln for ln in new.splitlines() if "Traceback" in ln or re.search(r"\bERROR\b", ln)]
 
-    def start(self, *, build: bool = True) -> None:
+    def start(self, *, build: bool = True, clock_offset: float = 0.0) -> None:
         """Start the server and wait until it answers. ``build=False`` (a restart) serves the
-        frontend built by the first start instead of compiling and building it again."""
+        frontend built by the first start instead of compiling and building it again;
+        ``clock_offset`` starts the app's clock that many seconds ahead of the wall clock."""
         log = self.log_path.open("a")
         if build:
             command = [str(VENV_BIN / "reflex"), "run", "--env", "prod", "--single-port",
@@ -143,6 +144,7 @@ class AppServer:
             command = [str(VENV_BIN / "python"), "-c", BACKEND_ONLY, self.port]
             env = {**self.env, "REFLEX_ENV_MODE": "prod", "REFLEX_SKIP_COMPILE": "true",
                    "REFLEX_FRONTEND_PORT": self.port, "REFLEX_BACKEND_PORT": self.port}
+        env = {**env, "TEST_CLOCK_OFFSET_SECONDS": str(clock_offset)}
         self.proc = subprocess.Popen(command, cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT,
                                      start_new_session=True)
         deadline = time.monotonic() + 600  # the first run installs the frontend's packages

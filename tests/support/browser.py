@@ -17,7 +17,12 @@ from playwright.sync_api import BrowserContext, Page, expect
 from sessions_app.login_cookie import LOGIN_COOKIE
 from tests.support.factories import PASSWORD
 
-CHROMIUM = os.environ.get("CHROMIUM_PATH", "/usr/bin/chromium")
+# Debian's `chromium-headless-shell` (Chrome's "old" headless mode, the one Playwright itself
+# uses for headless runs): the same engine as `chromium` without the full browser's UI layer.
+# On two cores it measured about 30 % less browser CPU for the same tests (the suite is
+# CPU-bound, so that is wall time). `chromium` remains the fallback.
+HEADLESS_SHELL = "/usr/bin/chromium-headless-shell"
+CHROMIUM = os.environ.get("CHROMIUM_PATH") or (HEADLESS_SHELL if os.path.exists(HEADLESS_SHELL) else "/usr/bin/chromium")
 CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
                  "--disable-component-update", "--disable-sync", "--disable-quic"]
 # Console noise that is not an application error (Chromium's own network chatter).

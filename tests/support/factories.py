@@ -15,6 +15,7 @@ Factories flush (the rows have ids) and never commit; ``app_db`` commits at the 
 
 from __future__ import annotations
 
+import functools
 import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -24,7 +25,7 @@ from sqlmodel import Session
 
 from sessions_app.db import as_system, make_engine
 from sessions_app.models import Room, StudySession, User
-from sessions_app.services import accounts, rooms, scheduled
+from sessions_app.services import accounts, passwords, rooms, scheduled
 
 PASSWORD = "correct horse battery staple"
 # A fixed "now" (a Monday) so the default session form is predictably in the future.
@@ -88,9 +89,21 @@ def app_db(database_url: str) -> Iterator[Session]:
         engine.dispose()
 
 
+@functools.cache
+def password_hash(password: str) -> str:
+    """The argon2 hash of ``password``, made once per test process: each costs about 0.2 s of
+    CPU, and end-to-end runs make a password account for nearly every browser."""
+    return passwords.hash_password(password)
+
+
 def new_login(database_url: str, name: str, *, tz: str = "UTC", password: str | None = None) -> tuple[int, str, str]:
-    """An account (unique email; a password account if ``password`` is given) in the app's
-    database, logged in: returns (user id, email, login token)."""
+    """An account (unique email; a password account if ``password`` is given, its hash from
+    ``password_hash``) in the app's database, logged in: returns (user id, email, login token)."""
+    email = f"{uuid.uuid4().hex[:12]}@example.com"
     with app_db(database_url) as db:
-        user = make_user(db, name, email=f"{uuid.uuid4().hex[:12]}@example.com", tz=tz, password=password)
+        if password is None:
+            user = make_user(db, name, email=email, tz=tz)
+        else:
+            user = accounts.add_password_user(db, name=name, email=email, password_hash=password_hash(password),
+                                              timezone=tz)
         return user.id, user.email, login_token(db, user.id)

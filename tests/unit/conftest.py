@@ -1,20 +1,34 @@
-"""Unit-test fixtures: a fresh SQLite file database per test, clean rate limits, and
-``settings_env`` to run one test with other settings."""
+"""Unit-test fixtures: a fresh SQLite file database per test, clean rate limits, cheap argon2
+hashes, and ``settings_env`` to run one test with other settings."""
 
 from __future__ import annotations
 
+import shutil
+
 import pytest
+from argon2 import PasswordHasher
 from sqlmodel import Session, SQLModel
 
 import sessions_app.models  # noqa: F401  (every table on the metadata)
 from sessions_app.db import SYSTEM, make_engine, set_default_actor
-from sessions_app.services import ratelimit
+from sessions_app.services import passwords, ratelimit
 from sessions_app.settings import get_settings
 from tests.support import postgres
 
 
+@pytest.fixture(scope="session")
+def _empty_database(tmp_path_factory):
+    """A SQLite file with every table, made once per test process: each test gets a copy
+    (creating the tables costs ~17 ms a test, a copy ~1 ms)."""
+    path = tmp_path_factory.mktemp("template") / "empty.db"
+    eng = make_engine(f"sqlite:///{path}")
+    SQLModel.metadata.create_all(eng)
+    eng.dispose()  # the last connection closed: the WAL is checkpointed into the file
+    return path
+
+
 @pytest.fixture
-def engine(tmp_path, request):
+def engine(tmp_path, request, _empty_database):
     """An engine on a new temporary SQLite file with every table created (with
     ``UNIT_DB=postgres``: this worker's PostgreSQL, emptied, see ``tests/support/postgres.py``)."""
     if postgres.unit_suite_on_postgres():
@@ -26,8 +40,8 @@ def engine(tmp_path, request):
         yield eng
         set_default_actor(None)
         return
+    shutil.copyfile(_empty_database, tmp_path / "test.db")
     eng = make_engine(f"sqlite:///{tmp_path}/test.db")
-    SQLModel.metadata.create_all(eng)
     yield eng
     eng.dispose()
 
@@ -46,6 +60,27 @@ def db(engine):
     """A session on the temporary database."""
     with Session(engine, expire_on_commit=False) as session:
         yield session
+
+
+@pytest.fixture(autouse=True)
+def _cheap_argon2(request, monkeypatch):
+    """argon2id at its minimum cost: the recommended parameters cost ~0.2 s of CPU a hash, and
+    unit tests make hundreds. Verifying still runs argon2 for real. A test marked
+    ``real_argon2`` keeps the production hasher (test_passwords.py checks its parameters)."""
+    if request.node.get_closest_marker("real_argon2"):
+        return
+    cheap = PasswordHasher(time_cost=1, memory_cost=1024, parallelism=1)
+    monkeypatch.setattr(passwords, "_hasher", cheap)
+    monkeypatch.setattr(passwords, "_DUMMY_HASH", _cheap_dummy_hash(cheap))
+
+
+_dummy: list[str] = []
+
+
+def _cheap_dummy_hash(hasher: PasswordHasher) -> str:
+    if not _dummy:
+        _dummy.append(hasher.hash("not-a-real-password-used-for-timing"))
+    return _dummy[0]
 
 
 @pytest.fixture(autouse=True)

@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import threading
 
+import argon2
 import pytest
 from sqlmodel import Session, select
 
@@ -42,6 +43,16 @@ def test_weak_passwords_are_refused_with_zxcvbn_feedback(weak):
 
 def test_the_test_suites_password_is_strong():
     assert passwords.check_strength(PASSWORD) == PASSWORD
+
+
+@pytest.mark.real_argon2
+def test_hashes_use_argon2id_with_the_recommended_parameters():
+    """The other unit tests hash cheaply (conftest.py); the app uses RFC 9106's low-memory
+    profile (argon2-cffi's default), for sign-up and password reset alike."""
+    made = passwords.hash_password(PASSWORD)
+    assert argon2.extract_parameters(made) == argon2.profiles.RFC_9106_LOW_MEMORY
+    assert passwords.verify_password(made, PASSWORD)
+    assert not passwords.needs_rehash(made)
 
 
 def test_the_users_own_name_makes_a_password_weak():

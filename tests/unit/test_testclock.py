@@ -15,6 +15,7 @@ from starlette.routing import Route
 
 from sessions_app import realtime, testclock
 from sessions_app.models import base, utcnow
+from sessions_app.settings import get_settings
 
 STRONG_SECRET = "x" * 40
 
@@ -60,6 +61,16 @@ def test_in_tests_the_clock_moves_ahead_and_back(settings_env):
     assert request("GET").json()["offset_seconds"] == 90
     assert request("POST", json={"offset_seconds": 0}).json()["offset_seconds"] == 0
     assert abs((utcnow() - wall).total_seconds()) < 5
+
+
+def test_the_app_starts_with_the_configured_offset_in_tests_only(settings_env):
+    """TEST_CLOCK_OFFSET_SECONDS: a restarted test server comes back as if it had been down."""
+    settings_env(SESSIONS_ENV="test", TEST_CLOCK_OFFSET_SECONDS="120")
+    testclock.routes()
+    assert base.clock_offset() == timedelta(seconds=120)
+    settings_env(SESSIONS_ENV="dev", TEST_CLOCK_OFFSET_SECONDS="120")
+    with pytest.raises(ValueError, match="TEST_CLOCK_OFFSET_SECONDS is a test-only setting"):
+        get_settings()
 
 
 @pytest.mark.parametrize("body", [{}, {"offset_seconds": "soon"}, {"offset_seconds": None},
