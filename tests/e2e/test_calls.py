@@ -26,7 +26,7 @@ from sessions_app.state.call import CallState
 from tests.e2e.conftest import goto
 from tests.support.browser import wait_until
 from tests.support.factories import app_db, make_room, plan_session
-from tests.support.protocol import ReflexClient, protocol_user, run, settle
+from tests.support.protocol import ReflexClient, eventually, protocol_user, run, settle
 
 FAKE_MEDIA = ["--use-fake-device-for-media-stream", "--use-fake-ui-for-media-stream",
               "--autoplay-policy=no-user-gesture-required"]
@@ -191,14 +191,14 @@ def test_outsiders_are_refused_and_receive_nothing_about_a_call(app_server):
         await settle([host, member, outsider])
         await host.call(MESSAGE, msg={"op": "join", "kind": "room", "id": room_id})
         await member.call(MESSAGE, msg={"op": "join", "kind": "room", "id": room_id})
-        await settle([host, member, outsider])
         # The call's roster (not just the room's member list) names the member.
-        assert f'\\"user_id\\": {member_id}, \\"name\\": \\"Wire Member Milo\\"' in _text(host)
+        roster_entry = f'\\"user_id\\": {member_id}, \\"name\\": \\"Wire Member Milo\\"'
+        assert await eventually(lambda: roster_entry in _text(host)), "the host's roster never named the member"
+        await settle([host, member, outsider])
 
         # The outsider crafts a join, signals and host actions: each is refused.
         await outsider.call(MESSAGE, msg={"op": "join", "kind": "room", "id": room_id})
-        await settle([outsider])
-        assert outsider.last(CALL, "error", "").startswith("Only people in this room")
+        assert await eventually(lambda: outsider.last(CALL, "error", "").startswith("Only people in this room"))
         assert outsider.last(CALL, "in_call", False) is False
         for msg in ({"op": "signal", "to": host_id, "kind": "offer", "data": {"type": "offer", "sdp": "v=0 EVIL"}},
                     {"op": "mute", "user": host_id}, {"op": "remove", "user": member_id},
@@ -208,8 +208,9 @@ def test_outsiders_are_refused_and_receive_nothing_about_a_call(app_server):
         sdp = "v=0 host-offer " + uuid.uuid4().hex
         await host.call(MESSAGE, msg={"op": "signal", "to": member_id, "kind": "offer",
                                       "data": {"type": "offer", "sdp": sdp, "extra": "dropped"}})
-        await settle([host, member, outsider])
-        assert sdp in _text(member) and "EVIL" not in _text(host) and "dropped" not in _text(member)
+        assert await eventually(lambda: sdp in _text(member)), "the host's offer did not reach the member"
+        await settle([host, member, outsider])  # and nothing else arrives
+        assert "EVIL" not in _text(host) and "dropped" not in _text(member)
         wire = _text(outsider)
         # (The outsider's own refusals arrive as "error" calls; nothing else of the call does.)
         for secret in (sdp, "Wire Host Wanda", "Wire Member Milo", '\\"roster\\"', '\\"signal\\"',
@@ -218,16 +219,16 @@ def test_outsiders_are_refused_and_receive_nothing_about_a_call(app_server):
 
         # The host removes the member: their signals are refused and they hear no more.
         await host.call(MESSAGE, msg={"op": "remove", "user": member_id})
-        await settle([host, member])
-        assert "removed you" in _text(member)
+        assert await eventually(lambda: "removed you" in _text(member))
+        await settle([host, member])  # the removal's frames are all in before counting
         seen = len(member.frames)
         await member.call(MESSAGE, msg={"op": "signal", "to": host_id, "kind": "answer",
                                         "data": {"type": "answer", "sdp": "v=0 after-removal"}})
         await member.call(MESSAGE, msg={"op": "join", "kind": "room", "id": room_id})
         await host.call(MESSAGE, msg={"op": "media", "mic": False})
+        assert await eventually(lambda: "The host removed you" in json.dumps(member.frames[seen:]))
         await settle([host, member])
         assert "after-removal" not in _text(host)
-        assert "The host removed you" in json.dumps(member.frames[seen:])
         for c in (host, member, outsider):
             await c.close()
 

@@ -110,6 +110,17 @@ def run(coro) -> object:
         return pool.submit(asyncio.run, coro).result()
 
 
+async def eventually(condition, timeout: float = 15.0) -> bool:
+    """Whether ``condition()`` becomes true within ``timeout`` (polled): for what must arrive,
+    where ``settle``'s quiet gap can pass first on a busy machine."""
+    deadline = time.monotonic() + timeout
+    while not condition():
+        if time.monotonic() >= deadline:
+            return False
+        await asyncio.sleep(0.05)
+    return True
+
+
 async def settle(clients: list[ReflexClient], quiet: float = 0.6, limit: float = 20.0) -> None:
     """Wait until no client has received anything for ``quiet`` seconds."""
     deadline = time.monotonic() + limit
