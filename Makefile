@@ -78,15 +78,16 @@ E2E_WORKERS ?= 4
 E2E_PARALLEL = $(BIN)/python -m pytest tests/e2e -n $(E2E_WORKERS) --dist loadgroup -m "not timing" --durations=12
 E2E_ALONE = $(BIN)/python -m pytest tests/e2e -m timing
 # The e2e frontend build (a minute of mostly one core) runs in the background while ruff and the
-# unit tests run; the e2e run then finds it (same E2E_RUN_ID). If it failed, the e2e run builds.
+# unit tests run; the e2e run then finds it (same E2E_RUN_ID). The e2e run does not wait for it:
+# its first tests (`make run`, `make dev`) build their own, and every other worker's app waits
+# for the build lock the prebuild holds. If the prebuild failed, the first e2e app builds.
 test: install-test
 	@echo "==> ruff and the unit tests (the e2e frontend builds meanwhile, log in .e2e-prebuild.log)"
 	@export E2E_RUN_ID=make-$$$$-$$(date +%s); \
 	$(BIN)/python -m tests.support.prebuild > .e2e-prebuild.log 2>&1 & prebuild=$$!; \
 	trap 'kill $$prebuild 2>/dev/null; exit 130' INT TERM; \
-	$(BIN)/ruff check . && $(BIN)/python -m pytest tests/unit -n $(UNIT_WORKERS); unit=$$?; \
-	wait $$prebuild || echo "(building the e2e frontend ahead failed, see .e2e-prebuild.log: the e2e run builds it)"; \
-	[ $$unit = 0 ] && $(E2E_PARALLEL) && $(E2E_ALONE)
+	$(BIN)/ruff check . && $(BIN)/python -m pytest tests/unit -n $(UNIT_WORKERS) && $(E2E_PARALLEL) && $(E2E_ALONE); \
+	status=$$?; kill $$prebuild 2>/dev/null; wait $$prebuild 2>/dev/null; exit $$status
 
 test-unit: install-test
 	$(BIN)/python -m pytest tests/unit -n $(UNIT_WORKERS)
