@@ -259,3 +259,39 @@ def start_app(tmp: Path, oauth_url: str, *, database_url: str | None = None, nam
             server.env["REFLEX_WEB_WORKDIR"] = os.path.relpath(own, ROOT)
     server.start(build=False)
     return server
+
+
+class BackendServer(AppServer):
+    """The app's backend alone (the event socket and HTTP routes), no frontend build: for
+    python-socketio clients, which need no pages (it starts in seconds)."""
+
+    def start(self) -> None:  # type: ignore[override]
+        log = self.log_path.open("a")
+        self.proc = subprocess.Popen(
+            [str(VENV_BIN / "reflex"), "run", "--env", "prod", "--backend-only",
+             "--backend-port", self.port, "--loglevel", "info"],
+            cwd=ROOT, env=self.env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
+        )
+        deadline = time.monotonic() + 180
+        while time.monotonic() < deadline:
+            if self.proc.poll() is not None:
+                raise RuntimeError(f"backend exited early:\n{self.log_path.read_text()[-3000:]}")
+            if _get(f"{self.url}/ping") == 200:
+                return
+            time.sleep(0.3)
+        self.stop()
+        raise RuntimeError(f"backend did not start in time; see {self.log_path}")
+
+
+def start_backend(tmp: Path, name: str, **extra: str) -> BackendServer:
+    """A migrated SQLite database in ``tmp`` and the backend alone on a free port, with
+    ``extra`` settings over the e2e ones (its own web directory: nothing is built)."""
+    url = f"http://localhost:{free_port()}"
+    database_url = f"sqlite:///{tmp}/{name}.db"
+    env = app_env(url, database_url, "http://127.0.0.1:9", **extra,
+                  REFLEX_WEB_WORKDIR=f"{base_web_dir()}-{worker_id()}-{name}")
+    subprocess.run([str(VENV_BIN / "alembic"), "upgrade", "head"], cwd=ROOT, env=env, check=True,
+                   capture_output=True)
+    server = BackendServer(url=url, database_url=database_url, log_path=tmp / f"{name}.log", env=env)
+    server.start()
+    return server
