@@ -261,12 +261,22 @@ def broadcast_only(cls: type[rx.SharedState]) -> type[rx.SharedState]:
     collected there — for *any* held shared state, even one the event did not change (that
     sends router-only deltas to everyone). Clearing the set right after each patch means
     Reflex's fan-out never has anyone to send to; delivery is ours (``publish``/``push``).
+
+    Reflex also marks every router var of the root dirty when it patches a linked state in (so
+    that computed vars of the linked state see the router): each event of a member then sent
+    its own tab the whole router and every route argument again (1.4 KB, and a delta resolved
+    twice). These states have plain vars only, so outside a link/unlink (``full_delta``) the
+    root keeps just what was dirty before the patch.
     """
     patch = cls._internal_patch_linked_state
 
     async def _internal_patch_linked_state(self, token: str, full_delta: bool = False):
+        root = None if full_delta else self._get_root_state()
+        dirty_before = set(root.dirty_vars) if root is not None else None
         linked = await patch(self, token, full_delta=full_delta)
         linked._linked_from.clear()
+        if root is not None:
+            root.dirty_vars.intersection_update(dirty_before)
         return linked
 
     cls._internal_patch_linked_state = _internal_patch_linked_state
