@@ -16,6 +16,7 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 
 from sqlalchemy import delete
+from sqlalchemy import insert as insert_row
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlmodel import Session, col, select
@@ -35,8 +36,9 @@ def record(db: Session, *, channel: str, message_id: int, deleted: bool) -> int:
             .on_conflict_do_update(index_elements=["channel"], set_={"seq": ChatChannel.seq + 1})
             .returning(ChatChannel.seq))
     seq = int(db.execute(stmt).scalar_one())
-    db.add(ChatChangeLog(channel=channel, seq=seq, message_id=int(message_id), deleted=deleted))
-    db.flush()
+    # A plain INSERT (no ORM unit of work: nothing reads the entry back in this transaction).
+    db.execute(insert_row(ChatChangeLog).values(channel=channel, seq=seq, message_id=int(message_id),
+                                                deleted=deleted, created_at=utcnow()))
     return seq
 
 
