@@ -23,7 +23,8 @@ The small API:
 Connections: only tab-shaped client tokens (a uuid4, as Reflex's frontend makes them) may
 connect, so nobody connects *as* a shared state's key; every socket has an event budget; the
 login cookie is held back from the state (``realtime.guards``). Several workers share
-broadcasts through Redis (``realtime.workers``). This package is the only code that touches
+broadcasts through Redis (``realtime.workers``). Background tasks and timing
+(``coalesce``, ``schedule``) live in ``realtime.timing``. This package is the only code that touches
 Reflex internals.
 
 If a Reflex upgrade changes any of this, ``tests/e2e/test_realtime_protocol.py`` fails.
@@ -38,15 +39,12 @@ import json
 import logging
 import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable
-from datetime import datetime
 
 import reflex as rx
 from reflex.constants.state import FIELD_MARKER
 from reflex.istate.manager.token import BaseStateToken
 
-from sessions_app import db
 from sessions_app.live import channels
-from sessions_app.models.base import utcnow
 
 # The guards and the workers' plumbing live in their own modules; the names callers use are
 # re-exported here (``realtime.is_tab_token``, ``realtime.make_sio``).
@@ -60,6 +58,13 @@ from sessions_app.realtime.guards import held_cookie as held_cookie
 from sessions_app.realtime.guards import is_tab_token as is_tab_token
 from sessions_app.realtime.guards import set_event_cost as set_event_cost
 from sessions_app.realtime.guards import sockets_with_cookie as sockets_with_cookie
+
+# Background tasks and timing (``realtime.timing``): the names callers use, re-exported.
+from sessions_app.realtime.timing import _as_system, _spawn
+from sessions_app.realtime.timing import cancel as cancel
+from sessions_app.realtime.timing import clock_moved as clock_moved
+from sessions_app.realtime.timing import coalesce as coalesce
+from sessions_app.realtime.timing import schedule as schedule
 from sessions_app.realtime.workers import RedisRoomManager as RedisRoomManager
 from sessions_app.realtime.workers import _leave_members_here
 from sessions_app.realtime.workers import make_sio as make_sio
@@ -68,12 +73,7 @@ log = logging.getLogger("sessions.realtime")
 
 _app: rx.App | None = None
 _gone_callbacks: list[Callable[[str], Awaitable[None]]] = []
-_coalesced: dict[str, asyncio.Task] = {}
-_scheduled: dict[str, asyncio.Task] = {}
-_background: set[asyncio.Task] = set()
 _grace_seconds = 6.0
-# Set (and replaced) whenever the test clock moves, so scheduled runs re-check their time.
-_clock_moved = asyncio.Event()
 
 
 def init(app: rx.App, *, grace_seconds: float) -> None:
@@ -106,26 +106,6 @@ async def _install() -> None:
     manager = getattr(_app.sio, "manager", None)
     if manager is not None and hasattr(manager, "host_id"):
         manager.host_id = uuid.uuid4().hex
-
-
-async def _as_system(coro):
-    # Background work (presence after a disconnect, phase ends, batched pushes, periodic jobs)
-    # acts for no user: its transactions run as the system (db.py, docs/rls.md).
-    with db.as_system("background work started by realtime"):
-        return await coro
-
-
-def _spawn(coro) -> asyncio.Task:
-    task = asyncio.create_task(_as_system(coro))
-    _background.add(task)
-    task.add_done_callback(_finished)
-    return task
-
-
-def _finished(task: asyncio.Task) -> None:
-    _background.discard(task)
-    if not task.cancelled() and task.exception() is not None:
-        log.error("realtime task failed", exc_info=task.exception())
 
 
 async def is_connected(token: str) -> bool:
@@ -347,54 +327,6 @@ async def modify_shared(state_cls: type[rx.SharedState], ident: str) -> AsyncIte
 
 
 # --- timing -------------------------------------------------------------------------------------
-
-
-def coalesce(key: str, delay: float, fn: Callable[[], Awaitable[None]]) -> None:
-    """Run ``fn`` once, ``delay`` seconds from the first request under ``key``: a burst of
-    joins becomes one member-list broadcast."""
-    if key in _coalesced and not _coalesced[key].done():
-        return
-
-    async def run() -> None:
-        await asyncio.sleep(delay)
-        _coalesced.pop(key, None)
-        await fn()
-
-    _coalesced[key] = _spawn(run())
-
-
-def schedule(key: str, when: datetime, fn: Callable[[], Awaitable[None]]) -> None:
-    """Run ``fn`` at ``when`` (replacing any earlier schedule under ``key``): phase ends
-    happen on time without polling."""
-    if (old := _scheduled.pop(key, None)) is not None:
-        old.cancel()
-
-    async def run() -> None:
-        await _sleep_until(when)
-        _scheduled.pop(key, None)
-        await fn()
-
-    _scheduled[key] = _spawn(run())
-
-
-async def _sleep_until(when: datetime) -> None:
-    """Sleep until ``utcnow()`` reaches ``when``, re-checking whenever the test clock moves."""
-    while (left := (when - utcnow()).total_seconds()) > 0:
-        with contextlib.suppress(TimeoutError):
-            await asyncio.wait_for(_clock_moved.wait(), left)
-
-
-def clock_moved() -> None:
-    """The test clock jumped: every scheduled run re-checks how long it still has to wait."""
-    global _clock_moved
-    moved, _clock_moved = _clock_moved, asyncio.Event()
-    moved.set()
-
-
-def cancel(key: str) -> None:
-    """Drop a scheduled run (a room closed)."""
-    if (old := _scheduled.pop(key, None)) is not None:
-        old.cancel()
 
 
 def every(seconds: float, fn: Callable[[], Awaitable[None]], *, first_delay: float = 0.0) -> None:
