@@ -182,7 +182,8 @@ class RoomBoard(Handler, rx.SharedState):
     async def send(self, form: dict):
         """Post ``#chat-input``'s text to the room (members only, rate-limited)."""
         ui = await self.get_state(RoomBoardUi)
-        ui.chat_error = ""
+        if ui.chat_error:  # (setting a var, even to its value, costs a delta)
+            ui.chat_error = ""
         room_id = (await self.get_state(RoomPageState))._room_id
         if not room_id or room_id != self.room_id:
             ui.chat_error = NOT_IN_ROOM

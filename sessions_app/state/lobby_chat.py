@@ -62,7 +62,8 @@ class LobbyChatState(Handler, rx.State):
     @rx.event
     async def send(self, form: dict):
         """Post ``#lobby-chat-input``'s text (rate-limited) and broadcast the new message."""
-        self.error = ""
+        if self.error:  # (setting a var, even to its value, costs a delta)
+            self.error = ""
         body = form_text(form, "body")
         uid, change = await self._attempt_as_caller(
             lambda uid: in_db(chat.post, channel=chat.LOBBY, user_id=uid, body=body))
