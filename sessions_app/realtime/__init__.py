@@ -223,6 +223,15 @@ def _plain(value):
     return value
 
 
+def route_param(state: rx.State, name: str) -> str | None:
+    """A dynamic route argument of the tab's page (``room_id`` of ``/rooms/[room_id]``).
+
+    ``router.page`` is deprecated, and each read walks the call stack to report where it was
+    used (a measurable share of a room page's load in a join storm); ``router.url`` has no
+    route arguments. The page data is still there, under its private name."""
+    return state.router._page.params.get(name)
+
+
 def client_key(var_name: str) -> str:
     """The key a state var has in the browser's state store (and in deltas)."""
     return var_name + FIELD_MARKER

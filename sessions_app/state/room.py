@@ -148,7 +148,7 @@ class RoomPageState(Handler, rx.State):
         uid = await self._caller_id(view=True)
         if uid is None:
             return rx.redirect(routes.login_then(self.router.url.path))
-        requested = self.router.page.params.get("room_id")
+        requested = realtime.route_param(self, "room_id")
         if self._room_id and str(self._room_id) != str(requested):
             await self._leave_current()  # went straight from one room to another
         entered = await self._attempt(_enter, requested, uid)
