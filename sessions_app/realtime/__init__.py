@@ -41,6 +41,7 @@ import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable
 
 import reflex as rx
+import reflex.istate.shared as _reflex_shared
 from reflex.constants.state import FIELD_MARKER
 from reflex.istate.manager.token import BaseStateToken
 
@@ -242,6 +243,35 @@ def _delta(state_cls: type[rx.State], values: dict) -> dict:
             "events": []}
 
 
+# The states of ``broadcast_only``, and Reflex's own way of patching a linked state in.
+_PLAIN_SHARED: set[type] = set()
+_reflex_patch_state = _reflex_shared._patch_state
+
+
+@contextlib.asynccontextmanager
+async def _patch_plain(original_state, linked_state, full_delta: bool = False):
+    """Reflex's ``_patch_state`` for a ``broadcast_only`` state outside a link or unlink: the
+    same swap of the linked instance into the tab's tree and back, without marking the root's
+    router dirty and resolving a delta (both only serve computed vars, which these states'
+    vars do not feed). Any other state, and every link/unlink, goes Reflex's way."""
+    if full_delta or type(original_state) not in _PLAIN_SHARED:
+        async with _reflex_patch_state(original_state, linked_state, full_delta=full_delta):
+            yield
+        return
+    parent, name = original_state.parent_state, original_state.get_name()
+    linked_parent = linked_state.parent_state
+    parent.substates[name] = linked_state
+    linked_state.parent_state = parent
+    try:
+        yield
+    finally:
+        parent.substates[name] = original_state
+        linked_state.parent_state = linked_parent
+
+
+_reflex_shared._patch_state = _patch_plain
+
+
 def broadcast_only(cls: type[rx.SharedState]) -> type[rx.SharedState]:
     """Class decorator: this shared state is stored by Reflex but never fanned out by it.
 
@@ -251,21 +281,18 @@ def broadcast_only(cls: type[rx.SharedState]) -> type[rx.SharedState]:
     sends router-only deltas to everyone). Clearing the set right after each patch means
     Reflex's fan-out never has anyone to send to; delivery is ours (``publish``/``push``).
 
-    Reflex also marks every router var of the root dirty when it patches a linked state in (so
-    that computed vars of the linked state see the router): each event of a member then sent
-    its own tab the whole router and every route argument again (1.4 KB, and a delta resolved
-    twice). These states have plain vars only, so outside a link/unlink (``full_delta``) the
-    root keeps just what was dirty before the patch.
+    Patching one in is also lighter (``_patch_plain``): Reflex marks every router var of the
+    root dirty and resolves a whole delta each time it patches a linked state into a tab's tree
+    (for computed vars reading the linked state: these states have plain vars only, and no
+    computed var reads them). Every event of a room member patched in all its room's states,
+    and its own answer re-sent the whole router and every route argument (1.4 KB).
     """
+    _PLAIN_SHARED.add(cls)
     patch = cls._internal_patch_linked_state
 
     async def _internal_patch_linked_state(self, token: str, full_delta: bool = False):
-        root = None if full_delta else self._get_root_state()
-        dirty_before = set(root.dirty_vars) if root is not None else None
         linked = await patch(self, token, full_delta=full_delta)
         linked._linked_from.clear()
-        if root is not None:
-            root.dirty_vars.intersection_update(dirty_before)
         return linked
 
     cls._internal_patch_linked_state = _internal_patch_linked_state
