@@ -91,6 +91,8 @@ def rows_for(scenario: str, app: dict, floor: dict) -> list[tuple[str, str, str,
         add("p50_see_all_s", "p50 client sees all", "s")
         add("clients_seeing_all", "clients seeing all")
         add("cpu_s", "server CPU", "s")
+        add("settled_s", "every page load done (server idle)", "s")
+        add("cpu_settled_s", "server CPU until idle", "s")
         return rows
     if "burst" in scenario:
         add("deliveries_per_s", "delivered msgs/s")
@@ -205,6 +207,10 @@ def compact(results: dict) -> str:
                        f"{_ratio(storm['p50_see_all_s'], fstorm.get('p50_see_all_s', float('nan')))} · "
                        f"{_ratio(storm['all_see_all_s'], fstorm.get('all_see_all_s', float('nan')))} | "
                        f"server CPU {_fmt(storm['cpu_s'])} vs {_fmt(fstorm.get('cpu_s'))} s | – |")
+            if "settled_s" in storm:
+                out.append(f"| join storm 200: every page load done | {mode} | | {_fmt(storm['settled_s'])} / "
+                           f"{_fmt(fstorm.get('settled_s'))} s | | server CPU {_fmt(storm['cpu_settled_s'])} vs "
+                           f"{_fmt(fstorm.get('cpu_settled_s'))} s | – |")
         mem = app.get("idle client memory (1000)")
         fmem = floor.get("idle client memory (1000)", {})
         if mem:

@@ -51,6 +51,10 @@ def make_engine(url: str) -> Engine:
             cur = dbapi_conn.cursor()
             cur.execute("PRAGMA foreign_keys=ON")
             cur.execute("PRAGMA journal_mode=WAL")
+            # WAL's recommended durability: a commit no longer waits for an fsync (the WAL is
+            # synced at checkpoints). Still atomic and crash-safe for the app; a power loss may
+            # drop the last commits. Measured: the biggest single cost of a chat post.
+            cur.execute("PRAGMA synchronous=NORMAL")
             cur.execute("PRAGMA busy_timeout=30000")
             cur.close()
             # Let SQLAlchemy, not the sqlite3 driver, open transactions: otherwise the driver

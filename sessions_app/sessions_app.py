@@ -14,6 +14,7 @@ from starlette.routing import Route
 from sessions_app import login_cookie, oauth, realtime, routes
 from sessions_app.calendar_routes import CALENDAR_ROUTE
 from sessions_app.db import system_scope
+from sessions_app.live import chat as live_chat
 from sessions_app.pages import (
     account,
     auth,
@@ -102,6 +103,7 @@ async def purge_expired() -> None:
 
 realtime.every(PURGE_SECONDS, purge_expired, first_delay=30)
 room_state.install()
+live_chat.install()  # pruning of the chats' change logs
 call_state.install()
 # The test-only clock (/_test/clock): registered only when SESSIONS_ENV=test.
 api.routes.extend(test_clock_routes())

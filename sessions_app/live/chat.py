@@ -15,19 +15,24 @@ numbers asks for the changes after the last one it has (``catch_up_wire``: one b
 alone); a tab that reconnects or reloads runs its load again and gets the fresh tail with the
 number it is current at (``feed_seq``), and the changes seen meanwhile are merged into it
 again: 0 lost, 0 duplicated.
+
+``install`` registers the periodic pruning of the change logs (``chat_log.prune``).
 """
 
 from __future__ import annotations
 
+import asyncio
 import dataclasses
 
 from sessions_app import realtime
-from sessions_app.db import session_scope
-from sessions_app.services import chat
+from sessions_app.db import session_scope, system_scope
+from sessions_app.services import chat, chat_log
 
 # The var the change travels in, and the one naming the channel a tab's list belongs to.
 EVENT_VAR = "chat_event"
 FEED_VAR = "feed"
+# How often the change logs lose what no catch-up can use.
+PRUNE_SECONDS = 600
 
 
 @dataclasses.dataclass
@@ -136,3 +141,18 @@ def flatten(changes: list[dict]) -> list[dict]:
 async def deliver(socket_channel: str, state_cls: type, change: chat.ChatChange) -> None:
     """Broadcast one committed change to every socket of the chat (the sender's too)."""
     await realtime.push(socket_channel, state_cls, **{EVENT_VAR: wire(change)})
+
+
+def _prune() -> int:
+    with system_scope("prune the chat change logs") as db:
+        return chat_log.prune(db)
+
+
+async def prune_logs() -> None:
+    """Bound the chats' change logs (``chat_log.prune``), off the event loop."""
+    await asyncio.to_thread(_prune)
+
+
+def install() -> None:
+    """Register the chat pipeline's background work with ``realtime`` (once, at app start)."""
+    realtime.every(PRUNE_SECONDS, prune_logs, first_delay=60)

@@ -23,7 +23,8 @@ The small API:
 Connections: only tab-shaped client tokens (a uuid4, as Reflex's frontend makes them) may
 connect, so nobody connects *as* a shared state's key; every socket has an event budget; the
 login cookie is held back from the state (``realtime.guards``). Several workers share
-broadcasts through Redis (``realtime.workers``). This package is the only code that touches
+broadcasts through Redis (``realtime.workers``). Background tasks and timing
+(``coalesce``, ``schedule``) live in ``realtime.timing``. This package is the only code that touches
 Reflex internals.
 
 If a Reflex upgrade changes any of this, ``tests/e2e/test_realtime_protocol.py`` fails.
@@ -38,15 +39,13 @@ import json
 import logging
 import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable
-from datetime import datetime
 
 import reflex as rx
+import reflex.istate.shared as _reflex_shared
 from reflex.constants.state import FIELD_MARKER
 from reflex.istate.manager.token import BaseStateToken
 
-from sessions_app import db
 from sessions_app.live import channels
-from sessions_app.models.base import utcnow
 
 # The guards and the workers' plumbing live in their own modules; the names callers use are
 # re-exported here (``realtime.is_tab_token``, ``realtime.make_sio``).
@@ -60,6 +59,13 @@ from sessions_app.realtime.guards import held_cookie as held_cookie
 from sessions_app.realtime.guards import is_tab_token as is_tab_token
 from sessions_app.realtime.guards import set_event_cost as set_event_cost
 from sessions_app.realtime.guards import sockets_with_cookie as sockets_with_cookie
+
+# Background tasks and timing (``realtime.timing``): the names callers use, re-exported.
+from sessions_app.realtime.timing import _as_system, _spawn
+from sessions_app.realtime.timing import cancel as cancel
+from sessions_app.realtime.timing import clock_moved as clock_moved
+from sessions_app.realtime.timing import coalesce as coalesce
+from sessions_app.realtime.timing import schedule as schedule
 from sessions_app.realtime.workers import RedisRoomManager as RedisRoomManager
 from sessions_app.realtime.workers import _leave_members_here
 from sessions_app.realtime.workers import make_sio as make_sio
@@ -68,12 +74,7 @@ log = logging.getLogger("sessions.realtime")
 
 _app: rx.App | None = None
 _gone_callbacks: list[Callable[[str], Awaitable[None]]] = []
-_coalesced: dict[str, asyncio.Task] = {}
-_scheduled: dict[str, asyncio.Task] = {}
-_background: set[asyncio.Task] = set()
 _grace_seconds = 6.0
-# Set (and replaced) whenever the test clock moves, so scheduled runs re-check their time.
-_clock_moved = asyncio.Event()
 
 
 def init(app: rx.App, *, grace_seconds: float) -> None:
@@ -106,26 +107,6 @@ async def _install() -> None:
     manager = getattr(_app.sio, "manager", None)
     if manager is not None and hasattr(manager, "host_id"):
         manager.host_id = uuid.uuid4().hex
-
-
-async def _as_system(coro):
-    # Background work (presence after a disconnect, phase ends, batched pushes, periodic jobs)
-    # acts for no user: its transactions run as the system (db.py, docs/rls.md).
-    with db.as_system("background work started by realtime"):
-        return await coro
-
-
-def _spawn(coro) -> asyncio.Task:
-    task = asyncio.create_task(_as_system(coro))
-    _background.add(task)
-    task.add_done_callback(_finished)
-    return task
-
-
-def _finished(task: asyncio.Task) -> None:
-    _background.discard(task)
-    if not task.cancelled() and task.exception() is not None:
-        log.error("realtime task failed", exc_info=task.exception())
 
 
 async def is_connected(token: str) -> bool:
@@ -243,6 +224,15 @@ def _plain(value):
     return value
 
 
+def route_param(state: rx.State, name: str) -> str | None:
+    """A dynamic route argument of the tab's page (``room_id`` of ``/rooms/[room_id]``).
+
+    ``router.page`` is deprecated, and each read walks the call stack to report where it was
+    used (a measurable share of a room page's load in a join storm); ``router.url`` has no
+    route arguments. The page data is still there, under its private name."""
+    return state.router._page.params.get(name)
+
+
 def client_key(var_name: str) -> str:
     """The key a state var has in the browser's state store (and in deltas)."""
     return var_name + FIELD_MARKER
@@ -253,6 +243,35 @@ def _delta(state_cls: type[rx.State], values: dict) -> dict:
             "events": []}
 
 
+# The states of ``broadcast_only``, and Reflex's own way of patching a linked state in.
+_PLAIN_SHARED: set[type] = set()
+_reflex_patch_state = _reflex_shared._patch_state
+
+
+@contextlib.asynccontextmanager
+async def _patch_plain(original_state, linked_state, full_delta: bool = False):
+    """Reflex's ``_patch_state`` for a ``broadcast_only`` state outside a link or unlink: the
+    same swap of the linked instance into the tab's tree and back, without marking the root's
+    router dirty and resolving a delta (both only serve computed vars, which these states'
+    vars do not feed). Any other state, and every link/unlink, goes Reflex's way."""
+    if full_delta or type(original_state) not in _PLAIN_SHARED:
+        async with _reflex_patch_state(original_state, linked_state, full_delta=full_delta):
+            yield
+        return
+    parent, name = original_state.parent_state, original_state.get_name()
+    linked_parent = linked_state.parent_state
+    parent.substates[name] = linked_state
+    linked_state.parent_state = parent
+    try:
+        yield
+    finally:
+        parent.substates[name] = original_state
+        linked_state.parent_state = linked_parent
+
+
+_reflex_shared._patch_state = _patch_plain
+
+
 def broadcast_only(cls: type[rx.SharedState]) -> type[rx.SharedState]:
     """Class decorator: this shared state is stored by Reflex but never fanned out by it.
 
@@ -261,7 +280,14 @@ def broadcast_only(cls: type[rx.SharedState]) -> type[rx.SharedState]:
     collected there — for *any* held shared state, even one the event did not change (that
     sends router-only deltas to everyone). Clearing the set right after each patch means
     Reflex's fan-out never has anyone to send to; delivery is ours (``publish``/``push``).
+
+    Patching one in is also lighter (``_patch_plain``): Reflex marks every router var of the
+    root dirty and resolves a whole delta each time it patches a linked state into a tab's tree
+    (for computed vars reading the linked state: these states have plain vars only, and no
+    computed var reads them). Every event of a room member patched in all its room's states,
+    and its own answer re-sent the whole router and every route argument (1.4 KB).
     """
+    _PLAIN_SHARED.add(cls)
     patch = cls._internal_patch_linked_state
 
     async def _internal_patch_linked_state(self, token: str, full_delta: bool = False):
@@ -337,54 +363,6 @@ async def modify_shared(state_cls: type[rx.SharedState], ident: str) -> AsyncIte
 
 
 # --- timing -------------------------------------------------------------------------------------
-
-
-def coalesce(key: str, delay: float, fn: Callable[[], Awaitable[None]]) -> None:
-    """Run ``fn`` once, ``delay`` seconds from the first request under ``key``: a burst of
-    joins becomes one member-list broadcast."""
-    if key in _coalesced and not _coalesced[key].done():
-        return
-
-    async def run() -> None:
-        await asyncio.sleep(delay)
-        _coalesced.pop(key, None)
-        await fn()
-
-    _coalesced[key] = _spawn(run())
-
-
-def schedule(key: str, when: datetime, fn: Callable[[], Awaitable[None]]) -> None:
-    """Run ``fn`` at ``when`` (replacing any earlier schedule under ``key``): phase ends
-    happen on time without polling."""
-    if (old := _scheduled.pop(key, None)) is not None:
-        old.cancel()
-
-    async def run() -> None:
-        await _sleep_until(when)
-        _scheduled.pop(key, None)
-        await fn()
-
-    _scheduled[key] = _spawn(run())
-
-
-async def _sleep_until(when: datetime) -> None:
-    """Sleep until ``utcnow()`` reaches ``when``, re-checking whenever the test clock moves."""
-    while (left := (when - utcnow()).total_seconds()) > 0:
-        with contextlib.suppress(TimeoutError):
-            await asyncio.wait_for(_clock_moved.wait(), left)
-
-
-def clock_moved() -> None:
-    """The test clock jumped: every scheduled run re-checks how long it still has to wait."""
-    global _clock_moved
-    moved, _clock_moved = _clock_moved, asyncio.Event()
-    moved.set()
-
-
-def cancel(key: str) -> None:
-    """Drop a scheduled run (a room closed)."""
-    if (old := _scheduled.pop(key, None)) is not None:
-        old.cancel()
 
 
 def every(seconds: float, fn: Callable[[], Awaitable[None]], *, first_delay: float = 0.0) -> None:

@@ -17,6 +17,7 @@ import re
 from dataclasses import dataclass
 from datetime import datetime
 
+from sqlalchemy import insert
 from sqlmodel import Session, col, select
 
 from sessions_app.models import ChatMessage, Room, StudySession, User, utcnow
@@ -311,8 +312,10 @@ def post_message(db: Session, *, channel: str, user_id: int | None, body: object
     text = clean_body(body)
     ratelimit.hit(get_settings().chat_rate_limit, f"chat:user:{user_id}", message=RATE_LIMITED)
     message = ChatMessage(channel=channel, user_id=user_id, body=text, created_at=now or utcnow())
-    db.add(message)
-    db.flush()
+    # A plain INSERT … RETURNING id (cheaper than the ORM's flush on the hottest write path).
+    message.id = db.execute(insert(ChatMessage).values(channel=channel, user_id=user_id, body=text,
+                                                       created_at=message.created_at)
+                            .returning(ChatMessage.id)).scalar_one()
     return _public([(message, user)])[0]
 
 

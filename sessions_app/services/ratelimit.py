@@ -6,19 +6,39 @@ running several workers so every worker counts the same hits.
 
 from __future__ import annotations
 
+import time
 from functools import lru_cache
 
 from limits import parse
-from limits.storage import storage_from_string
+from limits.storage import MemoryStorage, storage_from_string
 from limits.strategies import MovingWindowRateLimiter
 
 from sessions_app.services.errors import RateLimited
 from sessions_app.settings import get_settings
 
 
+class SweptMemoryStorage(MemoryStorage):
+    """``limits``' memory storage, minus a thread per hit: the original schedules its expiry
+    with a new ``threading.Timer`` (10 ms) whenever the last one has run — on a chat post,
+    starting that thread cost more than the rest of the rate limit. Here expired entries are
+    swept inline, at most once a second; a moving window checks times itself, so a late sweep
+    only keeps memory a little longer."""
+
+    SWEEP_SECONDS = 1.0
+    _next_sweep = 0.0
+
+    def _MemoryStorage__schedule_expiry(self) -> None:  # the name the base class calls
+        now = time.monotonic()
+        if now >= self._next_sweep:
+            self._next_sweep = now + self.SWEEP_SECONDS
+            self._MemoryStorage__expire_events()
+
+
 @lru_cache
 def _limiter() -> MovingWindowRateLimiter:
-    return MovingWindowRateLimiter(storage_from_string(get_settings().rate_limit_storage))
+    url = get_settings().rate_limit_storage
+    storage = SweptMemoryStorage() if url.startswith("memory://") else storage_from_string(url)
+    return MovingWindowRateLimiter(storage)
 
 
 def hit(rule: str, *keys: str, message: str) -> None:

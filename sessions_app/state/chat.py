@@ -1,4 +1,4 @@
-"""Chat and room tasks: the room's shared board and the lobby chat.
+"""Room chat and room tasks: the room's shared board (the lobby chat is ``state.lobby_chat``).
 
 Room: ``RoomBoard`` is a small shared state linked to the room's key (``shared_key``, the
 same key as ``RoomLive``) in its own on_load handler. It holds the chat tail (last 50
@@ -6,12 +6,11 @@ messages) and the room's tasks; every load rebuilds them from the DB (which is a
 reconnecting tab catches up: on_load runs again and the lists are replaced whole). A task
 change writes the DB, then goes out as ONE broadcast of the task list to the room's channel.
 
-Chat, room and lobby alike, goes through ``live.chat`` (the chat pipeline): the service authorizes
+Chat, room and lobby alike (``state.lobby_chat``), goes through ``live.chat`` (the chat pipeline): the service authorizes
 and returns the change, and only that change is broadcast (the browser merges it into its
-list). ``LobbyChatState`` is private to the tab; its backend copy of the list is stale after
-broadcasts, so "load older" re-reads the tail from the DB.
+list).
 
-"Load older" history is per tab (``RoomBoardUi`` / ``LobbyChatState.older``): a gap-free
+"Load older" history is per tab (``RoomBoardUi``, ``state.chat_history``): a gap-free
 window from the oldest loaded message up to the newest at load time; the live tail adds the
 messages after it.
 """
@@ -34,38 +33,21 @@ from sessions_app.live.chat import (  # noqa: F401 - MessageView, SegmentView: n
 from sessions_app.live.rooms import shared_key
 from sessions_app.services import chat, tasks
 from sessions_app.state.base import REFUSED, Handler
+from sessions_app.state.chat_history import MAX_OLDER_PAGES, in_db, older_window
+from sessions_app.state.lobby_chat import LobbyChatState  # noqa: F401 - its old home; callers import it here
 from sessions_app.state.room import RoomPageState
 from sessions_app.state.tasks import TaskView, form_text, task_views
 
-# "Load older" pages a tab may hold (50 each) before it is asked to reload.
-MAX_OLDER_PAGES = 10
 NOT_IN_ROOM = "Join the room first."
-LOGIN_FIRST = "Log in again to chat."
 
 
 # Room tasks have the same shape as personal ones (with the author's name filled in).
 RoomTaskView = TaskView
 
 
-def _older(db, channel_name: str, uid: int, first_shown: int) -> tuple[list[MessageView], bool]:
-    """One more page of history before ``first_shown``, as a gap-free window up to the newest
-    message; and whether the beginning of the channel is reached."""
-    page = chat.before(db, channel_name, first_shown, user_id=uid)
-    if not page:
-        return [], True
-    window = chat.since(db, channel_name, page[0].id, user_id=uid)
-    return message_views(window), len(page) < chat.PAGE
-
-
-def _in_db(fn, *args, **kwargs):
-    """``fn(db, *args, **kwargs)`` in one transaction (run off the loop by ``_attempt``)."""
-    with session_scope() as db:
-        return fn(db, *args, **kwargs)
-
-
 def _room_older(channel_name: str, uid: int, first_shown: int) -> tuple[list[MessageView], bool]:
     with session_scope() as db:
-        return _older(db, channel_name, uid, first_shown)
+        return older_window(db, channel_name, uid, first_shown)
 
 
 def _board(room_id: int, uid: int) -> tuple[tuple[int, list[MessageView]], list[TaskView]]:
@@ -78,14 +60,6 @@ def _room_task_change(fn, uid: int, room_id: int) -> list[TaskView]:
     with session_scope() as db:
         fn(db, uid, room_id)
         return task_views(tasks.room_tasks(db, room_id=room_id, user_id=uid))
-
-
-def _lobby_older(uid: int, first_older: int | None) -> tuple[list[MessageView], list[MessageView], bool]:
-    with session_scope() as db:
-        tail = chat.recent(db, chat.LOBBY, user_id=uid)
-        first = first_older if first_older is not None else (tail[0].id if tail else 2**62)
-        older, done = _older(db, chat.LOBBY, uid, first)
-        return message_views(tail), older, done
 
 
 # --- room -------------------------------------------------------------------------------------
@@ -208,7 +182,8 @@ class RoomBoard(Handler, rx.SharedState):
     async def send(self, form: dict):
         """Post ``#chat-input``'s text to the room (members only, rate-limited)."""
         ui = await self.get_state(RoomBoardUi)
-        ui.chat_error = ""
+        if ui.chat_error:  # (setting a var, even to its value, costs a delta)
+            ui.chat_error = ""
         room_id = (await self.get_state(RoomPageState))._room_id
         if not room_id or room_id != self.room_id:
             ui.chat_error = NOT_IN_ROOM
@@ -216,7 +191,7 @@ class RoomBoard(Handler, rx.SharedState):
         body = form_text(form, "body")
         # The caller and the post in one trip off the loop (the service checks membership).
         uid, change = await self._attempt_as_caller(
-            lambda uid: _in_db(chat.post, channel=chat.room_channel(room_id), user_id=uid, body=body),
+            lambda uid: in_db(chat.post, channel=chat.room_channel(room_id), user_id=uid, body=body),
             errors=(ui, "chat_error"))
         if uid is None:
             ui.chat_error = NOT_IN_ROOM
@@ -238,7 +213,7 @@ class RoomBoard(Handler, rx.SharedState):
             ui.chat_error = NOT_IN_ROOM
             return
         uid, room_id = caller
-        change = await self._attempt(_in_db, chat.delete, message_id=message_id, user_id=uid,
+        change = await self._attempt(in_db, chat.delete, message_id=message_id, user_id=uid,
                                      channel=chat.room_channel(room_id), errors=(ui, "chat_error"))
         if change is REFUSED:
             return
@@ -308,103 +283,3 @@ class RoomBoard(Handler, rx.SharedState):
         if await self._task_change(lambda db, uid, rid: tasks.edit(db, task_id=task_id, user_id=uid, text=text,
                                                                    room_id=rid)):
             ui.editing_task_id = 0
-
-
-# --- lobby ------------------------------------------------------------------------------------
-
-
-class LobbyChatState(Handler, rx.State):
-    """This tab's lobby chat: the tail (replaced by broadcasts), its older history, errors."""
-
-    messages: list[MessageView] = []
-    deleted_ids: list[int] = []
-    error: str = ""
-    chat_event: dict = {}
-    feed: str = chat.LOBBY
-    feed_seq: int = 0
-    older: list[MessageView] = []
-    older_last_id: int = 0
-    older_done: bool = False
-    older_pages: int = 0
-
-    async def _uid(self) -> int | None:
-        return await self._caller_id()
-
-    @rx.event
-    async def load(self):
-        """on_load of /lobby: the last 50 messages (the lobby channel is joined by
-        ``LobbyState.load``)."""
-        self.error = ""
-        self.older, self.older_last_id, self.older_done, self.older_pages = [], 0, False, 0
-        self.deleted_ids = []
-        uid = await self._uid()
-        if uid is None:
-            self.messages = []
-            return
-        tail = await self._attempt(tail_views, chat.LOBBY, uid)
-        if tail is not REFUSED:
-            self.feed_seq, self.messages = tail
-
-    @rx.event
-    async def send(self, form: dict):
-        """Post ``#lobby-chat-input``'s text (rate-limited) and broadcast the new message."""
-        self.error = ""
-        body = form_text(form, "body")
-        uid, change = await self._attempt_as_caller(
-            lambda uid: _in_db(chat.post, channel=chat.LOBBY, user_id=uid, body=body))
-        if uid is None:
-            self.error = LOGIN_FIRST
-            return
-        if change is REFUSED:
-            return
-        await deliver(chat.LOBBY, LobbyChatState, change)
-        return rx.set_value("lobby-chat-input", "")
-
-    @rx.event
-    async def delete_message(self, message_id: int):
-        """Delete one of your own lobby messages."""
-        self.error = ""
-        uid = await self._uid()
-        if uid is None:
-            self.error = LOGIN_FIRST
-            return
-        change = await self._attempt(_in_db, chat.delete, message_id=message_id, user_id=uid, channel=chat.LOBBY)
-        if change is REFUSED:
-            return
-        await deliver(chat.LOBBY, LobbyChatState, change)
-
-    @rx.event
-    async def catch_up(self, after: int):
-        """The browser saw a gap in the lobby chat's sequence numbers: send this tab the
-        changes after ``after``, or the fresh tail when it is too far behind."""
-        uid = await self._uid()
-        if uid is None:
-            return
-        caught = await self._attempt(catch_up_wire, chat.LOBBY, after, uid, chat.PAGE)
-        if caught is None:
-            tail = await self._attempt(tail_views, chat.LOBBY, uid)
-            if tail is not REFUSED:
-                self.feed_seq, self.messages = tail
-        elif caught is not REFUSED:
-            self.chat_event = caught
-
-    @rx.event
-    async def load_older(self):
-        """Show 50 more lobby messages before the oldest one shown."""
-        self.error = ""
-        uid = await self._uid()
-        if uid is None:
-            self.error = LOGIN_FIRST
-            return
-        if self.older_pages >= MAX_OLDER_PAGES:
-            self.error = "That is as far back as this view goes. Reload to start again."
-            return
-        # This tab's backend copy of the tail may be stale (broadcasts bypass it): ask the DB.
-        result = await self._attempt(_lobby_older, uid, self.older[0].id if self.older else None)
-        if result is REFUSED:
-            return
-        self.messages, older, done = result
-        if older:
-            self.older, self.older_last_id = older, older[-1].id
-            self.older_pages += 1
-        self.older_done = done

@@ -134,7 +134,7 @@ class RoomPageState(Handler, rx.State):
     async def load(self):
         """on_load of /rooms/[room_id]: authorize, enter, link the shared room, join its channel."""
         self.error = ""
-        requested = self.router.page.params.get("room_id")
+        requested = realtime.route_param(self, "room_id")
         if self._room_id and str(self._room_id) != str(requested):
             await self._leave_current()  # went straight from one room to another
         # Who is calling and their entry (authorized by the service): one transaction.

@@ -87,7 +87,8 @@ class SessionChatState(Handler, rx.State):
 
     async def _change(self, fn, **kwargs) -> bool:
         """Run one chat change for the caller, then broadcast it to the chat channel."""
-        self.error = ""
+        if self.error:  # (setting a var, even to its value, costs a delta)
+            self.error = ""
         session_id = self._session_id
         uid, change = (None, None) if not session_id else await self._attempt_as_caller(
             lambda uid: _in_db(fn, channel=scheduled.chat_channel(session_id), user_id=uid, **kwargs))
