@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import reflex as rx
 
-from sessions_app import routes
+from sessions_app import realtime, routes
 
 
 class LegacyRoutesState(rx.State):
@@ -20,7 +20,7 @@ class LegacyRoutesState(rx.State):
     @rx.event
     def to_session_edit(self):
         """on_load of ``/session/<id>/edit``: the same session's edit page (a malformed id: the list)."""
-        raw = str(self.router.page.params.get("session_id", ""))
+        raw = str(realtime.route_param(self, "session_id") or "")
         if not raw.isascii() or not raw.isdigit() or len(raw) > 12:
             return rx.redirect(routes.SESSIONS, replace=True)
         return rx.redirect(routes.session_edit(int(raw)), replace=True)

@@ -106,7 +106,7 @@ class JoinLinkState(Handler, rx.State):
         uid = await self._caller_id(view=True)
         if uid is None:
             return rx.redirect(routes.login_then(self.router.url.path))
-        room_id = await self._attempt(_join_with_code, uid, self.router.page.params.get("code", ""),
+        room_id = await self._attempt(_join_with_code, uid, realtime.route_param(self, "code") or "",
                                       self.router.session.client_ip)
         if room_id is REFUSED:
             return
