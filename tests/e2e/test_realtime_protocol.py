@@ -10,13 +10,16 @@ from __future__ import annotations
 import asyncio
 import time
 
+import aiohttp
+import socketio
+
 from sessions_app.models import Room
 from sessions_app.state.auth import AuthState
 from sessions_app.state.lobby import LobbyState
 from sessions_app.state.room import RoomLive, RoomPageState
 from tests.support import db_peek
 from tests.support.factories import app_db, make_room
-from tests.support.protocol import ReflexClient, eventually, protocol_user, run, settle
+from tests.support.protocol import NAMESPACE, ReflexClient, eventually, protocol_user, run, settle
 
 LIVE = RoomLive.get_full_name()
 PAGE = RoomPageState.get_full_name()
@@ -103,10 +106,25 @@ def test_outsider_and_non_host_are_refused(app_server):
     run(scenario())
 
 
+class ElsewhereClient(ReflexClient):
+    """A tab from another address (127.0.0.2): its guesses use up that address's code budget,
+    not the one every other tab of this worker's server shares (127.0.0.1), where a join by
+    code in the next minute would be refused."""
+
+    def __post_init__(self) -> None:
+        self.http = aiohttp.ClientSession(connector=aiohttp.TCPConnector(local_addr=("127.0.0.2", 0)))
+        self.sio = socketio.AsyncClient(reconnection=False, http_session=self.http)
+        self.sio.on("event", self._on_event, namespace=NAMESPACE)
+
+    async def close(self) -> None:
+        await super().close()
+        await self.http.close()
+
+
 def test_code_guessing_is_rate_limited(app_server):
     async def scenario() -> None:
         _, token = protocol_user(app_server.database_url, "Guesser")
-        guesser = ReflexClient(app_server.url, token)
+        guesser = ElsewhereClient(app_server.url.replace("localhost", "127.0.0.1"), token)
         await guesser.open("/lobby")
         for i in range(12):
             await guesser.call(f"{LOBBY}.set_join_code", value=f"ZZZZ{i:02d}".replace("0", "A").replace("1", "B"))
