@@ -11,7 +11,7 @@ from sessions_app.state.chat import RoomBoard
 from sessions_app.state.chat_pipeline import message_views
 from tests.e2e.test_realtime_protocol import db_room
 from tests.support.factories import app_db
-from tests.support.protocol import ReflexClient, protocol_user, run, settle
+from tests.support.protocol import ReflexClient, eventually, protocol_user, run, settle
 
 BOARD = RoomBoard.get_full_name()
 MAX_FRAME = 500
@@ -42,12 +42,16 @@ def test_a_post_to_a_room_of_10_is_one_small_frame_per_member(app_server):
         for i in range(50):
             await members[i % 9].call(f"{BOARD}.send", form={"body": f"earlier message {i:02d}"})
             await settle(everyone, quiet=0.1)
+        assert await eventually(lambda: all("earlier message 49" in m.text() for m in everyone)), \
+            "a member missed the history"
         stale = members[-1].chat(BOARD)  # a view from before the changes below
 
         # (Frames are kept, not cleared: ``chat()`` replays them from the load on.)
         mark = {id(m): len(m.frames) for m in everyone}
         await host.call(f"{BOARD}.send", form={"body": "Shall we start the next block at 14:00?"})
-        await settle(everyone, quiet=1.0)
+        assert await eventually(lambda: all("next block at 14:00" in json.dumps(m.frames[mark[id(m)]:])
+                                            for m in everyone)), "a member missed the post"
+        await settle(everyone, quiet=1.0)  # so a second frame would have arrived too
         for m in members:
             new = m.frames[mark[id(m)]:]
             assert len(new) == 1, [list(f.get("delta", {}).get(BOARD, {})) for f in new]
@@ -66,11 +70,16 @@ def test_a_post_to_a_room_of_10_is_one_small_frame_per_member(app_server):
         target = members[0].chat(BOARD)[-2].id  # "earlier message 49", by a member
         mark = {id(m): len(m.frames) for m in everyone}
         await members[49 % 9].call(f"{BOARD}.delete_message", message_id=target)
-        await settle(everyone, quiet=1.0)
+
+        def chat_frames(m) -> list:
+            return [f for f in m.frames[mark[id(m)]:] if "chat_event_rx_state_" in f.get("delta", {}).get(BOARD, {})]
+
+        assert await eventually(lambda: all(chat_frames(m) for m in members)), "a member missed the delete"
+        await settle(everyone, quiet=1.0)  # so a second frame would have arrived too
         for m in members:
-            chat_frames = [f for f in m.frames[mark[id(m)]:] if "chat_event_rx_state_" in f.get("delta", {}).get(BOARD, {})]
-            assert len(chat_frames) == 1 and _size(chat_frames[0]) <= MAX_FRAME
-            assert chat_frames[0]["delta"][BOARD]["chat_event_rx_state_"]["del"] == target
+            new = chat_frames(m)
+            assert len(new) == 1 and _size(new[0]) <= MAX_FRAME
+            assert new[0]["delta"][BOARD]["chat_event_rx_state_"]["del"] == target
 
         # verify_action: every member's merged view is exactly what a tab loading now shows.
         with app_db(dburl) as db:
@@ -82,7 +91,8 @@ def test_a_post_to_a_room_of_10_is_one_small_frame_per_member(app_server):
         assert stale != fresh
         back = ReflexClient(url, members[-1].login_token)
         await back.open(path, query)
-        await settle([back], quiet=1.0)
+        assert await eventually(lambda: back.chat(BOARD) == fresh), back.chat(BOARD)
+        await settle([back], quiet=1.0)  # and nothing arrives twice after it
         assert back.chat(BOARD) == fresh
         await asyncio.gather(*(m.close() for m in [*everyone, back]))
 

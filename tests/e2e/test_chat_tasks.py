@@ -16,7 +16,7 @@ from tests.e2e.conftest import PRESENCE_GRACE, assert_stays, goto, wait_until
 from tests.e2e.test_rooms import create_room
 from tests.support import db_peek
 from tests.support.app_server import CHAT_RATE_LIMIT
-from tests.support.protocol import ReflexClient, protocol_user, run, settle
+from tests.support.protocol import ReflexClient, eventually, protocol_user, run, settle
 
 XSS = ['<img src=x onerror="window.__pwned=1">', "<script>window.__pwned=1</script>"]
 
@@ -154,6 +154,7 @@ def test_rate_limit_shows_a_clear_message_and_keeps_the_text(student, app_server
         await tab.open("/lobby")
         for i in range(1, limit):
             await tab.call(f"{LobbyChatState.get_full_name()}.send", form={"body": f"burst {i}"})
+        assert await eventually(lambda: f"burst {limit - 1}" in tab.text()), "the burst's last message never came back"
         await settle([tab])
         await tab.close()
 
@@ -170,7 +171,7 @@ def test_rate_limit_shows_a_clear_message_and_keeps_the_text(student, app_server
         expect(a.page.locator("#lobby-chat-input")).to_have_value("one too many")
         a.page.click("#lobby-chat-send")
         try:
-            expect(a.page.locator("#lobby-chat-input")).to_have_value("", timeout=1_000)
+            expect(a.page.locator("#lobby-chat-input")).to_have_value("", timeout=5_000)
         except AssertionError:
             return False
         return True
@@ -370,7 +371,7 @@ def test_crafted_calls_are_refused(app_server):
 
     async def scenario() -> None:
         host_id, host_token = protocol_user(dburl, "Crafty Host")
-        _, member_token = protocol_user(dburl, "Crafty Member")
+        member_id, member_token = protocol_user(dburl, "Crafty Member")
         _, outsider_token = protocol_user(dburl, "Crafty Outsider")
         room_id, code = db_room(dburl, host_id, private=True, name="Crafted")
         path, query = f"/rooms/{room_id}", {"room_id": str(room_id)}
@@ -380,22 +381,30 @@ def test_crafted_calls_are_refused(app_server):
         await member.open("/lobby")
         await member.call(f"{LobbyState.get_full_name()}.set_join_code", value=code)
         await member.call(f"{LobbyState.get_full_name()}.join_by_code")
+        assert await eventually(lambda: db_rows(app_server, "select id from room_members where room_id = ? and user_id = ?",
+                                                room_id, member_id)), "the join by code was not recorded"
         await settle([host, member])
         await member.close()
         member = ReflexClient(url, member_token)
         await member.open(path, query)
         outsider = ReflexClient(url, outsider_token)
         await outsider.open(path, query)  # refused: a private room without its code
+        assert await eventually(lambda: member.values(board, "messages")), "the member's room never loaded"
         await settle([host, member, outsider])
 
         # One frame per message reaches the other member.
         before = len(member.values(board, "chat_event"))
         await host.call(f"{board}.send", form={"body": "host says"})
         await host.call(f"{board}.add_task", form={"text": "host goal"})
-        await settle([host, member])  # two clients' events are not ordered with each other
+        # Two clients' events are not ordered with each other: the host's must be in first.
+        assert await eventually(lambda: "host says" in member.text() and "host goal" in member.text())
+        await settle([host, member])
         await member.call(f"{board}.send", form={"body": "member says"})
         await member.call(f"{LobbyChatState.get_full_name()}.send", form={"body": "member in lobby"})
-        await settle([host, member, outsider])
+        assert await eventually(lambda: len(member.values(board, "chat_event")) >= before + 2
+                                and [m.body for m in host.chat(board)] == ["host says", "member says"]
+                                and message_ids("member in lobby")), "a post did not arrive"
+        await settle([host, member, outsider])  # so an extra frame would have arrived too
         # Exactly one chat change per post reached the member: the host's post, its own.
         assert len(member.values(board, "chat_event")) == before + 2
         assert [m.body for m in host.chat(board)] == ["host says", "member says"]
@@ -415,7 +424,10 @@ def test_crafted_calls_are_refused(app_server):
         await member.call(f"{ui}.start_task_edit", task_id=task_id)
         await member.call(f"{board}.save_task_edit", form={"text": "hijacked"})
         await member.call(f"{board}.delete_task", task_id=task_id)
-        await settle([host, member, outsider])
+        assert await eventually(lambda: outsider.last(ui, "chat_error") == "Join the room first."
+                                and member.last(ui, "chat_error") == "You can only delete your own messages."
+                                and "not yours" in member.last(ui, "task_error", "")), "a refusal never came"
+        await settle([host, member, outsider])  # the rest of the crafted calls are answered too
         assert message_ids("outsider says") == []
         assert message_ids("host says") == [host_msg] and message_ids("member in lobby")
         assert db_rows(app_server, "select text, done from tasks where room_id = ?", room_id) == [("host goal", 0)]
@@ -427,6 +439,7 @@ def test_crafted_calls_are_refused(app_server):
 
         # The host may remove the member's message; everyone in the room sees it go.
         await host.call(f"{board}.delete_message", message_id=member_msg)
+        assert await eventually(lambda: [m.body for m in member.chat(board)] == ["host says"]), "the delete never came"
         await settle([host, member, outsider])
         assert message_ids("member says") == []
         assert [m.body for m in member.chat(board)] == ["host says"]

@@ -178,7 +178,7 @@ def event_flood(url: str, token: str, seconds: float) -> dict:
         for attempt in range(60):  # the server first works through what is already buffered
             mark = len(attacker.frames)
             await attacker.call(f"{LOBBY}.set_join_code", value=f"AGAIN{attempt}")
-            if await wait_for(attacker, mark, f"AGAIN{attempt}", timeout=0.5):
+            if await wait_for(attacker, mark, f"AGAIN{attempt}", timeout=2.0):
                 recovered = True
                 break
         await attacker.close()

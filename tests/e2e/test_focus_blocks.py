@@ -26,7 +26,7 @@ from tests.e2e.test_realtime_protocol import db_room
 from tests.e2e.test_rooms import create_room, skip_to_phase_end
 from tests.e2e.test_sessions import shoot
 from tests.support.factories import app_db
-from tests.support.protocol import ReflexClient, protocol_user, run, settle
+from tests.support.protocol import ReflexClient, eventually, protocol_user, run, settle
 
 BOARD, BOARD_UI = RoomBoard.get_full_name(), RoomBoardUi.get_full_name()
 QUIET, QUIET_UI = RoomQuiet.get_full_name(), RoomQuietUi.get_full_name()
@@ -195,15 +195,18 @@ def test_a_goal_or_a_reaction_is_one_small_frame_per_member_and_outsiders_get_no
         outsider = ReflexClient(url, outsider_token)
         await outsider.open(path, query)  # refused: a private room without its code
         everyone = [host, *members, outsider]
+        assert await eventually(lambda: all(m.values(BOARD, "messages") for m in [host, *members])), "a load never came"
         await settle(everyone, quiet=1.0)
         await host.call(f"{BOARD}.send", form={"body": "react to me"})
+        assert await eventually(lambda: all("react to me" in m.text() for m in [host, *members])), "the post was missed"
         await settle(everyone, quiet=1.0)
         message_id = host.chat(BOARD)[-1].id
 
         for m in everyone:
             m.frames.clear()
         await host.call(f"{goals}.save", form={"goal": "Chapter 4 proofs"})
-        await settle(everyone, quiet=1.0)
+        assert await eventually(lambda: all(m.frames for m in members)), "a member missed the goal"
+        await settle(everyone, quiet=1.0)  # so a second frame would have arrived too
         for m in members:
             assert len(m.frames) == 1, m.frames
             assert list(m.frames[0]["delta"][goals]) == ["goals_rx_state_"]
@@ -211,7 +214,8 @@ def test_a_goal_or_a_reaction_is_one_small_frame_per_member_and_outsiders_get_no
         for m in everyone:
             m.frames.clear()
         await members[0].call(f"{QUIET}.react", message_id=message_id, key="party")
-        await settle(everyone, quiet=1.0)
+        assert await eventually(lambda: all(m.frames for m in [host, *members[1:]])), "a member missed the reaction"
+        await settle(everyone, quiet=1.0)  # so a second frame would have arrived too
         for m in [host, *members[1:]]:
             assert len(m.frames) == 1, m.frames
             assert m.frames[0]["delta"][QUIET]["reactions_rx_state_"] == [
@@ -223,7 +227,10 @@ def test_a_goal_or_a_reaction_is_one_small_frame_per_member_and_outsiders_get_no
         await outsider.call(f"{goals}.save", form={"goal": "sneaking in"})
         await outsider.call(f"{QUIET}.react", message_id=message_id, key="heart")
         await outsider.call(f"{goal_ui}.answer", goal_id=1, outcome="done")
-        await settle(everyone, quiet=1.0)
+        assert await eventually(lambda: outsider.last(goal_ui, "goal_error") == "Join the room first."
+                                and outsider.last(QUIET_UI, "error") == "Join the room first."
+                                and "not yours" in outsider.last(goal_ui, "outcome_error", "")), "a refusal never came"
+        await settle(everyone, quiet=1.0)  # where a change would have arrived, it has
         assert outsider.last(goal_ui, "goal_error") == "Join the room first."
         assert outsider.last(QUIET_UI, "error") == "Join the room first."
         assert "not yours" in outsider.last(goal_ui, "outcome_error")  # the host's goal id

@@ -14,7 +14,7 @@ from tests.e2e.conftest import goto, wait_until
 from tests.e2e.test_realtime_protocol import db_room
 from tests.e2e.test_rooms import create_room
 from tests.support.factories import app_db
-from tests.support.protocol import ReflexClient, protocol_user, run, settle
+from tests.support.protocol import ReflexClient, eventually, protocol_user, run, settle
 
 AMBIENT = AmbientState.get_full_name()
 COSMETIC = CosmeticState.get_full_name()
@@ -159,11 +159,13 @@ def test_crafted_events_cannot_take_locked_cosmetics_or_set_backgrounds(app_serv
         low_id, low_token = protocol_user(dburl, "Low Level Lou")
         low = ReflexClient(url, low_token)
         await low.open("/settings")
+        assert await eventually(lambda: low.frames), "the page never loaded"
         await settle([low], quiet=0.5)
         for kind, key in (("name_color", "aurora"), ("border", "rainbow"), ("name_color", "red; x: y"),
                           ("background", "dusk"), ("name_color", ["neon-cyan"])):
             seen = len(low.values(COSMETIC, "cosmetic_error"))
             await low.call(f"{COSMETIC}.choose", kind=kind, key=key)
+            assert await eventually(lambda seen=seen: len(low.values(COSMETIC, "cosmetic_error")) > seen), (kind, key)
             await settle([low], quiet=0.5)
             errors = low.values(COSMETIC, "cosmetic_error")
             assert len(errors) > seen and errors[-1], (kind, key)  # this call was answered: refused
@@ -180,25 +182,32 @@ def test_crafted_events_cannot_take_locked_cosmetics_or_set_backgrounds(app_serv
         host, member = ReflexClient(url, host_token), ReflexClient(url, member_token)
         await host.open(path, query)
         await member.open(path, query)
+        assert await eventually(lambda: host.frames and member.frames), "the room never loaded"
         await settle([host, member], quiet=0.8)
 
         await member.call(f"{BACKGROUND}.set_background", key="nebula")
+        assert await eventually(lambda: "Only the host" in member.last(BACKGROUND, "background_error", "")), \
+            "the member's crafted background was not refused"
         await settle([host, member], quiet=0.8)
         assert "Only the host" in member.last(BACKGROUND, "background_error", "")
         assert row(Room, room_id).background == ""
         assert "nebula" not in host.values(LIVE, "background")
 
         await host.call(f"{BACKGROUND}.set_background", key="nebula")  # the real host may
+        assert await eventually(lambda: member.last(LIVE, "background") == "nebula"), "the background never arrived"
         await settle([host, member], quiet=0.8)
         assert row(Room, room_id).background == "nebula"
         assert member.last(LIVE, "background") == "nebula"
 
         # Volumes: whole numbers 0–100 only; a refusal leaves the stored mix alone.
         await member.call(f"{AMBIENT}.set_rain", volume="35")
+        assert await eventually(lambda: (mix := row(AmbientMix, member_id)) is not None and mix.rain == 35), \
+            "the volume was not stored"
         await settle([member], quiet=0.5)
         for volume in ("101", "-1", "3.5", True, 1000, "", ["5"]):
             seen = len(member.values(AMBIENT, "ambient_error"))
             await member.call(f"{AMBIENT}.set_rain", volume=volume)
+            assert await eventually(lambda seen=seen: len(member.values(AMBIENT, "ambient_error")) > seen), volume
             await settle([member], quiet=0.5)
             errors = member.values(AMBIENT, "ambient_error")
             assert len(errors) > seen and errors[-1] == "A volume is a whole number from 0 to 100.", volume

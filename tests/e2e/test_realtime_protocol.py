@@ -10,12 +10,16 @@ from __future__ import annotations
 import asyncio
 import time
 
+import aiohttp
+import socketio
+
 from sessions_app.models import Room
 from sessions_app.state.auth import AuthState
 from sessions_app.state.lobby import LobbyState
 from sessions_app.state.room import RoomLive, RoomPageState
+from tests.support import db_peek
 from tests.support.factories import app_db, make_room
-from tests.support.protocol import ReflexClient, protocol_user, run, settle
+from tests.support.protocol import NAMESPACE, ReflexClient, eventually, protocol_user, run, settle
 
 LIVE = RoomLive.get_full_name()
 PAGE = RoomPageState.get_full_name()
@@ -40,7 +44,7 @@ def test_outsider_and_non_host_are_refused(app_server):
 
     async def scenario() -> None:
         host_id, host_token = protocol_user(dburl, "Proto Host")
-        _, member_token = protocol_user(dburl, "Proto Member")
+        member_id, member_token = protocol_user(dburl, "Proto Member")
         _, outsider_token = protocol_user(dburl, "Proto Outsider")
         room_id, code = db_room(dburl, host_id, private=True)
         path, query = f"/rooms/{room_id}", {"room_id": str(room_id)}
@@ -51,6 +55,8 @@ def test_outsider_and_non_host_are_refused(app_server):
         await member.open("/lobby")
         await member.call(f"{LOBBY}.set_join_code", value=code)
         await member.call(f"{LOBBY}.join_by_code")
+        assert await eventually(lambda: db_peek.rows(dburl, "select id from room_members where room_id = ? and user_id = ?",
+                                                     room_id, member_id)), "the join by code was not recorded"
         await settle([host, member])
         await member.close()
         member = ReflexClient(url, member_token)
@@ -59,6 +65,8 @@ def test_outsider_and_non_host_are_refused(app_server):
         # An outsider opening the private room by id gets a refusal and none of its data.
         outsider = ReflexClient(url, outsider_token)
         await outsider.open(path, query)
+        assert await eventually(lambda: "private" in outsider.last(PAGE, "error", "") and member.values(LIVE, "phase")), \
+            "the outsider was not refused, or the member's room never loaded"
         await settle([host, member, outsider])
         assert "private" in outsider.last(PAGE, "error", "")
         assert outsider.values(LIVE, "name") == [] or set(outsider.values(LIVE, "name")) == {""}
@@ -69,14 +77,16 @@ def test_outsider_and_non_host_are_refused(app_server):
         await outsider.call(f"{LIVE}.control", action="start")
         await member.call(f"{LIVE}.control", action="start")
         await member.call(f"{LIVE}.control", action="skip")
-        await settle([host, member, outsider])
+        assert await eventually(lambda: member.last(PAGE, "error") == "Only the host controls the timer.")
+        await settle([host, member, outsider])  # the other crafted calls are answered too
         assert room_phase(dburl, room_id) == "idle"
         assert member.last(PAGE, "error") == "Only the host controls the timer."
 
         # The host can; the outsider receives nothing of it.
         outsider.frames.clear()
         await host.call(f"{LIVE}.control", action="start")
-        await settle([host, member, outsider])
+        assert await eventually(lambda: member.last(LIVE, "phase") == "focus"), "the member never saw the start"
+        await settle([host, member, outsider])  # where else it would arrive, it has
         assert room_phase(dburl, room_id) == "focus"
         assert member.last(LIVE, "phase") == "focus"
         assert outsider.values(LIVE, "phase") == []
@@ -96,14 +106,30 @@ def test_outsider_and_non_host_are_refused(app_server):
     run(scenario())
 
 
+class ElsewhereClient(ReflexClient):
+    """A tab from another address (127.0.0.2): its guesses use up that address's code budget,
+    not the one every other tab of this worker's server shares (127.0.0.1), where a join by
+    code in the next minute would be refused."""
+
+    def __post_init__(self) -> None:
+        self.http = aiohttp.ClientSession(connector=aiohttp.TCPConnector(local_addr=("127.0.0.2", 0)))
+        self.sio = socketio.AsyncClient(reconnection=False, http_session=self.http)
+        self.sio.on("event", self._on_event, namespace=NAMESPACE)
+
+    async def close(self) -> None:
+        await super().close()
+        await self.http.close()
+
+
 def test_code_guessing_is_rate_limited(app_server):
     async def scenario() -> None:
         _, token = protocol_user(app_server.database_url, "Guesser")
-        guesser = ReflexClient(app_server.url, token)
+        guesser = ElsewhereClient(app_server.url.replace("localhost", "127.0.0.1"), token)
         await guesser.open("/lobby")
         for i in range(12):
             await guesser.call(f"{LOBBY}.set_join_code", value=f"ZZZZ{i:02d}".replace("0", "A").replace("1", "B"))
             await guesser.call(f"{LOBBY}.join_by_code")
+        assert await eventually(lambda: any("Too many room codes" in e for e in guesser.values(LOBBY, "join_error")))
         await settle([guesser])
         errors = guesser.values(LOBBY, "join_error")
         assert any("Too many room codes" in e for e in errors), errors
@@ -127,6 +153,8 @@ def test_each_member_gets_exactly_one_frame_per_change_in_a_room_of_50(app_serve
             members.append(ReflexClient(url, token))
         await asyncio.gather(*(m.open(path, query) for m in members))
         everyone = [host, *members]
+        assert await eventually(lambda: all(len(m.last(LIVE, "members", [])) == 50 for m in members), timeout=30), \
+            "a member never saw all 50"
         await settle(everyone, quiet=1.0)
         # After the join storm, everyone sees all 50 members.
         assert all(len(m.last(LIVE, "members", [])) == 50 for m in members)
@@ -136,7 +164,8 @@ def test_each_member_gets_exactly_one_frame_per_change_in_a_room_of_50(app_serve
             m.arrivals.clear()
         sent = time.perf_counter()
         await host.call(f"{LIVE}.control", action="start")
-        await settle(everyone, quiet=1.0)
+        assert await eventually(lambda: all(m.frames for m in members)), "a member missed the start"
+        await settle(everyone, quiet=1.0)  # so a second frame would have arrived too
         for m in members:
             assert len(m.frames) == 1, f"expected one frame, got {[{k: list(v) for k, v in f.get('delta', {}).items()} for f in m.frames]}"
             assert m.last(LIVE, "phase") == "focus"

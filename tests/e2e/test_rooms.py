@@ -277,7 +277,7 @@ def test_timer_survives_a_server_restart_and_catches_up(student, app_server):
         # the anchors the catch-up stored: the break ends 30 s after the start.
         goto(host.page, f"/rooms/{room_id}")
         if shown()[0] == "short break":
-            wait_until(lambda: abs(seconds(host.page) - (30 - (wall_elapsed() + offset))) <= 1.5, timeout=5,
+            wait_until(lambda: abs(seconds(host.page) - (30 - (wall_elapsed() + offset))) <= 1.5, timeout=15,
                        message="the countdown did not show the break's time left")
         expect(host.page.locator("#participant-list .participant")).to_have_count(1, timeout=20_000)
     finally:

@@ -227,6 +227,9 @@ def test_one_frame_per_member_across_workers(scaled_server, services, browser_na
                                                       for i in range(11)]
         for client in everyone:
             await client.open(path, query)
+        assert await eventually(lambda: all(instance(c) is not None for c in everyone)
+                                and all(len(c.last(LIVE, "members", [])) == 12 for c in everyone[1:]), timeout=30), \
+            "a socket is not recorded, or a member never saw all 12"
         await settle(everyone, quiet=1.0)
         by_worker: dict[str | None, int] = {}
         for client in everyone:
@@ -237,7 +240,8 @@ def test_one_frame_per_member_across_workers(scaled_server, services, browser_na
         for client in everyone:
             client.frames.clear()
         await everyone[0].call(f"{LIVE}.control", action="start")
-        await settle(everyone, quiet=1.0)
+        assert await eventually(lambda: all(c.frames for c in everyone[1:])), "a member missed the start"
+        await settle(everyone, quiet=1.0)  # so a second frame would have arrived too
         frames = [len(c.frames) for c in everyone[1:]]
         assert frames == [1] * 11, f"frames per member: {frames}"
         assert {c.last(LIVE, "phase") for c in everyone[1:]} == {"focus"}
@@ -316,6 +320,7 @@ def test_call_signalling_crosses_workers(scaled_server, services):
         path, query = f"/rooms/{room_id}", {"room_id": str(room_id)}
         host = ReflexClient(url, host_token)
         await host.open(path, query)
+        assert await eventually(lambda: instance(host) is not None), "the host's socket is not recorded"
         await settle([host], quiet=1.0)
         # The kernel picks the worker: open member tabs until one is on the other worker.
         tabs: list[ReflexClient] = []
@@ -323,6 +328,7 @@ def test_call_signalling_crosses_workers(scaled_server, services):
             assert len(tabs) < 30, "every member tab landed on the host's worker"
             tabs.append(ReflexClient(url, member_token))
             await tabs[-1].open(path, query)
+            await eventually(lambda: instance(tabs[-1]) is not None, timeout=5)  # (None: open another)
             await settle([tabs[-1]], quiet=0.5)
         member = tabs[-1]
         await host.call(message, msg={"op": "join", "kind": "room", "id": room_id})
@@ -339,9 +345,9 @@ def test_call_signalling_crosses_workers(scaled_server, services):
                                         "data": {"type": "offer", "sdp": sdp}})
         await host.call(message, msg={"op": "signal", "to": member_id, "kind": "answer",
                                       "data": {"type": "answer", "sdp": sdp + " back"}})
-        await settle([host, member], quiet=1.0)
-        assert sdp in host.text(), host.text()[-1500:]
-        assert sdp + " back" in member.text(), (member.text()[-1500:], host.text()[-800:])
+        assert await eventually(lambda: sdp in host.text()), host.text()[-1500:]
+        assert await eventually(lambda: sdp + " back" in member.text()), (member.text()[-1500:], host.text()[-800:])
+        await settle([host, *tabs], quiet=1.0)  # where else it would arrive, it has
         assert all(sdp not in t.text() for t in tabs[:-1])  # the member's other tabs: nothing
         await asyncio.gather(*(c.close() for c in [host, *tabs]))
 

@@ -31,7 +31,7 @@ from sessions_app.state.scheduled import SessionDetailState
 from sessions_app.state.session_chat import SessionChatState
 from tests.e2e.conftest import goto
 from tests.support.factories import app_db, plan_session
-from tests.support.protocol import ReflexClient, protocol_user, run, settle
+from tests.support.protocol import ReflexClient, eventually, protocol_user, run, settle
 
 DETAIL = SessionDetailState.get_full_name()
 CHAT = SessionChatState.get_full_name()
@@ -333,29 +333,33 @@ def test_outsiders_receive_nothing_private_and_crafted_events_are_refused(app_se
         await alma.open(path, query)
         outsider = ReflexClient(url, o_token)
         await outsider.open(path, query)
-        await settle([alma, outsider])
         # The check is meaningful: a participant does receive these.
-        assert link in alma.text() and "Proto Hostess" in alma.text() and secret in alma.text()
-        assert title in outsider.text() and outsider.last(DETAIL, "places_left") == 1
+        assert await eventually(lambda: link in alma.text() and "Proto Hostess" in alma.text() and secret in alma.text())
+        assert await eventually(lambda: title in outsider.text() and outsider.last(DETAIL, "places_left") == 1)
+        await settle([alma, outsider])
 
         # Bruno takes the last place through the page: everyone gets the numbers, live.
         bruno = ReflexClient(url, b_token)
         await bruno.open(path, query)
+        assert await eventually(lambda: bruno.last(DETAIL, "places_left") == 1), "Bruno's page never loaded"
         await settle([alma, outsider, bruno])
         outsider.frames.clear()
         await bruno.call(f"{DETAIL}.join")
-        await settle([alma, outsider, bruno])
+        assert await eventually(lambda: outsider.last(DETAIL, "places_left") == 0), "the outsider missed the numbers"
+        await settle([alma, outsider, bruno])  # so a second frame would have arrived too
         assert outsider.last(DETAIL, "places_left") == 0
         assert len(outsider.frames) == 1  # one broadcast: the public numbers and a revision
         # What each browser's on_change component does with the broadcast revision.
         await follow([alma, outsider])
-        assert "Proto Bruno" in alma.text()  # the participant's private reload
+        assert await eventually(lambda: "Proto Bruno" in alma.text())  # the participant's private reload
 
         # A chat message reaches the participants as ONE frame each, and not the outsider.
         alma.frames.clear()
         outsider.frames.clear()
         await bruno.call(f"{CHAT}.send", form={"body": "bruno says hi"})
-        await settle([alma, outsider, bruno])
+        assert await eventually(lambda: "bruno says hi" in alma.text() and "bruno says hi" in bruno.text()), \
+            "the chat message never arrived"
+        await settle([alma, outsider, bruno])  # so a second frame (or one to the outsider) would have arrived
         assert len(alma.frames) == 1 and outsider.frames == []
         assert any(m.body == "bruno says hi" for m in alma.chat(CHAT, keep=100))
 
@@ -368,8 +372,14 @@ def test_outsiders_receive_nothing_private_and_crafted_events_are_refused(app_se
             _, token = protocol_user(dburl, f"Proto Crowd {i}")
             others.append(ReflexClient(url, token))
         await asyncio.gather(*(c.open(path, query) for c in others))
+        assert await eventually(lambda: all(c.last(DETAIL, "places_left") == 0 for c in others)), "a page never loaded"
         await settle(others)  # loaded, as a person would see the page before clicking
         await asyncio.gather(outsider.call(f"{DETAIL}.join"), *(c.call(f"{DETAIL}.join") for c in others))
+        assert await eventually(lambda: any("Only the people in this session" in e for e in outsider.values(CHAT, "error"))
+                                and any("Only people who joined" in e for e in outsider.values(DETAIL, "error"))
+                                and _db(dburl, lambda db: len(db.exec(select(SessionParticipant).where(
+                                    SessionParticipant.session_id == sid)).all())) == 8), \
+            "a crafted call or a join was not answered"
         await settle([alma, outsider, bruno, *others], quiet=1.0)
         await follow([alma, outsider, bruno, *others])
         assert any("Only the people in this session" in e for e in outsider.values(CHAT, "error"))
@@ -384,7 +394,7 @@ def test_outsiders_receive_nothing_private_and_crafted_events_are_refused(app_se
         holders, waiting, bodies, room_id = _db(dburl, facts)
         assert (holders, waiting) == (2, 6)  # the capacity held; the rest wait in line
         assert "let me in" not in bodies and room_id is None
-        assert outsider.last(DETAIL, "is_waitlisted") is True
+        assert await eventually(lambda: outsider.last(DETAIL, "is_waitlisted") is True)
 
         # In no frame, ever: names of the people in it, the meeting link, the chat.
         for client in (outsider, *others):

@@ -178,6 +178,7 @@ def test_a_session_live_room_shows_no_join_code(app_server):
         room_id = open_live_room(dburl, session_id, creator_id)
         creator = ReflexClient(url, creator_token)
         await creator.open(f"/rooms/{room_id}", {"room_id": str(room_id)})
+        await wait_for(lambda: creator.last(LIVE, "room_id") == room_id)
         await settle([creator])
         assert creator.last(LIVE, "room_id") == room_id and creator.last(LIVE, "is_private") is True
         assert creator.last(LIVE, "code", "") == ""
@@ -346,6 +347,7 @@ def test_a_deleted_account_s_tabs_get_nothing_more(app_server):
         # The account is deleted from a third tab (a crafted client: it never follows anything).
         settings = ReflexClient(url, gone_token)
         await settings.open("/settings")
+        await wait_for(lambda: settings.frames)  # loaded
         await settle([settings])
         await settings.call(f"{ACCOUNT}.delete_account")
         await wait_for(lambda: len(host_room.last(LIVE, "members", [])) == 1)
