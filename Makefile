@@ -13,7 +13,9 @@ export REFLEX_TELEMETRY_ENABLED := false
 FRONTEND_PORT ?= 3000
 BACKEND_PORT ?= 8000
 export FRONTEND_PORT BACKEND_PORT
-PIP_INSTALL := $(BIN)/pip install --progress-bar off
+# --no-compile: Python compiles what it imports on first use; compiling every installed module
+# up front cost a fresh install about 6 s.
+PIP_INSTALL := $(BIN)/pip install --progress-bar off --no-compile
 
 .PHONY: run dev install install-test migrate test test-unit test-postgres test-e2e lint format prod bench clean screenshot \
 	services-install services-start services-stop
@@ -73,7 +75,7 @@ dev: migrate
 # Both run on pytest-xdist workers; each e2e worker has its own app (the frontend is built once).
 UNIT_WORKERS ?= auto
 E2E_WORKERS ?= 4
-# Tests marked `timing` (latency under a flood, a silent running timer) run alone afterwards:
+# Tests marked `timing` (other users' latency under floods) run alone afterwards:
 # a parallel neighbour would measure the machine, not the app. One frontend build serves both.
 E2E_PARALLEL = $(BIN)/python -m pytest tests/e2e -n $(E2E_WORKERS) --dist loadgroup -m "not timing" --durations=12
 E2E_ALONE = $(BIN)/python -m pytest tests/e2e -m timing
