@@ -77,7 +77,12 @@ UNIT_WORKERS ?= auto
 E2E_WORKERS ?= 4
 # Tests marked `timing` (other users' latency under floods) run alone afterwards:
 # a parallel neighbour would measure the machine, not the app. One frontend build serves both.
-E2E_PARALLEL = $(BIN)/python -m pytest tests/e2e -n $(E2E_WORKERS) --dist loadgroup -m "not timing" --durations=12
+# Each e2e file is one unit of work (`--dist loadfile`): a file's module fixtures (the scaled
+# module's PostgreSQL + Redis + 2-worker app, an app of its own, the calls' browser) start once.
+# (`xdist_group` marks do nothing with pytest 9: xdist 3.8 renames items through an attribute
+# pytest no longer reads, and the scaled module's servers started on 2-3 workers.) Files go out
+# in the collection's order, longest first (tests/e2e/conftest.py), not xdist's by test count.
+E2E_PARALLEL = $(BIN)/python -m pytest tests/e2e -n $(E2E_WORKERS) --dist loadfile --no-loadscope-reorder -m "not timing" --durations=12
 E2E_ALONE = $(BIN)/python -m pytest tests/e2e -m timing
 # The e2e frontend build (a minute of mostly one core) runs in the background while ruff and the
 # unit tests run; the e2e run then finds it (same E2E_RUN_ID). The e2e run does not wait for it:

@@ -47,11 +47,11 @@ from tests.support.fake_smtp import MailCatcher
 pytestmark = pytest.mark.e2e
 
 
-# Long tests first. pytest-xdist hands tests out in collection order, so a long test collected
-# late becomes the run's tail while the other workers sit idle; started first, it overlaps the
-# rest, and the many short files at the end fill the gaps. The order: per-file times of a
+# Long files first. pytest-xdist hands the files out in collection order (make test: one file
+# per unit), so a long file collected late becomes the run's tail while the other workers sit
+# idle; started first, it overlaps the rest, and the many short files at the end fill the gaps. The order: per-file times of a
 # `make test` run (`make run`'s build and minute of use, the scaled-out module, the calls, ...).
-SLOW_FIRST = ("test_make_run.py", "test_scaled.py", "test_calls_sfu.py", "test_calls.py", "test_rooms.py",
+SLOW_FIRST = ("test_make_run.py", "test_scaled.py", "test_make_dev.py", "test_calls_sfu.py", "test_calls.py", "test_rooms.py",
               "test_chat_tasks.py", "test_email_flows.py", "test_accounts.py", "test_mood.py",
               "test_token_security.py", "test_sessions.py", "test_login_cookie.py", "test_focus_blocks.py")
 

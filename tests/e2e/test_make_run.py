@@ -1,5 +1,5 @@
-"""The README's commands as written: `make run` serves a stable app, an idle `make dev` does
-not reload, and both stop cleanly.
+"""The README's first command as written: `make run` serves a stable app and stops cleanly
+(`make dev` is tested in test_make_dev.py, on another xdist worker at the same time).
 
 `make run` is started exactly as a user types it (only the ports, the database and the web
 build directory come from the environment, as the README allows). The test drives Chromium
@@ -7,10 +7,6 @@ through sign-up, a new room and a chat message, keeps using and idling the app f
 minute, and checks that no server process was ever replaced (same PIDs and start times) and
 that the log shows one startup and no reload. Then it sends Ctrl-C (SIGINT to make's process
 group, as a terminal does) and checks that nothing of the process tree survives.
-
-`make dev` (hot reload) runs on another xdist worker at the same time, so its compile and
-its watch overlap the `make run` checks. Its database lives in data/ — where SQLite's -wal/-shm files used to make
-the reloader restart the backend every few seconds — and gets written while it is watched.
 """
 
 from __future__ import annotations
@@ -18,9 +14,7 @@ from __future__ import annotations
 import os
 import re
 import signal
-import sqlite3
 import subprocess
-import threading
 import time
 import uuid
 from collections.abc import Iterator
@@ -33,15 +27,11 @@ from playwright.sync_api import Browser, expect
 
 from tests.e2e.conftest import PASSWORD, ROOT, free_port
 
-# Each test has a worker of its own (see the groups below): the two builds and the minute of
-# `make run` overlap each other and the rest of the suite.
 pytestmark = pytest.mark.e2e
 
 START_TIMEOUT = 900  # a first start installs the frontend's packages and compiles it
 # How long the app must keep the same processes while used and idle (the issue: "a minute").
 STABLE_SECONDS = 60
-# An idle `make dev` with a busy database: the old setup reloaded every 3-5 s.
-DEV_WATCH_SECONDS = 25
 RELOAD_LINE = re.compile(r"reload|recompil|Detected (file )?change|WatchFiles|Killing worker", re.IGNORECASE)
 
 
@@ -159,72 +149,6 @@ class MakeTarget:
                 pass
 
 
-class DevWatch(threading.Thread):
-    """Once `make dev` answers, note its backend processes and keep writing and reading its
-    SQLite database in WAL mode (as the app does), so the watch overlaps the other test."""
-
-    def __init__(self, app: MakeTarget, fport: int, bport: int, db: Path):
-        super().__init__(daemon=True)
-        self.app, self.fport, self.bport, self.db = app, fport, bport, db
-        self.ready = threading.Event()
-        self.stop = threading.Event()
-        self.workers: set[tuple[int, float]] = set()
-        self.ready_at = 0.0
-        self.log_start = 0
-        self.writes = 0
-        self.error: BaseException | None = None
-
-    def run(self) -> None:
-        try:
-            self.app.wait_until(lambda: self.stop.is_set() or (
-                _ok(f"http://localhost:{self.bport}/ping") and _ok(f"http://localhost:{self.fport}/")),
-                "the dev frontend and backend")
-            if self.stop.is_set():
-                return
-            self.workers = self.app.servers(self.bport)
-            self.log_start = len(self.app.log())
-            self.ready_at = time.monotonic()
-            self.ready.set()
-            with sqlite3.connect(self.db) as conn:
-                conn.execute("PRAGMA journal_mode=WAL")
-                conn.execute("CREATE TABLE IF NOT EXISTS reload_probe (n INTEGER)")
-                # A paced writer (twice a second), until the test has seen enough.
-                while not self.stop.wait(0.5):
-                    self.writes += 1
-                    conn.execute("INSERT INTO reload_probe VALUES (?)", (self.writes,))
-                    conn.commit()
-                    conn.execute("SELECT count(*) FROM reload_probe").fetchone()
-        except BaseException as exc:  # reported by the test
-            self.error = exc
-            self.ready.set()
-
-
-@pytest.fixture(scope="module")
-def dev_app(tmp_path_factory) -> Iterator[DevWatch]:
-    """`make dev` on free ports, its SQLite database inside data/ (where a user's lives)."""
-    tmp = tmp_path_factory.mktemp("make-dev")
-    db = ROOT / "data" / f"test-make-dev-{uuid.uuid4().hex[:8]}.db"
-    fport, bport = free_port(), free_port()
-    env = _base_env(
-        FRONTEND_PORT=str(fport), BACKEND_PORT=str(bport), DATABASE_URL=f"sqlite:///{db}",
-        PUBLIC_URL=f"http://localhost:{fport}", BACKEND_URL=f"http://localhost:{bport}",
-        REFLEX_WEB_WORKDIR=".web-make-dev",
-    )
-    app = MakeTarget("dev", env, tmp / "make-dev.log")
-    app.start()
-    watch = DevWatch(app, fport, bport, db)
-    watch.start()
-    yield watch
-    watch.stop.set()
-    watch.join(10)
-    try:
-        app.interrupt()
-    finally:
-        app.kill_all()
-        for suffix in ("", "-wal", "-shm", "-journal"):
-            Path(f"{db}{suffix}").unlink(missing_ok=True)
-
-
 @pytest.fixture(scope="module")
 def run_app(tmp_path_factory) -> Iterator[tuple[MakeTarget, str, int]]:
     """`make run` as the README says, on free ports (two: the default layout)."""
@@ -268,7 +192,6 @@ def _no_restart_for(seconds: float, still_same) -> None:
         time.sleep(min(1.0, max(0.0, deadline - time.monotonic())))
 
 
-@pytest.mark.xdist_group("make-run")
 def test_make_run_serves_a_stable_app_and_stops_cleanly(run_app, browser: Browser):
     app, url, bport = run_app
     app.wait_until(lambda: f"Sessions is running: open {url}" in app.log(), "the 'Sessions is running' line")
@@ -336,26 +259,3 @@ def test_make_run_serves_a_stable_app_and_stops_cleanly(run_app, browser: Browse
     assert not (left := app.survivors()), f"left running after Ctrl-C: {left}"
     assert not _ok(f"http://localhost:{bport}/ping") and not _ok(f"{url}/")
     assert "Sessions stopped." in app.log()
-
-
-@pytest.mark.xdist_group("make-dev")
-def test_idle_make_dev_does_not_reload(dev_app):
-    watch = dev_app
-    assert watch.ready.wait(START_TIMEOUT), "make dev did not answer in time"
-    assert watch.error is None, watch.error
-    assert watch.workers, "nothing of make dev's tree listens on BACKEND_PORT"
-
-    def still_same() -> str:
-        new_log = watch.app.log()[watch.log_start:]
-        if gone := _gone(watch.workers):
-            return f"the dev backend restarted (processes {gone} ended):\n{new_log[-3000:]}"
-        return "\n".join(ln for ln in new_log.splitlines() if RELOAD_LINE.search(ln))
-
-    # Part of this may have passed while the fixture waited for the first compile.
-    _no_restart_for(DEV_WATCH_SECONDS - (time.monotonic() - watch.ready_at), still_same)
-    assert watch.error is None, watch.error
-    assert watch.writes >= 10 and Path(f"{watch.db}-wal").exists()
-
-    status = watch.app.interrupt()
-    assert status is not None, "make dev did not stop within 30 s of Ctrl-C"
-    assert not (left := watch.app.survivors()), f"left running after Ctrl-C: {left}"

@@ -59,8 +59,6 @@ def _services_missing() -> str:
 
 pytestmark = [
     pytest.mark.e2e,
-    # One xdist worker runs the whole module: its PostgreSQL, Redis and 2-worker app start once.
-    pytest.mark.xdist_group("scaled"),
     pytest.mark.skipif(bool(_services_missing()),
                        reason=f"needs Debian's postgresql and redis-server ({_services_missing()} missing): "
                               "run `make services-install` or `make install-test`"),
