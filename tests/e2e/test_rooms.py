@@ -217,25 +217,29 @@ def test_timer_survives_a_server_restart_and_catches_up(student, app_server):
     offset = max(0.0, 15.5 - wall_elapsed())
     app_server.start(build=False, clock_offset=offset)
     try:
-        def on_server_clock() -> tuple[str, str] | None:
-            """What an uninterrupted timer shows now: the break (15-30 s), then the second
-            focus block (30-45 s) — one block completed either way."""
+        def uninterrupted() -> tuple[str, str, float]:
+            """What an uninterrupted timer shows at the server's "now": (phase, blocks done,
+            seconds after the start when the phase ends). Focus and breaks take 15 s each, so
+            from 15 s on it alternates break / focus; a slow restart only moves it along."""
             at = wall_elapsed() + offset
-            return ("short break", "1") if at < 30 else ("focus", "1") if at < 45 else None
+            block = int((at - 15) // 30)  # 0: the first break and the focus after it, ...
+            assert 0 <= block <= 2, f"the restart took too long to check ({at:.0f} s after the start)"
+            if (at - 15) % 30 < 15:
+                return "short break", str(block + 1), 30 + 30 * block
+            return "focus", str(block + 1), 45 + 30 * block
 
         def shown() -> tuple[str, str]:
             return (host.page.locator("#timer-phase").inner_text(),
                     host.page.locator("#cycles-completed").inner_text())
 
-        # The tab reconnects by itself and shows the caught-up phase.
-        wait_until(lambda: shown() == on_server_clock(), timeout=30,
-                   message="the tab did not show the caught-up timer")
+        # The tab reconnects by itself and shows the caught-up timer (never the old block).
+        wait_until(lambda: shown() == uninterrupted()[:2], timeout=30,
+                   message=lambda: f"the tab did not show the caught-up timer: {shown()} instead of {uninterrupted()[:2]}")
         # A fresh load (its clock samples taken from the restarted server) counts down to
-        # the anchors the catch-up stored: the break ends 30 s after the start.
+        # the anchors the catch-up stored.
         goto(host.page, f"/rooms/{room_id}")
-        if shown()[0] == "short break":
-            wait_until(lambda: abs(seconds(host.page) - (30 - (wall_elapsed() + offset))) <= 1.5, timeout=15,
-                       message="the countdown did not show the break's time left")
+        wait_until(lambda: abs(seconds(host.page) - (uninterrupted()[2] - (wall_elapsed() + offset))) <= 1.5,
+                   timeout=15, message="the countdown did not show the phase's time left")
         expect(host.page.locator("#participant-list .participant")).to_have_count(1, timeout=20_000)
     finally:
         app_server.set_clock(0)  # the worker's next tests run on the wall clock

@@ -87,15 +87,17 @@ def log_in_as(context: BrowserContext, base_url: str, token: str) -> None:
 
 
 def wait_until(condition: Callable[[], object], timeout: float = 15.0, interval: float = 0.1,
-               message: str = "condition not met") -> object:
-    """Poll ``condition`` until it returns something truthy (returned) or ``timeout`` passes."""
+               message: str | Callable[[], str] = "condition not met") -> object:
+    """Poll ``condition`` until it returns something truthy (returned) or ``timeout`` passes.
+    ``message`` may be a function, called only on failure (to show what was there instead)."""
     deadline = time.monotonic() + timeout
     while True:
         result = condition()
         if result:
             return result
         if time.monotonic() >= deadline:
-            raise AssertionError(f"{message} within {timeout} s")
+            text = message() if callable(message) else message
+            raise AssertionError(f"{text} within {timeout} s")
         time.sleep(interval)
 
 
