@@ -75,8 +75,9 @@ dev: migrate
 # Both run on pytest-xdist workers; each e2e worker has its own app (the frontend is built once).
 UNIT_WORKERS ?= auto
 E2E_WORKERS ?= 4
-# Tests marked `timing` (other users' latency under floods) run alone afterwards:
-# a parallel neighbour would measure the machine, not the app. One frontend build serves both.
+# Tests marked `timing` (other users' latency under floods, on a backend of their own) run
+# first, in their own pytest run: no test runs beside them, only the background frontend build
+# (one core; it only makes their latency limits harder to meet). The e2e run needs that build.
 # Each e2e file is one unit of work (`--dist loadfile`): a file's module fixtures (the scaled
 # module's PostgreSQL + Redis + 2-worker app, an app of its own, the calls' browser) start once.
 # (`xdist_group` marks do nothing with pytest 9: xdist 3.8 renames items through an attribute
@@ -84,16 +85,16 @@ E2E_WORKERS ?= 4
 # in the collection's order, longest first (tests/e2e/conftest.py), not xdist's by test count.
 E2E_PARALLEL = $(BIN)/python -m pytest tests/e2e -n $(E2E_WORKERS) --dist loadfile --no-loadscope-reorder -m "not timing" --durations=12
 E2E_ALONE = $(BIN)/python -m pytest tests/e2e -m timing
-# The e2e frontend build (a minute of mostly one core) runs in the background while ruff and the
-# unit tests run; the e2e run then finds it (same E2E_RUN_ID). The e2e run does not wait for it:
+# The e2e frontend build (a minute of mostly one core) runs in the background while ruff, the
+# timing tests and the unit tests run; the e2e run then finds it (same E2E_RUN_ID). The e2e run does not wait for it:
 # its first tests (`make run`, `make dev`) build their own, and every other worker's app waits
 # for the build lock the prebuild holds. If the prebuild failed, the first e2e app builds.
 test: install-test
-	@echo "==> ruff and the unit tests (the e2e frontend builds meanwhile, log in .e2e-prebuild.log)"
+	@echo "==> ruff, the timing tests, the unit tests (the e2e frontend builds meanwhile, log in .e2e-prebuild.log)"
 	@export E2E_RUN_ID=make-$$$$-$$(date +%s); \
 	$(BIN)/python -m tests.support.prebuild > .e2e-prebuild.log 2>&1 & prebuild=$$!; \
 	trap 'kill $$prebuild 2>/dev/null; exit 130' INT TERM; \
-	$(BIN)/ruff check . && $(BIN)/python -m pytest tests/unit -n $(UNIT_WORKERS) && $(E2E_PARALLEL) && $(E2E_ALONE); \
+	$(BIN)/ruff check . && $(E2E_ALONE) && $(BIN)/python -m pytest tests/unit -n $(UNIT_WORKERS) && $(E2E_PARALLEL); \
 	status=$$?; kill $$prebuild 2>/dev/null; wait $$prebuild 2>/dev/null; exit $$status
 
 test-unit: install-test
@@ -104,7 +105,7 @@ test-postgres: install-test
 	UNIT_DB=postgres $(BIN)/python -m pytest tests/unit -n $(UNIT_WORKERS)
 
 test-e2e: install-test
-	export E2E_RUN_ID=make-$$$$-$$(date +%s); $(E2E_PARALLEL) && $(E2E_ALONE)
+	export E2E_RUN_ID=make-$$$$-$$(date +%s); $(E2E_ALONE) && $(E2E_PARALLEL)
 
 lint: install-test
 	$(BIN)/ruff check .
