@@ -37,7 +37,8 @@ from tests.support.app_server import BackendServer, start_backend
 from tests.support.factories import PASSWORD
 from tests.support.protocol import ReflexClient, protocol_user, run, settle
 
-# Floods saturate the CPU and the test measures latency: alone, after the parallel run.
+# Floods saturate the CPU and the test measures latency: in a pytest run of their own (make
+# test runs it before the others, beside only the background frontend build).
 pytestmark = [pytest.mark.e2e, pytest.mark.timing]
 
 AUTH = AuthState.get_full_name()
