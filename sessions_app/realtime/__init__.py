@@ -174,9 +174,10 @@ async def join(sid: str, channel: str) -> None:
     """Put a socket in a channel (socket.io drops it on disconnect; on_load re-joins)."""
     try:
         await _app.sio.enter_room(sid, channel, namespace=_namespace())
-    except KeyError:
+    except (KeyError, ValueError):
         # The socket closed while its on_load ran (a tab that navigated on at once): there is
-        # nothing to join, and its next connection's on_load joins again.
+        # nothing to join, and its next connection's on_load joins again. (python-socketio
+        # 5.18 raises ValueError "sid is not connected to requested namespace" for it.)
         log.debug("socket %s left before joining %s", sid, channel)
 
 

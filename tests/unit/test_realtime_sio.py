@@ -82,3 +82,18 @@ def test_room_broadcasts_go_through_redis_and_local_socket_emits_do_not(redis_ur
     # In a thread of its own: after a Playwright (sync) test, this thread has a running loop.
     with concurrent.futures.ThreadPoolExecutor(1) as pool:
         pool.submit(asyncio.run, scenario()).result(timeout=30)
+
+
+def test_joining_a_channel_after_the_socket_closed_is_a_no_op(monkeypatch):
+    """A tab that navigates on at once closes its socket while its page load still runs: the
+    load's ``join`` finds no socket. With a real socket.io server (python-socketio 5.18 says
+    ``ValueError: sid is not connected to requested namespace``) it must not raise."""
+    sio = socketio.AsyncServer(async_mode="asgi")
+
+    class App:
+        event_namespace = type("Namespace", (), {"namespace": "/_event"})()
+
+    App.sio = sio
+    monkeypatch.setattr(realtime, "_app", App)
+    asyncio.run(realtime.join("no-such-sid", "room-1"))
+    assert not list(sio.manager.get_participants("/_event", "room-1"))
