@@ -35,6 +35,7 @@ from tests.support.browser import (  # noqa: F401  (re-exported)
     Student,
     assert_stays,
     goto,
+    host_room,
     log_in,
     log_in_as,
     sign_up,
@@ -144,22 +145,24 @@ def new_context(browser: Browser, app_server: AppServer) -> Iterator[Callable[..
 
 @pytest.fixture
 def student(new_context, app_server: AppServer) -> Callable[..., Student]:
-    """A new logged-in student in a fresh browser context, on /lobby.
+    """A new logged-in student in a fresh browser context, on /lobby (or the page ``at``;
+    ``at=None``: no page yet, e.g. for ``host_room``, which opens the student's room).
 
     The account is created in the database and the login handed to the browser directly
     (``log_in_as``): signing up through the form is what ``test_accounts.py`` tests. The
     account's time zone is the browser's (``timezone_id``, UTC unless given).
     """
 
-    def make(name: str | None = None, **ctx_kwargs) -> Student:
+    def make(name: str | None = None, at: str | None = "/lobby", **ctx_kwargs) -> Student:
         ctx_kwargs.setdefault("timezone_id", "UTC")
         name = name or f"Student {uuid.uuid4().hex[:6]}"
         user_id, email, token = new_login(app_server.database_url, name, tz=ctx_kwargs["timezone_id"],
                                            password=PASSWORD)
         ctx, page, errors = new_context(**ctx_kwargs)
         log_in_as(ctx, app_server.url, token)
-        goto(page, "/lobby")
-        expect(page.locator("#user-menu")).to_have_text(name)
+        if at is not None:
+            goto(page, at)
+            expect(page.locator("#user-menu")).to_have_text(name)
         return Student(name, email, page, ctx, errors, user_id, token)
 
     return make

@@ -12,8 +12,7 @@ from zoneinfo import ZoneInfo
 from playwright.sync_api import Page, expect
 
 from sessions_app.state.chat import LobbyChatState
-from tests.e2e.conftest import PRESENCE_GRACE, assert_stays, goto, wait_until
-from tests.e2e.test_rooms import create_room
+from tests.e2e.conftest import PRESENCE_GRACE, assert_stays, goto, host_room, wait_until
 from tests.support import db_peek
 from tests.support.app_server import CHAT_RATE_LIMIT
 from tests.support.protocol import ReflexClient, eventually, protocol_user, run, settle
@@ -52,10 +51,10 @@ CUT_SOCKETS_JS = "window.__sockets.filter((s) => s.readyState <= 1).map((s) => (
 COUNT_SOCKETS_JS = "window.__sockets.length"
 
 
-def test_room_chat_live_reload_and_offline_catch_up(student):
-    a = student("Chatty Cho")
-    b = student("Quiet Quinn")
-    room_id = create_room(a.page, "Chat room")
+def test_room_chat_live_reload_and_offline_catch_up(student, app_server):
+    a = student("Chatty Cho", at=None)
+    room_id = host_room(a, app_server.database_url, "Chat room")
+    b = student("Quiet Quinn", at=None)
     b.context.add_init_script(TRACK_SOCKETS_JS)
     goto(b.page, f"/rooms/{room_id}")
     expect(a.page.locator("#participant-list .participant")).to_have_count(2)
@@ -114,8 +113,6 @@ def test_room_chat_live_reload_and_offline_catch_up(student):
 def test_lobby_chat_two_browsers_and_delete_own(student):
     a = student("Lobby Lou", timezone_id="America/New_York")
     b = student("Lobby Lin", timezone_id="Asia/Tokyo")  # times show in each viewer's zone
-    for s in (a, b):
-        goto(s.page, "/lobby")
     text = f"lobby hello {uuid.uuid4().hex[:6]}"
     send(a.page, text, "lobby-", enter=True)
     sent_at = datetime.now(UTC)
@@ -143,7 +140,6 @@ def test_lobby_chat_two_browsers_and_delete_own(student):
 
 def test_rate_limit_shows_a_clear_message_and_keeps_the_text(student, app_server):
     a = student()
-    goto(a.page, "/lobby")
     send(a.page, "burst 0", "lobby-")
     # The rest of the test app's limit goes out from a second tab of the same account, a client
     # fast enough to finish well inside the limit's window.
@@ -182,11 +178,10 @@ def test_rate_limit_shows_a_clear_message_and_keeps_the_text(student, app_server
     expect(a.page.locator("#lobby-chat-messages .chat-body").filter(has_text="one too many")).to_have_count(1)
 
 
-def test_room_host_removes_any_message_guest_only_their_own(student):
-    host = student("Host Hal")
-    guest = student("Guest Gus")
-    room_id = create_room(host.page, "Moderated")
-    goto(guest.page, f"/rooms/{room_id}")
+def test_room_host_removes_any_message_guest_only_their_own(student, app_server):
+    host = student("Host Hal", at=None)
+    room_id = host_room(host, app_server.database_url, "Moderated")
+    guest = student("Guest Gus", at=f"/rooms/{room_id}")
     send(host.page, "house rules")
     send(guest.page, "spam spam spam")
     send(guest.page, "sorry")
@@ -202,11 +197,10 @@ def test_room_host_removes_any_message_guest_only_their_own(student):
         assert bodies(p) == ["house rules", "sorry"]
 
 
-def test_links_clickable_and_html_shown_as_text(student):
-    a = student("Xss Xia")
-    b = student("Viewer Vic")
-    room_id = create_room(a.page, "Text only")
-    goto(b.page, f"/rooms/{room_id}")
+def test_links_clickable_and_html_shown_as_text(student, app_server):
+    a = student("Xss Xia", at=None)
+    room_id = host_room(a, app_server.database_url, "Text only")
+    b = student("Viewer Vic", at=f"/rooms/{room_id}")
     for payload in XSS:
         send(a.page, payload)
     send(a.page, "notes at https://example.com/notes?x=1 ok")
@@ -232,10 +226,9 @@ def test_links_clickable_and_html_shown_as_text(student):
 
 
 def test_room_tasks_shared_owner_only_and_cleared_on_close(student, app_server):
-    a = student("Goal Gia")
-    b = student("Goal Ben")
-    room_id = create_room(a.page, "Goals")
-    goto(b.page, f"/rooms/{room_id}")
+    a = student("Goal Gia", at=None)
+    room_id = host_room(a, app_server.database_url, "Goals")
+    b = student("Goal Ben", at=f"/rooms/{room_id}")
     a.page.fill("#room-task-input", "Prove lemma 2")
     a.page.click("#room-task-add")
     expect(a.page.locator("#room-task-input")).to_have_value("")
@@ -273,9 +266,8 @@ def test_room_tasks_shared_owner_only_and_cleared_on_close(student, app_server):
     assert db_rows(app_server, "select count(*) from tasks where room_id = ?", room_id) == [(0,)]
 
 
-def test_personal_tasks_crud_persist_and_show_in_rooms(student):
+def test_personal_tasks_crud_persist_and_show_in_rooms(student, app_server):
     a = student("Todo Tam")
-    goto(a.page, "/lobby")
     for text in ("Read chapter 3", "Email tutor"):
         # The server clears the field after an add: type the next task only once it has.
         expect(a.page.locator("#task-input")).to_have_value("")
@@ -300,18 +292,16 @@ def test_personal_tasks_crud_persist_and_show_in_rooms(student):
     a.page.click("#task-add")
     expect(a.page.locator("#task-error")).to_contain_text("too long")
     # The same list inside a room.
-    room_id = create_room(a.page, "Solo")
-    assert room_id
+    host_room(a, app_server.database_url, "Solo")
     expect(a.page.locator("#task-list .task")).to_have_count(2)
     a.page.locator("#task-list .task").filter(has_text="Email tutor about exam").locator(".task-delete").click()
     expect(a.page.locator("#task-list .task")).to_have_count(1)
 
 
-def test_member_who_left_is_not_sent_the_room_chat(student):
-    a = student("Stayer Sue")
-    b = student("Leaver Leo")
-    room_id = create_room(a.page, "Private talk")
-    goto(b.page, f"/rooms/{room_id}")
+def test_member_who_left_is_not_sent_the_room_chat(student, app_server):
+    a = student("Stayer Sue", at=None)
+    room_id = host_room(a, app_server.database_url, "Private talk")
+    b = student("Leaver Leo", at=f"/rooms/{room_id}")
     send(a.page, "before you left")
     expect(b.page.locator("#chat-messages .chat-message")).to_have_count(1)
     b.page.click("#leave-room")
@@ -333,10 +323,9 @@ def test_member_who_left_is_not_sent_the_room_chat(student):
 
 
 def test_load_older_history_without_gaps(student, app_server):
-    a = student(f"Historian {uuid.uuid4().hex[:4]}", timezone_id="UTC")
-    b = student()
-    room_id = create_room(a.page, "Long history")
-    goto(b.page, f"/rooms/{room_id}")
+    a = student(f"Historian {uuid.uuid4().hex[:4]}", timezone_id="UTC", at=None)
+    room_id = host_room(a, app_server.database_url, "Long history")
+    b = student(at=f"/rooms/{room_id}")
     uid = db_rows(app_server, "select id from users where display_name = ?", a.name)[0][0]
     # 70 older messages, written straight to the DB
     db_peek.execute_many(app_server.database_url,

@@ -21,9 +21,9 @@ from sessions_app.services import chat, quiet_focus, rooms
 from sessions_app.state.block_goals import BlockGoalUi, RoomGoals
 from sessions_app.state.chat import RoomBoard, RoomBoardUi
 from sessions_app.state.quiet_focus import RoomQuiet, RoomQuietUi
-from tests.e2e.conftest import assert_stays, goto
+from tests.e2e.conftest import assert_stays, goto, host_room
 from tests.e2e.test_realtime_protocol import db_room
-from tests.e2e.test_rooms import create_room, skip_to_phase_end
+from tests.e2e.test_rooms import skip_to_phase_end
 from tests.e2e.test_sessions import shoot
 from tests.support.factories import app_db
 from tests.support.protocol import ReflexClient, eventually, protocol_user, run, settle
@@ -43,9 +43,9 @@ def send_chat(page: Page, text: str) -> None:
 
 
 def test_goal_seen_by_the_room_outcome_asked_after_the_block_and_logged(student, app_server, app_clock):
-    host, guest = student("Host Hana"), student("Guest Gil")
-    room_id = create_room(host.page, "Goal room", focus=15, short=10, long=10, cycles=2)
-    goto(guest.page, f"/rooms/{room_id}")
+    host = student("Host Hana", at=None)
+    room_id = host_room(host, app_server.database_url, "Goal room", focus=15, short=10, long=10, cycles=2)
+    guest = student("Guest Gil", at=f"/rooms/{room_id}")
     for p in (host.page, guest.page):
         expect(p.locator("#participant-list .participant")).to_have_count(2)
 
@@ -100,9 +100,9 @@ def test_goal_seen_by_the_room_outcome_asked_after_the_block_and_logged(student,
 
 
 def test_quiet_focus_reactions_crafted_post_refused_and_host_opens_chat(student, app_server):
-    host, guest = student("Host Quinn"), student("Guest Rae")
-    room_id = create_room(host.page, "Quiet room", focus=60, short=3, long=10, cycles=2)
-    goto(guest.page, f"/rooms/{room_id}")
+    host = student("Host Quinn", at=None)
+    room_id = host_room(host, app_server.database_url, "Quiet room", focus=60, short=3, long=10, cycles=2)
+    guest = student("Guest Rae", at=f"/rooms/{room_id}")
     expect(host.page.locator("#participant-list .participant")).to_have_count(2)
     send_chat(guest.page, "Starting lemma 3 now")
     expect(host.page.locator(".chat-message .chat-body").filter(has_text="Starting lemma 3 now")).to_have_count(1)

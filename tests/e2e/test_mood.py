@@ -10,9 +10,8 @@ from playwright.sync_api import Page, expect
 from sessions_app.models import AmbientMix, Room, User
 from sessions_app.state.mood import AmbientState, CosmeticState, RoomBackgroundState
 from sessions_app.state.room import RoomLive
-from tests.e2e.conftest import goto, wait_until
+from tests.e2e.conftest import goto, host_room, wait_until
 from tests.e2e.test_realtime_protocol import db_room
-from tests.e2e.test_rooms import create_room
 from tests.support.factories import app_db
 from tests.support.protocol import ReflexClient, eventually, protocol_user, run, settle
 
@@ -40,8 +39,8 @@ def slide(page: Page, sound: str, value: int) -> None:
 
 
 def test_ambient_sound_plays_and_the_mix_is_remembered(student, app_server):
-    me = student("Ambient Ann")
-    room_id = create_room(me.page, "Rain and coffee")
+    me = student("Ambient Ann", at=None)
+    room_id = host_room(me, app_server.database_url, "Rain and coffee")
     page = me.page
     page.wait_for_function("() => !!window.sessionsAmbient")  # /ambient.js ran (CSP allows it)
     assert page.evaluate("window.sessionsAmbient.state()") == "none"  # nothing before a click
@@ -82,9 +81,9 @@ def test_ambient_sound_plays_and_the_mix_is_remembered(student, app_server):
         expect(page.locator(f"#ambient-{sound}")).to_have_value(value)
 
 
-def test_ambient_fades_out_in_breaks(student):
-    me = student("Fading Fay")
-    create_room(me.page, "Fade test")
+def test_ambient_fades_out_in_breaks(student, app_server):
+    me = student("Fading Fay", at=None)
+    host_room(me, app_server.database_url, "Fade test")
     page = me.page
     page.wait_for_function("() => !!window.sessionsAmbient")
     expect(page.locator("#ambient-fade")).to_have_attribute("data-state", "checked")  # on by default
@@ -103,9 +102,9 @@ def test_ambient_fades_out_in_breaks(student):
 
 
 def test_cosmetics_are_seen_by_others(student, app_server):
-    neon = student("Neon Nia")
+    neon = student("Neon Nia", at=None)
     set_exp(app_server.database_url, neon.user_id, 4000)  # level 5
-    plain = student("Plain Pat", reduced_motion="reduce")
+    plain = student("Plain Pat", reduced_motion="reduce", at=None)
 
     goto(neon.page, "/settings")
     names = neon.page.locator("#cosmetic-name-color")
@@ -117,7 +116,7 @@ def test_cosmetics_are_seen_by_others(student, app_server):
     neon.page.locator("#cosmetic-border").select_option("pulse")
     expect(neon.page.locator("#cosmetic-preview")).to_have_attribute("data-cosmetic", "neon-pink")
 
-    room_id = create_room(neon.page, "Neon lounge")
+    room_id = host_room(neon, app_server.database_url, "Neon lounge")
     goto(plain.page, f"/rooms/{room_id}")
     expect(plain.page.locator("#room-title")).to_have_text("Neon lounge")
     neon.page.fill("#chat-input", "Hello from the neon side")

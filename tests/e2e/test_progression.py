@@ -7,18 +7,17 @@ import datetime as dt
 
 from playwright.sync_api import expect
 
-from tests.e2e.conftest import goto
-from tests.e2e.test_rooms import create_room, skip_to_phase_end
+from tests.e2e.conftest import goto, host_room
+from tests.e2e.test_rooms import skip_to_phase_end
 
 
 def test_a_completed_focus_block_shows_up_everywhere(student, app_server, app_clock):
-    me = student("Focused Fran")
-    goto(me.page, "/profile")
+    me = student("Focused Fran", at="/profile")
     expect(me.page.locator("#profile-exp")).to_have_text("0")
     expect(me.page.locator("#profile-blocks")).to_have_text("0")
     expect(me.page.locator("#profile-level")).to_have_text("0")
 
-    room_id = create_room(me.page, "One block", focus=15, short=3, long=10, cycles=2)
+    room_id = host_room(me, app_server.database_url, "One block", focus=15, short=3, long=10, cycles=2)
     me.page.click("#timer-start")
     expect(me.page.locator("#timer-phase")).to_have_text("focus")
     # 15 minutes at TIME_SCALE=60 last 15 s (the app's clock skips to a second before the

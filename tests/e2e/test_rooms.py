@@ -12,7 +12,7 @@ from datetime import UTC, datetime, timedelta
 from playwright.sync_api import Page, expect
 
 from sessions_app.models import Room
-from tests.e2e.conftest import PRESENCE_GRACE, AppServer, assert_stays, goto, wait_until
+from tests.e2e.conftest import PRESENCE_GRACE, AppServer, assert_stays, goto, host_room, wait_until
 from tests.support.factories import app_db
 
 SKEW_MS = 90_000
@@ -70,8 +70,8 @@ def agree(a: Page, b: Page, tolerance: int = 1) -> tuple[int, int]:
 
 
 def test_shared_timer_two_browsers_with_clock_skew(student):
-    host = student("Host Hana")
-    guest = student("Guest Gil")
+    host = student("Host Hana", at=None)  # create_room opens its first page
+    guest = student("Guest Gil", at=None)
     guest.context.add_init_script(SKEWED_DATE_JS)  # from the next page on
     guest_page = guest.page
     room_id = create_room(host.page, "Eigen sprint", private=True, focus=60, short=3, long=10, cycles=2)
@@ -123,8 +123,8 @@ def test_shared_timer_two_browsers_with_clock_skew(student):
 
 
 def test_phase_ends_on_server_and_cycle_counts(student, app_server, app_clock):
-    host = student()
-    room_id = create_room(host.page, "Short blocks", focus=15, short=3, long=10, cycles=2)
+    host = student(at=None)
+    room_id = host_room(host, app_server.database_url, "Short blocks", focus=15, short=3, long=10, cycles=2)
     host.page.click("#timer-start")
     expect(host.page.locator("#timer-phase")).to_have_text("focus")
     # The 15 s focus block → short break, counted as a completed block (the clock skips to a
@@ -143,9 +143,8 @@ def test_phase_ends_on_server_and_cycle_counts(student, app_server, app_clock):
 def test_host_transfer_and_room_closing_seen_in_lobby(student):
     name = f"Presence {uuid.uuid4().hex[:4]}"
     watcher = student("Watcher Wu")
-    host = student("First Fay")
-    second = student("Second Sam")
-    goto(watcher.page, "/lobby")
+    host = student("First Fay", at=None)  # create_room opens its first page
+    second = student("Second Sam", at=None)
 
     room_id = create_room(host.page, name, discipline="Physics")
     card = watcher.page.locator(f'.room-card[data-room-id="{room_id}"]')
@@ -175,11 +174,10 @@ def test_host_transfer_and_room_closing_seen_in_lobby(student):
     expect(card).to_have_count(0)
 
 
-def test_reload_keeps_member_in_room(student):
-    a = student("Reloader Rae")
-    b = student("Stayer Sol")
-    room_id = create_room(a.page, "Reload test")
-    goto(b.page, f"/rooms/{room_id}")
+def test_reload_keeps_member_in_room(student, app_server):
+    a = student("Reloader Rae", at=None)
+    room_id = host_room(a, app_server.database_url, "Reload test")
+    b = student("Stayer Sol", at=f"/rooms/{room_id}")
     expect(a.page.locator("#participant-list .participant")).to_have_count(2)
     b.page.reload()
     b.page.wait_for_selector("#hydrated", state="attached")
@@ -196,11 +194,10 @@ def test_timer_survives_a_server_restart_and_catches_up(student, app_server):
     at startup, exactly where an uninterrupted timer would be. The server comes back with its
     clock just past the end of the focus block (as if it had been down that long) instead of
     the test waiting for the wall clock."""
-    host = student("Restart Rita")
-    ghost = student("Ghost Gus")
+    host = student("Restart Rita", at=None)
     # TIME_SCALE 60: focus 15 s, short break 15 s.
-    room_id = create_room(host.page, "Restart", focus=15, short=15, long=10, cycles=4)
-    goto(ghost.page, f"/rooms/{room_id}")
+    room_id = host_room(host, app_server.database_url, "Restart", focus=15, short=15, long=10, cycles=4)
+    ghost = student("Ghost Gus", at=f"/rooms/{room_id}")
     expect(host.page.locator("#participant-list .participant")).to_have_count(2)
     started = host.page.evaluate("() => { const t = Date.now(); document.querySelector('#timer-start').click(); return t; }")
     expect(host.page.locator("#timer-phase")).to_have_text("focus")
@@ -245,9 +242,9 @@ def test_timer_survives_a_server_restart_and_catches_up(student, app_server):
         app_server.set_clock(0)  # the worker's next tests run on the wall clock
 
 
-def test_space_key_tab_title_and_live_announcement(student):
-    host = student("Keyboard Kim")
-    create_room(host.page, "Keys", focus=60)
+def test_space_key_tab_title_and_live_announcement(student, app_server):
+    host = student("Keyboard Kim", at=None)
+    host_room(host, app_server.database_url, "Keys", focus=60)
     host.page.locator("#room-title").click()  # focus the page, not an input
     host.page.keyboard.press("Space")
     expect(host.page.locator("#timer-phase")).to_have_text("focus")

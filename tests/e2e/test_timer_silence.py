@@ -16,9 +16,8 @@ from pathlib import Path
 import pytest
 from playwright.sync_api import expect
 
-from tests.e2e.test_rooms import create_room
 from tests.support.app_server import AppServer, start_app
-from tests.support.browser import assert_stays, wait_until
+from tests.support.browser import assert_stays, host_room, wait_until
 
 pytestmark = pytest.mark.e2e
 
@@ -32,8 +31,8 @@ def app_server(tmp_path_factory, oauth_provider, mail_server) -> Iterator[AppSer
 
 
 def test_running_timer_sends_no_frames_and_writes_nothing(student, app_server):
-    host = student()
-    create_room(host.page, "Quiet timer", focus=60)
+    host = student(at=None)
+    host_room(host, app_server.database_url, "Quiet timer", focus=60)
     cdp = host.context.new_cdp_session(host.page)
     cdp.send("Network.enable")
     frames: list[str] = []

@@ -33,9 +33,8 @@ from sessions_app.state.quiet_focus import RoomQuiet
 from sessions_app.state.room import RoomLive
 from sessions_app.state.scheduled import SessionDetailState
 from sessions_app.state.session_chat import SessionChatState
-from tests.e2e.conftest import goto
+from tests.e2e.conftest import goto, host_room
 from tests.e2e.test_realtime_protocol import db_room
-from tests.e2e.test_rooms import create_room
 from tests.support.protocol import (
     HYDRATE,
     NAMESPACE,
@@ -187,9 +186,9 @@ def test_a_session_live_room_shows_no_join_code(app_server):
     run(scenario())
 
 
-def test_a_browser_tab_still_connects_and_uses_its_room(student):
-    me = student("Token Tess")
-    room_id = create_room(me.page, "Browser room", private=True)
+def test_a_browser_tab_still_connects_and_uses_its_room(student, app_server):
+    me = student("Token Tess", at=None)
+    room_id = host_room(me, app_server.database_url, "Browser room", private=True)
     expect(me.page.locator("#join-code")).to_have_text(re.compile(r"^[A-Z0-9]{6}$"))
     me.page.fill("#chat-input", "hello from a real tab")
     me.page.click("#chat-send")

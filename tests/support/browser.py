@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from playwright.sync_api import BrowserContext, Page, expect
 
 from sessions_app.login_cookie import LOGIN_COOKIE
-from tests.support.factories import PASSWORD
+from tests.support.factories import PASSWORD, app_db, make_room
 
 # Debian's `chromium-headless-shell` (Chrome's "old" headless mode, the one Playwright itself
 # uses for headless runs): the same engine as `chromium` without the full browser's UI layer.
@@ -76,6 +76,20 @@ def log_in(page: Page, email: str, password: str = PASSWORD) -> None:
     """Log in through the UI and wait for the lobby."""
     submit_login(page, email, password)
     page.wait_for_url("**/lobby", timeout=30_000)
+
+
+def host_room(host: Student, database_url: str, name: str, *, private: bool = False, focus: int = 15, short: int = 3,
+              long: int = 10, cycles: int = 2, discipline: str = "Mathematics") -> int:
+    """A room opened by ``host`` (through the service the form calls) with the host's browser
+    in it; returns its id. For tests about what happens in a room: opening one through the
+    form is what ``test_rooms.py`` tests (``create_room`` there)."""
+    with app_db(database_url) as db:
+        room_id = make_room(db, host.user_id, name=name, discipline=discipline, private=private, focus_minutes=focus,
+                            short_break_minutes=short, long_break_minutes=long, blocks_before_long_break=cycles).id
+    goto(host.page, f"/rooms/{room_id}")
+    expect(host.page.locator("#room-title")).to_have_text(name)
+    expect(host.page.locator("#user-menu")).to_have_text(host.name)
+    return room_id
 
 
 def log_in_as(context: BrowserContext, base_url: str, token: str) -> None:

@@ -47,10 +47,11 @@ def make_user(db: Session, name: str = "Ada", *, email: str | None = None, tz: s
 
 
 def make_room(db: Session, host_id: int | None = None, *, name: str = "Algebra", discipline: str = "Mathematics",
-              private: bool = False) -> Room:
-    """An open room; hosted by ``host_id`` (a member) if given, else a bare row without members."""
+              private: bool = False, **timer: int) -> Room:
+    """An open room; hosted by ``host_id`` (a member) if given, else a bare row without members.
+    ``timer``: the form's settings (``focus_minutes``, ``short_break_minutes``, ...)."""
     if host_id is not None:
-        return rooms.create_room(db, host_id=host_id, name=name, discipline=discipline, is_private=private)
+        return rooms.create_room(db, host_id=host_id, name=name, discipline=discipline, is_private=private, **timer)
     room = Room(name=name, discipline=discipline, is_private=private)
     db.add(room)
     db.flush()
