@@ -91,8 +91,8 @@ def setup_ms(page: Page) -> int:
 
 
 def test_two_students_see_and_hear_each_other_in_a_room(student, app_server):
-    host = student("Call Host Hana")
-    guest = student("Call Guest Gus")
+    host = student("Call Host Hana", at=None)
+    guest = student("Call Guest Gus", at=None)
     with app_db(app_server.database_url) as db:
         room_id = make_room(db, host.user_id, name=f"Call room {uuid.uuid4().hex[:4]}").id
     for s in (host, guest):
@@ -138,8 +138,8 @@ def test_two_students_see_and_hear_each_other_in_a_room(student, app_server):
 
 
 def test_two_participants_call_in_a_scheduled_session(student, app_server):
-    creator = student("Session Host Sue")
-    guest = student("Session Guest Sam")
+    creator = student("Session Host Sue", at=None)
+    guest = student("Session Guest Sam", at=None)
     now = datetime.now(UTC)
     if now.hour == 23 and now.minute >= 45:
         pytest.skip("too close to midnight UTC for a same-day session")

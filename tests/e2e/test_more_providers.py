@@ -92,7 +92,7 @@ def test_oidc_login_with_a_forged_id_token_is_refused(new_context, oauth_provide
 
 
 def test_original_session_urls_redirect_to_todays(student, app_server):
-    ada = student("Ada Redirect")
+    ada = student("Ada Redirect", at=None)
     page = ada.page
     goto(page, "/session/create")
     page.wait_for_url(re.compile(r"/sessions/new/?$"))

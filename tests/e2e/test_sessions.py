@@ -90,9 +90,9 @@ def local_minute(zone: str, minutes: int = 0) -> datetime:
 
 def test_join_chat_privacy_calendar_edit_and_cancel(student):
     zone = pick_zone()
-    host = student("Host Hedy", timezone_id=zone)
-    guest = student("Guest Gus", timezone_id=zone)
-    outsider = student("Outsider Olga", timezone_id=zone)
+    host = student("Host Hedy", timezone_id=zone, at=None)
+    guest = student("Guest Gus", timezone_id=zone, at=None)
+    outsider = student("Outsider Olga", timezone_id=zone, at=None)
     start, title = local_minute(zone, 10), f"Eigenvalues {uuid.uuid4().hex[:6]}"
     end = start + timedelta(minutes=47)
     link = "https://meet.example.com/eigen-" + uuid.uuid4().hex[:6]
@@ -203,9 +203,9 @@ def test_join_chat_privacy_calendar_edit_and_cancel(student):
 
 def test_session_opens_as_a_live_room_for_its_participants(student, app_server):
     zone = pick_zone()
-    host = student("Host Hanna", timezone_id=zone)
-    guest = student("Guest Gita", timezone_id=zone)
-    outsider = student("Outsider Otto", timezone_id=zone)
+    host = student("Host Hanna", timezone_id=zone, at=None)
+    guest = student("Guest Gita", timezone_id=zone, at=None)
+    outsider = student("Outsider Otto", timezone_id=zone, at=None)
     start, title = local_minute(zone), f"Live now {uuid.uuid4().hex[:6]}"
     sid = plan_in_browser(host.page, zone, title, start, start + timedelta(minutes=30), capacity="3")
     expect(host.page.locator("#session-live-room")).to_be_visible()  # it has started
@@ -250,8 +250,8 @@ def test_the_clock_opens_the_chat_and_ends_the_session_live(student, app_clock):
     ahead = (minute + timedelta(seconds=1) - wall).total_seconds()
     app_now = app_clock(ahead)
     zone = pick_zone(timedelta(minutes=50), now=app_now)
-    host = student("Host Clara", timezone_id=zone)
-    guest = student("Guest Tim", timezone_id=zone)
+    host = student("Host Clara", timezone_id=zone, at=None)
+    guest = student("Guest Tim", timezone_id=zone, at=None)
     now = app_now.astimezone(ZoneInfo(zone)).replace(second=0, microsecond=0)
     ending = plan_in_browser(host.page, zone, f"Ends soon {uuid.uuid4().hex[:6]}", now, now + timedelta(minutes=1))
     opening = plan_in_browser(host.page, zone, f"Opens soon {uuid.uuid4().hex[:6]}", now + timedelta(minutes=16),

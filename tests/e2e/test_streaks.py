@@ -37,7 +37,7 @@ def _save(page: Page, day_start: str, goal: str) -> None:
 
 
 def test_day_start_and_weekly_goal_change_the_profile(student, app_server):
-    ada = student("Night Owl")
+    ada = student("Night Owl", at=None)
     page = ada.page
     tz = _noon_zone(datetime.now(UTC))
     today = datetime.now(ZoneInfo(tz)).date()
@@ -81,9 +81,8 @@ def test_day_start_and_weekly_goal_change_the_profile(student, app_server):
 
 
 def test_bad_settings_show_a_message_and_change_nothing(student):
-    bo = student("Bo Settings")
+    bo = student("Bo Settings", at="/settings")
     page = bo.page
-    goto(page, "/settings")
     _save(page, "05:30", "300")
     expect(page.locator("#settings-streaks-message")).to_be_visible()
     for day_start, goal in [("05:30", "5000"), ("05:30", "-3"), ("05:30", "")]:
