@@ -31,7 +31,10 @@ stop() {
     # Each server runs in its own process group (setsid): stop the whole group, so no node,
     # granian worker or build step outlives `make run`.
     for pid in "${pids[@]}"; do kill -TERM -- "-$pid" 2>/dev/null; done
-    for _ in $(seq 100); do   # up to 10 s for a clean shutdown (zombies awaiting reaping do not count)
+    # Up to 10 s of wall clock for a clean shutdown (zombies awaiting reaping do not count): a
+    # count of rounds would stretch on a busy machine, where each `ps` takes longer.
+    local deadline=$((SECONDS + 10))
+    while [ "$SECONDS" -lt "$deadline" ]; do
         ps -e -o pgid=,stat= | awk -v groups=" ${pids[*]} " \
             'index(groups, " " $1 " ") && $2 !~ /^Z/ {found=1} END {exit !found}' || break
         sleep 0.1

@@ -69,6 +69,10 @@ class MakeTarget:
             self.proc = subprocess.Popen(
                 ["make", self.target], cwd=ROOT, env=self.env, stdin=subprocess.DEVNULL,
                 stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
+                # As from a terminal's shell: Ctrl-C not ignored. (A test run started in the
+                # background of a non-interactive shell ignores SIGINT, every child inherits
+                # that, and bash cannot trap a signal ignored on entry.)
+                preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),
             )
 
     def log(self) -> str:
