@@ -20,7 +20,7 @@ from datetime import datetime
 from sqlalchemy import insert
 from sqlmodel import Session, col, select
 
-from sessions_app.models import ChatMessage, Room, StudySession, User, utcnow
+from sessions_app.models import ChatMessage, Room, RoomMember, StudySession, User, utcnow
 from sessions_app.services import (
     chat_log,
     cosmetics,
@@ -164,6 +164,14 @@ def _access(db: Session, channel: object, user_id: int | None) -> tuple[bool, bo
     return False, False, user
 
 
+def _room_of_poster(db: Session, room_id: int, user_id: int) -> Room | None:
+    """The room, when the user is present in it now (``rooms.is_member``'s rule: an open
+    stint), read with its quiet state in one statement; None otherwise."""
+    return db.exec(select(Room).join(RoomMember, col(RoomMember.room_id) == Room.id)
+                   .where(Room.id == room_id, RoomMember.user_id == user_id,
+                          col(RoomMember.left_at).is_(None))).first()
+
+
 def _require_read(db: Session, channel: object, user_id: int | None) -> None:
     if not can_read(db, channel=channel, user_id=user_id):
         raise ServiceError(NOT_ALLOWED)
@@ -303,12 +311,18 @@ def catch_up(db: Session, channel: str, after: object, limit: int = PAGE, *, use
 def post_message(db: Session, *, channel: str, user_id: int | None, body: object,
                  now: datetime | None = None) -> MessagePublic:
     """Validate, authorize (once, from the database) and rate-limit a message, then store it."""
-    _, may_write, user = _access(db, channel, user_id)
-    if not may_write:
-        raise ServiceError(NOT_ALLOWED if _room_id_of(str(channel)) is not None
-                           else "You cannot write in this chat now.")
     if (room_id := _room_id_of(str(channel))) is not None:
-        quiet_focus.check_post(db, room_id)  # quiet focus: reactions only, unless the host opened chat
+        # The hottest path: presence and the room's quiet state in one statement.
+        user = db.get(User, user_id) if user_id else None
+        room = _room_of_poster(db, room_id, user_id) if user is not None else None
+        if room is None:
+            raise ServiceError(NOT_ALLOWED)
+        if quiet_focus.is_quiet(room):  # quiet focus: reactions only, unless the host opened chat
+            raise ServiceError(quiet_focus.QUIET, field="body")
+    else:
+        _, may_write, user = _access(db, channel, user_id)
+        if not may_write:
+            raise ServiceError("You cannot write in this chat now.")
     text = clean_body(body)
     ratelimit.hit(get_settings().chat_rate_limit, f"chat:user:{user_id}", message=RATE_LIMITED)
     message = ChatMessage(channel=channel, user_id=user_id, body=text, created_at=now or utcnow())

@@ -191,7 +191,7 @@ class RoomBoard(Handler, rx.SharedState):
         body = form_text(form, "body")
         # The caller and the post in one trip off the loop (the service checks membership).
         uid, change = await self._attempt_as_caller(
-            lambda uid: in_db(chat.post, channel=chat.room_channel(room_id), user_id=uid, body=body),
+            lambda db, uid: chat.post(db, channel=chat.room_channel(room_id), user_id=uid, body=body),
             errors=(ui, "chat_error"))
         if uid is None:
             ui.chat_error = NOT_IN_ROOM
