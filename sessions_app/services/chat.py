@@ -17,7 +17,7 @@ import re
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import insert
+from sqlalchemy import bindparam, insert
 from sqlmodel import Session, col, select
 
 from sessions_app.models import ChatMessage, Room, RoomMember, StudySession, User, utcnow
@@ -164,12 +164,20 @@ def _access(db: Session, channel: object, user_id: int | None) -> tuple[bool, bo
     return False, False, user
 
 
-def _room_of_poster(db: Session, room_id: int, user_id: int) -> Room | None:
-    """The room, when the user is present in it now (``rooms.is_member``'s rule: an open
-    stint), read with its quiet state in one statement; None otherwise."""
-    return db.exec(select(Room).join(RoomMember, col(RoomMember.room_id) == Room.id)
-                   .where(Room.id == room_id, RoomMember.user_id == user_id,
-                          col(RoomMember.left_at).is_(None))).first()
+# The post's statements are built once (bound parameters): building and cache-keying a
+# statement on every post cost about as much as running it.
+_ROOM, _MEMBER = Room.__table__.c, RoomMember.__table__.c  # Core columns: no ORM compile step
+_POSTER_ROOM = (select(_ROOM.is_open, _ROOM.phase, _ROOM.focus_chat_open)
+                .join(RoomMember.__table__, _MEMBER.room_id == _ROOM.id)
+                .where(_ROOM.id == bindparam("room_id"), _MEMBER.user_id == bindparam("user_id"),
+                       _MEMBER.left_at.is_(None)).limit(1))
+_INSERT_MESSAGE = insert(ChatMessage.__table__).returning(ChatMessage.__table__.c.id)
+
+
+def _room_of_poster(db: Session, room_id: int, user_id: int):
+    """The room's (is_open, phase, focus_chat_open) when the user is present in it now
+    (``rooms.is_member``'s rule: an open stint), in one statement; None otherwise."""
+    return db.execute(_POSTER_ROOM, {"room_id": room_id, "user_id": user_id}).first()
 
 
 def _require_read(db: Session, channel: object, user_id: int | None) -> None:
@@ -317,7 +325,7 @@ def post_message(db: Session, *, channel: str, user_id: int | None, body: object
         room = _room_of_poster(db, room_id, user_id) if user is not None else None
         if room is None:
             raise ServiceError(NOT_ALLOWED)
-        if quiet_focus.is_quiet(room):  # quiet focus: reactions only, unless the host opened chat
+        if quiet_focus.is_quiet(room):  # (a row with the rule's columns) quiet focus: reactions only, unless the host opened chat
             raise ServiceError(quiet_focus.QUIET, field="body")
     else:
         _, may_write, user = _access(db, channel, user_id)
@@ -327,9 +335,8 @@ def post_message(db: Session, *, channel: str, user_id: int | None, body: object
     ratelimit.hit(get_settings().chat_rate_limit, f"chat:user:{user_id}", message=RATE_LIMITED)
     message = ChatMessage(channel=channel, user_id=user_id, body=text, created_at=now or utcnow())
     # A plain INSERT … RETURNING id (cheaper than the ORM's flush on the hottest write path).
-    message.id = db.execute(insert(ChatMessage).values(channel=channel, user_id=user_id, body=text,
-                                                       created_at=message.created_at)
-                            .returning(ChatMessage.id)).scalar_one()
+    message.id = db.execute(_INSERT_MESSAGE, {"channel": channel, "user_id": user_id, "body": text,
+                                              "created_at": message.created_at}).scalar_one()
     return _public([(message, user)])[0]
 
 
