@@ -60,6 +60,9 @@ from sessions_app.realtime.guards import is_tab_token as is_tab_token
 from sessions_app.realtime.guards import set_event_cost as set_event_cost
 from sessions_app.realtime.guards import sockets_with_cookie as sockets_with_cookie
 
+# Events that need none of the tab's linked states (``realtime.links``).
+from sessions_app.realtime.links import link_free as link_free
+
 # Background tasks and timing (``realtime.timing``): the names callers use, re-exported.
 from sessions_app.realtime.timing import _as_system, _spawn
 from sessions_app.realtime.timing import cancel as cancel
