@@ -62,6 +62,7 @@ from sessions_app.realtime.guards import sockets_with_cookie as sockets_with_coo
 
 # Events that need none of the tab's linked states (``realtime.links``).
 from sessions_app.realtime.links import link_free as link_free
+from sessions_app.realtime.links import own_link_only as own_link_only
 
 # Background tasks and timing (``realtime.timing``): the names callers use, re-exported.
 from sessions_app.realtime.timing import _as_system, _spawn

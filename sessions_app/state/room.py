@@ -121,6 +121,11 @@ class RoomLive(Handler, rx.SharedState):
         return rx.redirect(routes.LOBBY)
 
 
+# A timer action needs the room's store (and its lock, which orders the broadcasts) but none
+# of the room's other shared states (``realtime.links``).
+realtime.own_link_only(RoomLive, "control")
+
+
 class RoomPageState(Handler, rx.State):
     """This tab's view of the room page: which room it is in (server-side) and messages."""
 

@@ -74,3 +74,41 @@ def test_a_link_free_event_leaves_the_rooms_store_unlocked_and_unpatched():
 def test_any_other_event_of_the_tab_gets_the_linked_store_under_the_rooms_lock():
     linked_to, room_locked, room_id = asyncio.run(_scenario(OLDER))
     assert (linked_to, room_locked, room_id) == (ROOM_KEY, True, 42)
+
+
+CONTROL = f"{RoomLive.get_full_name()}.control"
+
+
+async def _timer_scenario(event_name: str) -> tuple[str, bool, str]:
+    """A tab linked to the room's RoomLive and RoomBoard runs one RoomLive event: what it
+    saw of both (link, locked)."""
+    manager = StateManagerMemory()
+    EventContext.set(EventContext(token="tab", state_manager=manager, enqueue_impl=_nothing))
+    tab = str(uuid.uuid4())
+    async with manager.modify_state(BaseStateToken(ident=tab, cls=RoomLive)) as root:
+        root._reflex_internal_links = {RoomBoard.get_full_name(): ROOM_KEY, RoomLive.get_full_name(): ROOM_KEY}
+        root._clean()
+    # Touch both private copies so the in-memory tree has them (as a room tab's has).
+    async with manager.modify_state(BaseStateToken(ident=tab, cls=RoomBoardUi)) as root:
+        await root.get_state(RoomBoard)
+    token = BaseStateToken(ident=tab, cls=RoomLive)
+    async with manager.modify_state_with_links(token, event=Event(name=event_name, payload={})) as root:
+        live, board = await root.get_state(RoomLive), await root.get_state(RoomBoard)
+        locked = any(lock.locked() for key, lock in manager._states_locks.items() if ROOM_KEY in str(key))
+        return live._linked_to, locked, board._linked_to
+
+
+def test_a_timer_action_patches_in_only_the_rooms_live_store():
+    assert links.own_link_only(RoomLive, "control") == CONTROL  # (idempotent)
+    live_link, room_locked, board_link = asyncio.run(_timer_scenario(CONTROL))
+    assert (live_link, room_locked, board_link) == (ROOM_KEY, True, "")
+
+
+def test_another_event_on_the_live_store_still_gets_every_link():
+    live_link, room_locked, board_link = asyncio.run(_timer_scenario(f"{RoomLive.get_full_name()}.leave_room"))
+    assert (live_link, room_locked, board_link) == (ROOM_KEY, True, ROOM_KEY)
+
+
+def test_own_link_only_is_for_shared_states():
+    with pytest.raises(TypeError):
+        realtime.own_link_only(RoomBoardUi, "send")
