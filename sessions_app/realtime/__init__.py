@@ -46,6 +46,7 @@ from reflex.constants.state import FIELD_MARKER
 from reflex.istate.manager.token import BaseStateToken
 
 from sessions_app.live import channels
+from sessions_app.realtime import lazy_states
 
 # The guards and the workers' plumbing live in their own modules; the names callers use are
 # re-exported here (``realtime.is_tab_token``, ``realtime.make_sio``).
@@ -85,6 +86,7 @@ def init(app: rx.App, *, grace_seconds: float) -> None:
     """Wire the module to the app: lifespan tasks install the disconnect hook."""
     global _app, _grace_seconds
     _app, _grace_seconds = app, grace_seconds
+    lazy_states.install()  # a tab's states are made when first used (in-memory manager)
     app.register_lifespan_task(_install)
 
 
