@@ -96,11 +96,14 @@ class SessionsTarget:
         self.LOBBY = LobbyState.get_full_name()
         self.auth_var = LOGIN_COOKIE  # the login cookie's name
         try:
-            from sessions_app.state.chat import LobbyChatState, RoomBoard
+            from sessions_app.state.chat import LobbyChatState, RoomBoard, RoomBoardUi
 
             self.BOARD, self.LOBBY_CHAT = RoomBoard.get_full_name(), LobbyChatState.get_full_name()
+            # A room post is a handler of the tab's own board state (older code: the board's).
+            handler = RoomBoardUi if hasattr(RoomBoardUi, "send") else RoomBoard
+            self.POST = f"{handler.get_full_name()}.send"
         except ImportError:  # the chat feature is not there: timer actions stand in
-            self.BOARD = self.LOBBY_CHAT = None
+            self.BOARD = self.LOBBY_CHAT = self.POST = None
 
     @property
     def has_chat(self) -> bool:
@@ -129,7 +132,7 @@ class SessionsTarget:
         return bool(c.value(self.LOBBY, "rooms"))
 
     async def chat(self, c: SessionsClient, room: int, body: str) -> None:
-        await c.call(f"{self.BOARD}.send", form={"body": body})
+        await c.call(self.POST, form={"body": body})
 
     async def timer(self, c: SessionsClient, room: int, k: int) -> None:
         await c.call(f"{self.LIVE}.control", action="start" if k < 0 else ("pause" if k % 2 == 0 else "resume"))

@@ -155,7 +155,7 @@ def room_chat_panel() -> rx.Component:
     return rx.fragment(chat_feed(RoomBoard, keep=PAGE), chat_panel("Room chat", ChatBindings(
         prefix="", messages=RoomBoard.messages, deleted_ids=RoomBoard.deleted_ids, older=RoomBoardUi.older,
         older_last_id=RoomBoardUi.older_last_id, older_done=RoomBoardUi.older_done, error=RoomBoardUi.chat_error,
-        on_send=RoomBoard.send, on_delete=RoomBoard.delete_message, on_load_older=RoomBoardUi.load_older,
+        on_send=RoomBoardUi.send, on_delete=RoomBoard.delete_message, on_load_older=RoomBoardUi.load_older,
         can_delete=lambda m: (m.user_id == me) | (RoomLive.host_id == me),
         extras=focus_blocks.reaction_bar, header_extra=focus_blocks.focus_chat_toggle(),
         quiet=focus_blocks.quiet, quiet_view=focus_blocks.quiet_note(),

@@ -46,6 +46,7 @@ from reflex.constants.state import FIELD_MARKER
 from reflex.istate.manager.token import BaseStateToken
 
 from sessions_app.live import channels
+from sessions_app.realtime import lazy_states
 
 # The guards and the workers' plumbing live in their own modules; the names callers use are
 # re-exported here (``realtime.is_tab_token``, ``realtime.make_sio``).
@@ -59,6 +60,10 @@ from sessions_app.realtime.guards import held_cookie as held_cookie
 from sessions_app.realtime.guards import is_tab_token as is_tab_token
 from sessions_app.realtime.guards import set_event_cost as set_event_cost
 from sessions_app.realtime.guards import sockets_with_cookie as sockets_with_cookie
+
+# Events that need none of the tab's linked states (``realtime.links``).
+from sessions_app.realtime.links import link_free as link_free
+from sessions_app.realtime.links import own_link_only as own_link_only
 
 # Background tasks and timing (``realtime.timing``): the names callers use, re-exported.
 from sessions_app.realtime.timing import _as_system, _spawn
@@ -81,6 +86,7 @@ def init(app: rx.App, *, grace_seconds: float) -> None:
     """Wire the module to the app: lifespan tasks install the disconnect hook."""
     global _app, _grace_seconds
     _app, _grace_seconds = app, grace_seconds
+    lazy_states.install()  # a tab's states are made when first used (in-memory manager)
     app.register_lifespan_task(_install)
 
 

@@ -8,6 +8,7 @@ from dataclasses import asdict, dataclass
 from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+from sqlalchemy import bindparam
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, delete, select
 
@@ -225,11 +226,16 @@ def start_session(db: Session, *, user_id: int) -> str:
     return token
 
 
+# Every event of a logged-in tab runs this lookup: built once, Core columns (no ORM step).
+_LOGIN = select(AuthSession.__table__.c.user_id, AuthSession.__table__.c.expires_at).where(
+    AuthSession.__table__.c.token_hash == bindparam("token_hash"))
+
+
 def user_for_token(db: Session, token: object) -> User | None:
     """The user a login token belongs to, or None if it is unknown, revoked or expired."""
     if not isinstance(token, str) or not token or len(token) > 128:
         return None
-    row = db.exec(select(AuthSession).where(AuthSession.token_hash == hash_token(token))).first()
+    row = db.execute(_LOGIN, {"token_hash": hash_token(token)}).first()
     if row is None or row.expires_at <= utcnow():
         return None
     return db.get(User, row.user_id)

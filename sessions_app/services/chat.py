@@ -17,10 +17,10 @@ import re
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import insert
+from sqlalchemy import bindparam, insert
 from sqlmodel import Session, col, select
 
-from sessions_app.models import ChatMessage, Room, StudySession, User, utcnow
+from sessions_app.models import ChatMessage, Room, RoomMember, StudySession, User, utcnow
 from sessions_app.services import (
     chat_log,
     cosmetics,
@@ -164,6 +164,22 @@ def _access(db: Session, channel: object, user_id: int | None) -> tuple[bool, bo
     return False, False, user
 
 
+# The post's statements are built once (bound parameters): building and cache-keying a
+# statement on every post cost about as much as running it.
+_ROOM, _MEMBER = Room.__table__.c, RoomMember.__table__.c  # Core columns: no ORM compile step
+_POSTER_ROOM = (select(_ROOM.is_open, _ROOM.phase, _ROOM.focus_chat_open)
+                .join(RoomMember.__table__, _MEMBER.room_id == _ROOM.id)
+                .where(_ROOM.id == bindparam("room_id"), _MEMBER.user_id == bindparam("user_id"),
+                       _MEMBER.left_at.is_(None)).limit(1))
+_INSERT_MESSAGE = insert(ChatMessage.__table__).returning(ChatMessage.__table__.c.id)
+
+
+def _room_of_poster(db: Session, room_id: int, user_id: int):
+    """The room's (is_open, phase, focus_chat_open) when the user is present in it now
+    (``rooms.is_member``'s rule: an open stint), in one statement; None otherwise."""
+    return db.execute(_POSTER_ROOM, {"room_id": room_id, "user_id": user_id}).first()
+
+
 def _require_read(db: Session, channel: object, user_id: int | None) -> None:
     if not can_read(db, channel=channel, user_id=user_id):
         raise ServiceError(NOT_ALLOWED)
@@ -303,19 +319,24 @@ def catch_up(db: Session, channel: str, after: object, limit: int = PAGE, *, use
 def post_message(db: Session, *, channel: str, user_id: int | None, body: object,
                  now: datetime | None = None) -> MessagePublic:
     """Validate, authorize (once, from the database) and rate-limit a message, then store it."""
-    _, may_write, user = _access(db, channel, user_id)
-    if not may_write:
-        raise ServiceError(NOT_ALLOWED if _room_id_of(str(channel)) is not None
-                           else "You cannot write in this chat now.")
     if (room_id := _room_id_of(str(channel))) is not None:
-        quiet_focus.check_post(db, room_id)  # quiet focus: reactions only, unless the host opened chat
+        # The hottest path: presence and the room's quiet state in one statement.
+        user = db.get(User, user_id) if user_id else None
+        room = _room_of_poster(db, room_id, user_id) if user is not None else None
+        if room is None:
+            raise ServiceError(NOT_ALLOWED)
+        if quiet_focus.is_quiet(room):  # (a row with the rule's columns) quiet focus: reactions only, unless the host opened chat
+            raise ServiceError(quiet_focus.QUIET, field="body")
+    else:
+        _, may_write, user = _access(db, channel, user_id)
+        if not may_write:
+            raise ServiceError("You cannot write in this chat now.")
     text = clean_body(body)
     ratelimit.hit(get_settings().chat_rate_limit, f"chat:user:{user_id}", message=RATE_LIMITED)
     message = ChatMessage(channel=channel, user_id=user_id, body=text, created_at=now or utcnow())
     # A plain INSERT … RETURNING id (cheaper than the ORM's flush on the hottest write path).
-    message.id = db.execute(insert(ChatMessage).values(channel=channel, user_id=user_id, body=text,
-                                                       created_at=message.created_at)
-                            .returning(ChatMessage.id)).scalar_one()
+    message.id = db.execute(_INSERT_MESSAGE, {"channel": channel, "user_id": user_id, "body": text,
+                                              "created_at": message.created_at}).scalar_one()
     return _public([(message, user)])[0]
 
 

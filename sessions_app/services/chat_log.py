@@ -15,7 +15,7 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 
-from sqlalchemy import delete
+from sqlalchemy import bindparam, delete
 from sqlalchemy import insert as insert_row
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
@@ -29,16 +29,25 @@ MAX_CATCH_UP = 200
 KEEP_FOR = timedelta(days=1)
 
 
+def _bump(insert):
+    table = ChatChannel.__table__
+    return (insert(table).values(channel=bindparam("channel"), seq=1)
+            .on_conflict_do_update(index_elements=["channel"], set_={"seq": table.c.seq + 1})
+            .returning(table.c.seq))
+
+
+# Built once (bound parameters): every chat post and delete runs them.
+_BUMP = {"postgresql": _bump(pg_insert), "sqlite": _bump(sqlite_insert)}
+_LOG = insert_row(ChatChangeLog.__table__)
+
+
 def record(db: Session, *, channel: str, message_id: int, deleted: bool) -> int:
     """Log one change of ``channel`` and return its sequence number (call before the commit)."""
-    insert = pg_insert if db.get_bind().dialect.name == "postgresql" else sqlite_insert
-    stmt = (insert(ChatChannel).values(channel=channel, seq=1)
-            .on_conflict_do_update(index_elements=["channel"], set_={"seq": ChatChannel.seq + 1})
-            .returning(ChatChannel.seq))
-    seq = int(db.execute(stmt).scalar_one())
+    bump = _BUMP["postgresql" if db.get_bind().dialect.name == "postgresql" else "sqlite"]
+    seq = int(db.execute(bump, {"channel": channel}).scalar_one())
     # A plain INSERT (no ORM unit of work: nothing reads the entry back in this transaction).
-    db.execute(insert_row(ChatChangeLog).values(channel=channel, seq=seq, message_id=int(message_id),
-                                                deleted=deleted, created_at=utcnow()))
+    db.execute(_LOG, {"channel": channel, "seq": seq, "message_id": int(message_id), "deleted": deleted,
+                      "created_at": utcnow()})
     return seq
 
 

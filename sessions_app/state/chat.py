@@ -107,6 +107,34 @@ class RoomBoardUi(Handler, rx.State):
         self.older_done = done
 
     @rx.event
+    async def send(self, form: dict):
+        """Post ``#chat-input``'s text to the room (members only, rate-limited).
+
+        Link-free (``realtime.link_free``, below the class): the post needs none of the room's
+        shared stores — the room is this tab's server-side ``RoomPageState._room_id``, the
+        service checks presence in the database, and the order is the chat's sequence numbers
+        — so it locks only this tab's state."""
+        if self.chat_error:  # (setting a var, even to its value, costs a delta)
+            self.chat_error = ""
+        room_id = (await self.get_state(RoomPageState))._room_id
+        if not room_id:
+            self.chat_error = NOT_IN_ROOM
+            return
+        body = form_text(form, "body")
+        # The caller and the post: one transaction, one trip off the loop.
+        uid, change = await self._attempt_as_caller(
+            lambda db, uid: chat.post(db, channel=chat.room_channel(room_id), user_id=uid, body=body),
+            errors=(self, "chat_error"))
+        if uid is None:
+            self.chat_error = NOT_IN_ROOM
+            return
+        if change is REFUSED:
+            return
+        # After the commit, only the new message travels (in ``RoomBoard``'s change var).
+        await deliver(channels.room(room_id), RoomBoard, change)
+        return rx.set_value("chat-input", "")
+
+    @rx.event
     def start_task_edit(self, task_id: int):
         """Show the edit field for one of the room tasks (ownership is checked on save)."""
         self.task_error = ""
@@ -116,6 +144,9 @@ class RoomBoardUi(Handler, rx.State):
     def cancel_task_edit(self):
         """Close the edit field."""
         self.editing_task_id = 0
+
+
+realtime.link_free(RoomBoardUi, "send")
 
 
 @realtime.broadcast_only
@@ -177,31 +208,6 @@ class RoomBoard(Handler, rx.SharedState):
             await self._unlink()
 
     # --- chat ---------------------------------------------------------------------------------
-
-    @rx.event
-    async def send(self, form: dict):
-        """Post ``#chat-input``'s text to the room (members only, rate-limited)."""
-        ui = await self.get_state(RoomBoardUi)
-        if ui.chat_error:  # (setting a var, even to its value, costs a delta)
-            ui.chat_error = ""
-        room_id = (await self.get_state(RoomPageState))._room_id
-        if not room_id or room_id != self.room_id:
-            ui.chat_error = NOT_IN_ROOM
-            return
-        body = form_text(form, "body")
-        # The caller and the post in one trip off the loop (the service checks membership).
-        uid, change = await self._attempt_as_caller(
-            lambda uid: in_db(chat.post, channel=chat.room_channel(room_id), user_id=uid, body=body),
-            errors=(ui, "chat_error"))
-        if uid is None:
-            ui.chat_error = NOT_IN_ROOM
-            return
-        if change is REFUSED:
-            return
-        # Under the room's lock, after the commit; only the new message travels.
-        realtime.detach_fanout(self)
-        await deliver(channels.room(room_id), RoomBoard, change)
-        return rx.set_value("chat-input", "")
 
     @rx.event
     async def delete_message(self, message_id: int):

@@ -66,7 +66,7 @@ class LobbyChatState(Handler, rx.State):
             self.error = ""
         body = form_text(form, "body")
         uid, change = await self._attempt_as_caller(
-            lambda uid: in_db(chat.post, channel=chat.LOBBY, user_id=uid, body=body))
+            lambda db, uid: chat.post(db, channel=chat.LOBBY, user_id=uid, body=body))
         if uid is None:
             self.error = LOGIN_FIRST
             return

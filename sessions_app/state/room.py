@@ -13,7 +13,6 @@ from __future__ import annotations
 import reflex as rx
 
 from sessions_app import realtime, routes
-from sessions_app.db import session_scope
 from sessions_app.live import channels, phases, presence, targets
 from sessions_app.live.feeds import refresh_lobby  # noqa: F401 - kept for callers of state.room
 from sessions_app.live.rooms import (  # noqa: F401 - names kept for callers of state.room
@@ -41,12 +40,11 @@ schedule_phase_end = phases.schedule_phase_end
 NOT_IN_ROOM = "Join the room first."
 
 
-def _control(room_id: int, uid: int, action: object) -> tuple[dict, tuple | None]:
-    """A timer action in one transaction: the new anchors (what the service returned) and
-    what to schedule."""
-    with session_scope() as db:
-        anchors = rooms.control_timer(db, room_id=room_id, user_id=uid, action=action,
-                                      time_scale=get_settings().time_scale)
+def _control(db, uid: int, room_id: int, action: object) -> tuple[dict, tuple | None]:
+    """A timer action (in the caller's transaction): the new anchors (what the service
+    returned) and what to schedule."""
+    anchors = rooms.control_timer(db, room_id=room_id, user_id=uid, action=action,
+                                  time_scale=get_settings().time_scale)
     return timer_vars(rooms.timer_view(anchors)), rooms.running_anchor(anchors)
 
 
@@ -98,7 +96,7 @@ class RoomLive(Handler, rx.SharedState):
             page.error = NOT_IN_ROOM
             return
         # The caller and the action in one trip off the loop (the service authorizes the host).
-        uid, result = await self._attempt_as_caller(lambda uid: _control(room_id, uid, action),
+        uid, result = await self._attempt_as_caller(_control, room_id, action,
                                                     errors=(page, "error"))
         if uid is None:
             page.error = NOT_IN_ROOM
@@ -121,6 +119,11 @@ class RoomLive(Handler, rx.SharedState):
         page._room_id = 0
         await realtime.unlink_all(self)
         return rx.redirect(routes.LOBBY)
+
+
+# A timer action needs the room's store (and its lock, which orders the broadcasts) but none
+# of the room's other shared states (``realtime.links``).
+realtime.own_link_only(RoomLive, "control")
 
 
 class RoomPageState(Handler, rx.State):

@@ -91,7 +91,7 @@ class SessionChatState(Handler, rx.State):
             self.error = ""
         session_id = self._session_id
         uid, change = (None, None) if not session_id else await self._attempt_as_caller(
-            lambda uid: _in_db(fn, channel=scheduled.chat_channel(session_id), user_id=uid, **kwargs))
+            lambda db, uid: fn(db, channel=scheduled.chat_channel(session_id), user_id=uid, **kwargs))
         if uid is None:
             self.error = "Only the people in this session can write in its chat."
             return False

@@ -7,13 +7,15 @@ import asyncio
 import json
 
 from sessions_app.services import chat
-from sessions_app.state.chat import RoomBoard
+from sessions_app.state.chat import RoomBoard, RoomBoardUi
 from sessions_app.state.chat_pipeline import message_views
 from tests.e2e.test_realtime_protocol import db_room
 from tests.support.factories import app_db
 from tests.support.protocol import ReflexClient, eventually, protocol_user, run, settle
 
 BOARD = RoomBoard.get_full_name()
+# A room post is a handler of the tab's own board state (link-free: realtime.links).
+POST = f"{RoomBoardUi.get_full_name()}.send"
 MAX_FRAME = 500
 
 
@@ -40,7 +42,7 @@ def test_a_post_to_a_room_of_10_is_one_small_frame_per_member(app_server):
         await settle(everyone, quiet=1.0)
         # A history of 50 messages, which the old pipeline re-sent whole with every post.
         for i in range(50):
-            await members[i % 9].call(f"{BOARD}.send", form={"body": f"earlier message {i:02d}"})
+            await members[i % 9].call(POST, form={"body": f"earlier message {i:02d}"})
             await settle(everyone, quiet=0.1)
         assert await eventually(lambda: all("earlier message 49" in m.text() for m in everyone)), \
             "a member missed the history"
@@ -48,7 +50,7 @@ def test_a_post_to_a_room_of_10_is_one_small_frame_per_member(app_server):
 
         # (Frames are kept, not cleared: ``chat()`` replays them from the load on.)
         mark = {id(m): len(m.frames) for m in everyone}
-        await host.call(f"{BOARD}.send", form={"body": "Shall we start the next block at 14:00?"})
+        await host.call(POST, form={"body": "Shall we start the next block at 14:00?"})
         assert await eventually(lambda: all("next block at 14:00" in json.dumps(m.frames[mark[id(m)]:])
                                             for m in everyone)), "a member missed the post"
         await settle(everyone, quiet=1.0)  # so a second frame would have arrived too

@@ -383,12 +383,12 @@ def test_crafted_calls_are_refused(app_server):
 
         # One frame per message reaches the other member.
         before = len(member.values(board, "chat_event"))
-        await host.call(f"{board}.send", form={"body": "host says"})
+        await host.call(f"{ui}.send", form={"body": "host says"})
         await host.call(f"{board}.add_task", form={"text": "host goal"})
         # Two clients' events are not ordered with each other: the host's must be in first.
         assert await eventually(lambda: "host says" in member.text() and "host goal" in member.text())
         await settle([host, member])
-        await member.call(f"{board}.send", form={"body": "member says"})
+        await member.call(f"{ui}.send", form={"body": "member says"})
         await member.call(f"{LobbyChatState.get_full_name()}.send", form={"body": "member in lobby"})
         assert await eventually(lambda: len(member.values(board, "chat_event")) >= before + 2
                                 and [m.body for m in host.chat(board)] == ["host says", "member says"]
@@ -401,7 +401,7 @@ def test_crafted_calls_are_refused(app_server):
         task_id = db_rows(app_server, "select id from tasks where room_id = ?", room_id)[0][0]
 
         # The outsider: posting, deleting, adding tasks in a room it is not in; deleting in the lobby.
-        await outsider.call(f"{board}.send", form={"body": "outsider says"})
+        await outsider.call(f"{ui}.send", form={"body": "outsider says"})
         await outsider.call(f"{board}.delete_message", message_id=host_msg)
         await outsider.call(f"{board}.add_task", form={"text": "outsider goal"})
         await outsider.call(f"{board}.delete_task", task_id=task_id)

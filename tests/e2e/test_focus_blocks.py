@@ -138,7 +138,7 @@ def test_quiet_focus_reactions_crafted_post_refused_and_host_opens_chat(student,
         member = ReflexClient(url, token)
         await member.open(f"/rooms/{room_id}", {"room_id": str(room_id)})
         await poll(lambda: member.last(BOARD, "room_id") == room_id and member.last(QUIET, "room_id") == room_id)
-        await member.call(f"{BOARD}.send", form={"body": "crafted during focus"})
+        await member.call(f"{BOARD_UI}.send", form={"body": "crafted during focus"})
         await poll(lambda: member.last(BOARD_UI, "chat_error") == quiet_focus.QUIET)
         await member.call(f"{QUIET}.set_focus_chat", open_=True)
         await poll(lambda: member.last(QUIET_UI, "error") == quiet_focus.HOST_ONLY)
@@ -197,7 +197,7 @@ def test_a_goal_or_a_reaction_is_one_small_frame_per_member_and_outsiders_get_no
         everyone = [host, *members, outsider]
         assert await eventually(lambda: all(m.values(BOARD, "messages") for m in [host, *members])), "a load never came"
         await settle(everyone, quiet=1.0)
-        await host.call(f"{BOARD}.send", form={"body": "react to me"})
+        await host.call(f"{BOARD_UI}.send", form={"body": "react to me"})
         assert await eventually(lambda: all("react to me" in m.text() for m in [host, *members])), "the post was missed"
         await settle(everyone, quiet=1.0)
         message_id = host.chat(BOARD)[-1].id

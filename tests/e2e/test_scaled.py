@@ -253,9 +253,9 @@ def test_leaving_in_one_tab_takes_the_users_tabs_on_every_worker_out_of_the_room
     """``realtime.leave_user_channels`` across workers: a member with tabs on both workers
     leaves in one; the host's next chat message reaches none of the member's tabs (crafted
     clients: nothing but the server takes them out of the channel)."""
-    from sessions_app.state.chat import RoomBoard
+    from sessions_app.state.chat import RoomBoardUi
 
-    board = RoomBoard.get_full_name()
+    post = f"{RoomBoardUi.get_full_name()}.send"
     url, dburl = scaled_server.url, services["DATABASE_URL"]
     rds = redis.Redis.from_url(services["REFLEX_REDIS_URL"])
 
@@ -280,14 +280,14 @@ def test_leaving_in_one_tab_takes_the_users_tabs_on_every_worker_out_of_the_room
             await tabs[-1].open(path, query)
         await settle([host, *tabs], quiet=1.0)
         leaving = tabs[0]
-        await host.call(f"{board}.send", form={"body": "before the leave"})
+        await host.call(post, form={"body": "before the leave"})
         assert await eventually(lambda: all("before the leave" in t.text() for t in tabs)), \
             "a tab of the member missed the host's message"
 
         await leaving.call(f"{LIVE}.leave_room")
         assert await eventually(lambda: len(host.last(LIVE, "members", [])) == 1), "the leaver is still listed"
         await settle([host, *tabs], quiet=1.0)
-        await host.call(f"{board}.send", form={"body": "after the leave"})
+        await host.call(post, form={"body": "after the leave"})
         assert await eventually(lambda: "after the leave" in host.text())
         await settle([host, *tabs], quiet=1.0)  # and where else it would arrive, it has
         got_it = [instance(t) == instance(leaving) for t in tabs if "after the leave" in t.text()]

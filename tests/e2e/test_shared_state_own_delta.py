@@ -11,12 +11,14 @@ from __future__ import annotations
 import asyncio
 import json
 
-from sessions_app.state.chat import RoomBoard
+from sessions_app.state.chat import RoomBoard, RoomBoardUi
 from sessions_app.state.room import RoomLive
 from tests.e2e.test_realtime_protocol import db_room
 from tests.support.protocol import ReflexClient, protocol_user, run, settle
 
 BOARD = RoomBoard.get_full_name()
+# A room post is a handler of the tab's own board state (link-free: realtime.links).
+POST = f"{RoomBoardUi.get_full_name()}.send"
 LIVE = RoomLive.get_full_name()
 
 
@@ -34,7 +36,7 @@ def test_a_members_own_answer_carries_no_router_data(app_server):
         assert "rx_router_page_rx_state_" in json.dumps(host.frames)
 
         mark = len(host.frames)
-        await host.call(f"{BOARD}.send", form={"body": "no router please"})
+        await host.call(POST, form={"body": "no router please"})
         await host.call(f"{LIVE}.control", action="start")
         await settle([host, member], quiet=1.0)
         answer = json.dumps(host.frames[mark:])

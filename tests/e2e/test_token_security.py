@@ -28,7 +28,7 @@ from sessions_app.models import SessionParticipant, StudySession, utcnow
 from sessions_app.services import scheduled, shared_keys
 from sessions_app.state.account import AccountState
 from sessions_app.state.auth import AuthState
-from sessions_app.state.chat import RoomBoard
+from sessions_app.state.chat import RoomBoard, RoomBoardUi
 from sessions_app.state.quiet_focus import RoomQuiet
 from sessions_app.state.room import RoomLive
 from sessions_app.state.scheduled import SessionDetailState
@@ -47,6 +47,8 @@ from tests.support.protocol import (
 
 LIVE = RoomLive.get_full_name()
 BOARD = RoomBoard.get_full_name()
+# A room post is a handler of the tab's own board state (link-free: realtime.links).
+POST = f"{RoomBoardUi.get_full_name()}.send"
 QUIET = RoomQuiet.get_full_name()
 AUTH = AuthState.get_full_name()
 ACCOUNT = AccountState.get_full_name()
@@ -119,7 +121,7 @@ def test_shared_state_keys_and_channel_names_as_tokens_are_refused_and_read_noth
         await host.open(f"/rooms/{room_id}", {"room_id": str(room_id)})
         # The page's on_load handlers run as their own events: post once the board is linked.
         await wait_for(lambda: host.last(BOARD, "room_id") == room_id)
-        await host.call(f"{BOARD}.send", form={"body": f"private chat {mark}"})
+        await host.call(POST, form={"body": f"private chat {mark}"})
         await host.call(f"{BOARD}.add_task", form={"text": f"private task {mark}"})
         # A scheduled session that is live now, and its live room with someone in it.
         session_id = db_session(dburl, host_id, [member_id], starts_in=timedelta(minutes=-5),
@@ -128,7 +130,7 @@ def test_shared_state_keys_and_channel_names_as_tokens_are_refused_and_read_noth
         member = ReflexClient(url, member_token)
         await member.open(f"/rooms/{live_room_id}", {"room_id": str(live_room_id)})
         await wait_for(lambda: member.last(BOARD, "room_id") == live_room_id)
-        await member.call(f"{BOARD}.send", form={"body": f"live room chat {mark}"})
+        await member.call(POST, form={"body": f"live room chat {mark}"})
         # The room's state is there to be read, for whoever could connect as its key.
         await wait_for(lambda: f"private chat {mark}" in host.text() and code in host.text())
         await wait_for(lambda: f"private task {mark}" in host.text())
@@ -233,7 +235,7 @@ def test_after_logout_a_tab_gets_no_pushes_for_the_old_user(app_server):
         await wait_for(lambda: leaver.last(AUTH, "user_id") == 0)
         leaver.frames.clear()
         sibling.frames.clear()
-        await stayer.call(f"{BOARD}.send", form={"body": f"after the logout {mark}"})
+        await stayer.call(POST, form={"body": f"after the logout {mark}"})
         # 15 minutes at TIME_SCALE=60: the server ends the block, credits and pushes EXP.
         await wait_for(lambda: stayer.last(LIVE, "phase_label") == "short break", limit=40)
         await wait_for(lambda: (stayer.last(AUTH, "exp_total") or 0) > 0)
@@ -305,12 +307,12 @@ def test_leaving_a_room_in_one_tab_stops_its_chat_in_the_others(app_server):
         await tab_two.open(path, query)
         for client in (host, tab_one, tab_two):
             await wait_for(lambda c=client: c.last(BOARD, "room_id") == room_id)
-        await host.call(f"{BOARD}.send", form={"body": f"before leaving {mark}"})
+        await host.call(POST, form={"body": f"before leaving {mark}"})
         await wait_for(lambda: f"before leaving {mark}" in tab_one.text())
 
         await tab_two.call(f"{LIVE}.leave_room")
         await wait_for(lambda: len(host.last(LIVE, "members", [])) == 1)
-        await host.call(f"{BOARD}.send", form={"body": f"after leaving {mark}"})
+        await host.call(POST, form={"body": f"after leaving {mark}"})
         await wait_for(lambda: f"after leaving {mark}" in host.text())
         await settle([host, tab_one, tab_two])
         assert f"after leaving {mark}" not in tab_one.text()
@@ -353,7 +355,7 @@ def test_a_deleted_account_s_tabs_get_nothing_more(app_server):
         await settle([host_room, host_session, in_room, in_session, settings])
         for client in (in_room, in_session, settings):
             client.frames.clear()
-        await host_room.call(f"{BOARD}.send", form={"body": f"room after deletion {mark}"})
+        await host_room.call(POST, form={"body": f"room after deletion {mark}"})
         await host_session.call(f"{SESSION_CHAT}.send", form={"body": f"session after deletion {mark}"})
         await wait_for(lambda: f"room after deletion {mark}" in host_room.text())
         await wait_for(lambda: f"session after deletion {mark}" in host_session.text())

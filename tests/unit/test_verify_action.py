@@ -150,7 +150,8 @@ def test_room_and_lobby_views_after_broadcasts_equal_a_fresh_load(live, engine):
     check("Bob joins: the member list and the lobby count")
 
     async def control(action: str) -> None:
-        values, running = room_state._control(room_id, host, action)
+        with app_db.session_scope(engine) as db:
+            values, running = room_state._control(db, host, room_id, action)
         await realtime.publish(store, channels.room(room_id), "host-sid", **values)
         phases.after_timer_change(room_id, running)
 
