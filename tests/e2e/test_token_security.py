@@ -13,9 +13,7 @@ sockets leave everything.
 
 from __future__ import annotations
 
-import asyncio
 import re
-import time
 import uuid
 from datetime import timedelta
 
@@ -35,10 +33,12 @@ from sessions_app.state.scheduled import SessionDetailState
 from sessions_app.state.session_chat import SessionChatState
 from tests.e2e.conftest import goto, host_room
 from tests.e2e.test_realtime_protocol import db_room
+from tests.e2e.test_rooms import skip_to_phase_end
 from tests.support.protocol import (
     HYDRATE,
     NAMESPACE,
     ReflexClient,
+    eventually,
     protocol_user,
     router,
     run,
@@ -98,14 +98,6 @@ def open_live_room(database_url: str, session_id: int, user_id: int) -> int:
     return room_id
 
 
-async def wait_for(condition, limit: float = 30.0) -> None:
-    """Poll a condition on received frames until it holds (fails after ``limit`` seconds)."""
-    deadline = time.monotonic() + limit
-    while not condition():
-        assert time.monotonic() < deadline, "condition not reached in time"
-        await asyncio.sleep(0.1)
-
-
 # --- item 1: client tokens ------------------------------------------------------------------------
 
 
@@ -120,7 +112,7 @@ def test_shared_state_keys_and_channel_names_as_tokens_are_refused_and_read_noth
         host = ReflexClient(url, host_token)
         await host.open(f"/rooms/{room_id}", {"room_id": str(room_id)})
         # The page's on_load handlers run as their own events: post once the board is linked.
-        await wait_for(lambda: host.last(BOARD, "room_id") == room_id)
+        assert await eventually(lambda: host.last(BOARD, "room_id") == room_id)
         await host.call(POST, form={"body": f"private chat {mark}"})
         await host.call(f"{BOARD}.add_task", form={"text": f"private task {mark}"})
         # A scheduled session that is live now, and its live room with someone in it.
@@ -129,12 +121,12 @@ def test_shared_state_keys_and_channel_names_as_tokens_are_refused_and_read_noth
         live_room_id = open_live_room(dburl, session_id, member_id)
         member = ReflexClient(url, member_token)
         await member.open(f"/rooms/{live_room_id}", {"room_id": str(live_room_id)})
-        await wait_for(lambda: member.last(BOARD, "room_id") == live_room_id)
+        assert await eventually(lambda: member.last(BOARD, "room_id") == live_room_id)
         await member.call(POST, form={"body": f"live room chat {mark}"})
         # The room's state is there to be read, for whoever could connect as its key.
-        await wait_for(lambda: f"private chat {mark}" in host.text() and code in host.text())
-        await wait_for(lambda: f"private task {mark}" in host.text())
-        await wait_for(lambda: f"live room chat {mark}" in member.text())
+        assert await eventually(lambda: f"private chat {mark}" in host.text() and code in host.text())
+        assert await eventually(lambda: f"private task {mark}" in host.text())
+        assert await eventually(lambda: f"live room chat {mark}" in member.text())
 
         secrets = [code, f"Hidden Host {mark}", f"Hidden Member {mark}", f"private chat {mark}",
                    f"private task {mark}", f"live room chat {mark}", f"Secret session {mark}"]
@@ -163,7 +155,7 @@ def test_shared_state_keys_and_channel_names_as_tokens_are_refused_and_read_noth
         # The refusals left nothing behind: a fresh tab of the host enters and reads the room.
         again = ReflexClient(url, host_token)
         await again.open(f"/rooms/{room_id}", {"room_id": str(room_id)})
-        await wait_for(lambda: code in again.text() and f"private chat {mark}" in again.text())
+        assert await eventually(lambda: code in again.text() and f"private chat {mark}" in again.text())
         for client in (host, member, again):
             await client.close()
 
@@ -179,7 +171,7 @@ def test_a_session_live_room_shows_no_join_code(app_server):
         room_id = open_live_room(dburl, session_id, creator_id)
         creator = ReflexClient(url, creator_token)
         await creator.open(f"/rooms/{room_id}", {"room_id": str(room_id)})
-        await wait_for(lambda: creator.last(LIVE, "room_id") == room_id)
+        assert await eventually(lambda: creator.last(LIVE, "room_id") == room_id)
         await settle([creator])
         assert creator.last(LIVE, "room_id") == room_id and creator.last(LIVE, "is_private") is True
         assert creator.last(LIVE, "code", "") == ""
@@ -206,7 +198,7 @@ def test_a_browser_tab_still_connects_and_uses_its_room(student, app_server):
 # --- item 7: channels follow rights -----------------------------------------------------------------
 
 
-def test_after_logout_a_tab_gets_no_pushes_for_the_old_user(app_server):
+def test_after_logout_a_tab_gets_no_pushes_for_the_old_user(app_server, app_clock):
     url, dburl = app_server.url, app_server.database_url
     mark = uuid.uuid4().hex[:8]
 
@@ -223,22 +215,24 @@ def test_after_logout_a_tab_gets_no_pushes_for_the_old_user(app_server):
         sibling = ReflexClient(url, leaver_token)
         await sibling.open(path, query)
         for client in (stayer, leaver, sibling):
-            await wait_for(lambda c=client: c.last(BOARD, "room_id") == room_id)
+            assert await eventually(lambda c=client: c.last(BOARD, "room_id") == room_id)
         # The host opens chat during focus (quiet focus would refuse the post below).
         await stayer.call(f"{QUIET}.set_focus_chat", open_=True)
         await stayer.call(f"{LIVE}.control", action="start")
-        await wait_for(lambda: leaver.last(LIVE, "phase") == "focus")
+        assert await eventually(lambda: leaver.last(LIVE, "phase") == "focus")
 
         # The tab logs out (a crafted client does not follow the redirect home). Its user is
         # still in the room, so the block's end credits them and pushes their new EXP.
         await leaver.call(f"{AUTH}.log_out")
-        await wait_for(lambda: leaver.last(AUTH, "user_id") == 0)
+        assert await eventually(lambda: leaver.last(AUTH, "user_id") == 0)
         leaver.frames.clear()
         sibling.frames.clear()
         await stayer.call(POST, form={"body": f"after the logout {mark}"})
-        # 15 minutes at TIME_SCALE=60: the server ends the block, credits and pushes EXP.
-        await wait_for(lambda: stayer.last(LIVE, "phase_label") == "short break", limit=40)
-        await wait_for(lambda: (stayer.last(AUTH, "exp_total") or 0) > 0)
+        # The app's clock skips to a second before the block's end: the server ends it, credits
+        # and pushes EXP.
+        skip_to_phase_end(app_server, app_clock, room_id)
+        assert await eventually(lambda: stayer.last(LIVE, "phase_label") == "short break")
+        assert await eventually(lambda: (stayer.last(AUTH, "exp_total") or 0) > 0)
         await settle([stayer, leaver, sibling])
 
         for tab in (leaver, sibling):
@@ -269,18 +263,18 @@ def test_leaving_a_session_in_one_tab_stops_its_chat_in_the_others(app_server):
         tab_two = ReflexClient(url, part_token)
         await tab_two.open(path, query)
         for client in (creator, tab_one, tab_two):
-            await wait_for(lambda c=client: c.last(DETAIL, "chat_readable") is True)
+            assert await eventually(lambda c=client: c.last(DETAIL, "chat_readable") is True)
 
         await creator.call(f"{SESSION_CHAT}.send", form={"body": f"before leaving {mark}"})
-        await wait_for(lambda: f"before leaving {mark}" in tab_one.text())
+        assert await eventually(lambda: f"before leaving {mark}" in tab_one.text())
 
         # The participant leaves in tab two; tab one (a crafted client: it never syncs) must
         # not get the chat any more.
         await tab_two.call(f"{DETAIL}.leave")
-        await wait_for(lambda: tab_two.last(DETAIL, "is_participant") is False)
+        assert await eventually(lambda: tab_two.last(DETAIL, "is_participant") is False)
         await settle([creator, tab_one, tab_two])
         await creator.call(f"{SESSION_CHAT}.send", form={"body": f"after leaving {mark}"})
-        await wait_for(lambda: f"after leaving {mark}" in creator.text())
+        assert await eventually(lambda: f"after leaving {mark}" in creator.text())
         await settle([creator, tab_one, tab_two])
         assert f"after leaving {mark}" not in tab_one.text()
         assert f"after leaving {mark}" not in tab_two.text()
@@ -306,14 +300,14 @@ def test_leaving_a_room_in_one_tab_stops_its_chat_in_the_others(app_server):
         tab_two = ReflexClient(url, member_token)
         await tab_two.open(path, query)
         for client in (host, tab_one, tab_two):
-            await wait_for(lambda c=client: c.last(BOARD, "room_id") == room_id)
+            assert await eventually(lambda c=client: c.last(BOARD, "room_id") == room_id)
         await host.call(POST, form={"body": f"before leaving {mark}"})
-        await wait_for(lambda: f"before leaving {mark}" in tab_one.text())
+        assert await eventually(lambda: f"before leaving {mark}" in tab_one.text())
 
         await tab_two.call(f"{LIVE}.leave_room")
-        await wait_for(lambda: len(host.last(LIVE, "members", [])) == 1)
+        assert await eventually(lambda: len(host.last(LIVE, "members", [])) == 1)
         await host.call(POST, form={"body": f"after leaving {mark}"})
-        await wait_for(lambda: f"after leaving {mark}" in host.text())
+        assert await eventually(lambda: f"after leaving {mark}" in host.text())
         await settle([host, tab_one, tab_two])
         assert f"after leaving {mark}" not in tab_one.text()
         assert f"after leaving {mark}" not in tab_two.text()
@@ -341,24 +335,24 @@ def test_a_deleted_account_s_tabs_get_nothing_more(app_server):
         await in_room.open(room_path, room_query)
         await in_session.open(session_path, session_query)
         for client in (host_room, in_room):
-            await wait_for(lambda c=client: c.last(BOARD, "room_id") == room_id)
+            assert await eventually(lambda c=client: c.last(BOARD, "room_id") == room_id)
         for client in (host_session, in_session):
-            await wait_for(lambda c=client: c.last(DETAIL, "chat_readable") is True)
+            assert await eventually(lambda c=client: c.last(DETAIL, "chat_readable") is True)
 
         # The account is deleted from a third tab (a crafted client: it never follows anything).
         settings = ReflexClient(url, gone_token)
         await settings.open("/settings")
-        await wait_for(lambda: settings.frames)  # loaded
+        assert await eventually(lambda: settings.frames)  # loaded
         await settle([settings])
         await settings.call(f"{ACCOUNT}.delete_account")
-        await wait_for(lambda: len(host_room.last(LIVE, "members", [])) == 1)
+        assert await eventually(lambda: len(host_room.last(LIVE, "members", [])) == 1)
         await settle([host_room, host_session, in_room, in_session, settings])
         for client in (in_room, in_session, settings):
             client.frames.clear()
         await host_room.call(POST, form={"body": f"room after deletion {mark}"})
         await host_session.call(f"{SESSION_CHAT}.send", form={"body": f"session after deletion {mark}"})
-        await wait_for(lambda: f"room after deletion {mark}" in host_room.text())
-        await wait_for(lambda: f"session after deletion {mark}" in host_session.text())
+        assert await eventually(lambda: f"room after deletion {mark}" in host_room.text())
+        assert await eventually(lambda: f"session after deletion {mark}" in host_session.text())
         await settle([host_room, host_session, in_room, in_session, settings])
         for client in (in_room, in_session, settings):
             assert f"after deletion {mark}" not in client.text()
