@@ -18,7 +18,7 @@ from typing import Any
 import reflex as rx
 
 from sessions_app import realtime, routes
-from sessions_app.db import session_scope
+from sessions_app.db import read_scope, session_scope
 from sessions_app.live import channels, phases, presence, targets
 from sessions_app.live.feeds import refresh_lobby  # noqa: F401 - kept for callers of state.room
 from sessions_app.live.rooms import (  # noqa: F401 - names kept for callers of state.room
@@ -33,7 +33,7 @@ from sessions_app.live.rooms import (  # noqa: F401 - names kept for callers of 
 from sessions_app.live.sweeper import install  # noqa: F401 - the app installs it from here
 from sessions_app.services import rooms
 from sessions_app.settings import get_settings
-from sessions_app.state.base import REFUSED, Handler, in_db
+from sessions_app.state.base import REFUSED, Handler
 from sessions_app.state.clock import ClockState
 
 # Kept for callers of the old names: channels are spelled in ``live.channels``.
@@ -84,13 +84,15 @@ def live_running(live) -> tuple[int, datetime] | None:
     return live.phase_seq, datetime.fromtimestamp(live.ends_at_ms / 1000, tz=UTC)
 
 
-def _page_reads(db, room_id: int, uid: int) -> tuple[rooms.RoomSnapshot | None, list]:
+def _page_reads(room_id: int, uid: int) -> tuple[rooms.RoomSnapshot | None, list]:
     """The room's snapshot (without members: the batched member list keeps them) and every
-    part's values: ONE transaction."""
-    snap = rooms.snapshot(db, room_id, with_members=False)
-    if snap is None:
-        return None, []
-    return snap, [part.read(db, room_id, uid) for part in PAGE_PARTS]
+    part's values: ONE read-only transaction (on SQLite it does not queue for the write lock
+    behind the other joiners' entries)."""
+    with read_scope() as db:
+        snap = rooms.snapshot(db, room_id, with_members=False)
+        if snap is None:
+            return None, []
+        return snap, [part.read(db, room_id, uid) for part in PAGE_PARTS]
 
 
 @targets.register(targets.ROOM)
@@ -195,7 +197,7 @@ class RoomPageState(Handler, rx.State):
         await presence.join_channels(sid, user_id=uid, room_id=room_id)
         # The page's read runs before the room's lock is taken: a join storm's 200 reads do
         # not queue one by one behind the lock (each waiting for a pool thread and the loop).
-        loaded = await self._attempt(in_db, _page_reads, room_id, uid)
+        loaded = await self._attempt(_page_reads, room_id, uid)
         if loaded is REFUSED or loaded[0] is None:
             self._room_id = 0
             await presence.leave_channel(sid, room_id)
@@ -219,8 +221,14 @@ class RoomPageState(Handler, rx.State):
         self._room_id = room_id
         for part, value in zip(PAGE_PARTS, values, strict=True):
             await part.fill(self, room_id, uid, value)
-        await presence.arrive(live, token=token, sid=sid, user_id=uid, room_id=room_id,
-                              announce=is_new or not others_know, joined=True)
+        announce = is_new or not others_know
+        await presence.arrive(live, token=token, sid=sid, user_id=uid, room_id=room_id, announce=announce,
+                              joined=True)
+        if announce:
+            # The member batch this entry announces brings the list (and the host's name) to
+            # every tab in the room, this one too: its own load does not carry it as well (in a
+            # join storm of 200 that was ~20,000 members serialized under the room's lock).
+            realtime.leave_out_of_delta(live, "members", "host_name")
         phases.follow(room_id, running)
         return ClockState.begin
 
