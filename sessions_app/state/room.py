@@ -195,6 +195,7 @@ class RoomPageState(Handler, rx.State):
         # tab, and whatever came before is in the read (the chat feed merges the chat changes
         # it saw into the tail; the store's cached values are always the newest).
         await presence.join_channels(sid, user_id=uid, room_id=room_id)
+        self._room_id = room_id  # from here on, a tab moving on (``leave_if_away``) leaves again
         # The page's read runs before the room's lock is taken: a join storm's 200 reads do
         # not queue one by one behind the lock (each waiting for a pool thread and the loop).
         loaded = await self._attempt(_page_reads, room_id, uid)
@@ -218,7 +219,6 @@ class RoomPageState(Handler, rx.State):
         # What the others see may not list this user yet (new stint, or a stint started by a
         # join-by-code elsewhere): then they get a member update.
         others_know = cached and any(m.user_id == uid for m in live.members)
-        self._room_id = room_id
         for part, value in zip(PAGE_PARTS, values, strict=True):
             await part.fill(self, room_id, uid, value)
         announce = is_new or not others_know
