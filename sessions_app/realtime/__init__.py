@@ -61,6 +61,7 @@ from sessions_app.realtime.guards import set_event_cost as set_event_cost
 from sessions_app.realtime.guards import sockets_with_cookie as sockets_with_cookie
 
 # Background tasks and timing (``realtime.timing``): the names callers use, re-exported.
+from sessions_app.realtime.linking import patch_from_locked_root
 from sessions_app.realtime.timing import _as_system, _spawn
 from sessions_app.realtime.timing import cancel as cancel
 from sessions_app.realtime.timing import clock_moved as clock_moved
@@ -299,7 +300,8 @@ def broadcast_only(cls: type[rx.SharedState]) -> type[rx.SharedState]:
     patch = cls._internal_patch_linked_state
 
     async def _internal_patch_linked_state(self, token: str, full_delta: bool = False):
-        linked = await patch(self, token, full_delta=full_delta)
+        # Every class linked to the token in this event from the one locked root (``linking``).
+        linked = await patch_from_locked_root(self, token, full_delta, patch)
         linked._linked_from.clear()
         return linked
 
