@@ -25,6 +25,7 @@ import socketio
 NAMESPACE = "/_event"
 HYDRATE = "reflex___state____state.hydrate_and_load"
 FIELD = "_rx_state_"
+HYDRATED = "is_hydrated" + FIELD
 FAST_JSON = SimpleNamespace(dumps=lambda obj, **_: orjson.dumps(obj).decode(), loads=orjson.loads)
 
 # A scenario's extractor: frame → keys newly seen in it, or None when the frame is unrelated.
@@ -98,9 +99,13 @@ class SessionsClient(BaseClient):
         self.path, self.query = "/", {}
         self.values: dict[tuple[str, str], object] = {}
         self.watch: set[tuple[str, str]] = set()
+        self.hydrated_at: float | None = None
 
     def observe(self, data: dict) -> None:
         delta = data.get("delta") or {}
+        # The page load's last step (Reflex's ``set_is_hydrated``, after every on_load event).
+        if self.hydrated_at is None and any(sub.get(HYDRATED) is True for sub in delta.values()):
+            self.hydrated_at = time.perf_counter()
         for state, var in self.watch:
             sub = delta.get(state)
             if sub is not None and var + FIELD in sub:
@@ -112,6 +117,7 @@ class SessionsClient(BaseClient):
     async def open(self, path: str, query: dict | None = None) -> None:
         """Connect as a tab opening ``path``: the connect packet hydrates and runs on_load."""
         self.path, self.query = path, query or {}
+        self.hydrated_at = None
         auth = {"event": {"name": HYDRATE, "payload": {}, "router_data": self._router()}}
         # The login is the HttpOnly cookie a browser sends on the handshake.
         await self.sio.connect(f"{self.url}?token={uuid.uuid4()}", socketio_path="/_event/",

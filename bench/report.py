@@ -91,6 +91,7 @@ def rows_for(scenario: str, app: dict, floor: dict) -> list[tuple[str, str, str,
         add("p50_see_all_s", "p50 client sees all", "s")
         add("clients_seeing_all", "clients seeing all")
         add("cpu_s", "server CPU", "s")
+        add("loaded_s", "last tab's page load finished (hydrated)", "s")
         add("settled_s", "every page load done (server idle)", "s")
         add("cpu_settled_s", "server CPU until idle", "s")
         return rows

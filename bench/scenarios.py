@@ -527,6 +527,9 @@ class Scenarios:
         seen = [c.seen["full"] - t0 for c in clients if "full" in c.seen]
         cpu1 = self.cpu()
         ready = await wait_for(lambda: all(t.in_room(c, room) for c in clients), 30)
+        # Every tab's page load has run to its end (Reflex's hydrated flag comes last).
+        await wait_for(lambda: all(getattr(c, "hydrated_at", 0) is not None for c in clients), 60)
+        loaded = [c.hydrated_at - t0 for c in clients if getattr(c, "hydrated_at", None)]
         # The rest of every tab's page load (its other on_load handlers) still runs after
         # the member lists arrive: the room is settled when the server is idle again. The
         # room's chat and timer below are measured from then on, not queued behind the joins.
@@ -537,6 +540,7 @@ class Scenarios:
             "p50_see_all_s": percentile(seen, 0.5), "connected_s": opened,
             "clients_seeing_all": len(seen), "clients": n, "all_ready": ready, "cpu_s": cpu1 - cpu0,
             "settled_s": settled, "cpu_settled_s": cpu2 - cpu0,
+            "loaded_s": max(loaded) if len(loaded) == n else float("nan"),
         }
         self.tick(f"join storm {n}")
         # Right after: is the room usable? The host's timer and chat reach everyone.

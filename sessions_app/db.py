@@ -65,7 +65,9 @@ def make_engine(url: str) -> Engine:
         def _sqlite_begin(conn):  # pragma: no cover - trivial
             # IMMEDIATE: take the write lock up front, so concurrent read-then-write
             # transactions wait on busy_timeout instead of failing on the lock upgrade.
-            conn.exec_driver_sql("BEGIN IMMEDIATE")
+            # A ``read_scope`` only reads: a deferred BEGIN (a WAL reader neither waits for the
+            # write lock nor holds it; SQLite's busy wait sleeps, up to 100 ms a try).
+            conn.exec_driver_sql("BEGIN" if conn.get_execution_options().get(_READ_ONLY) else "BEGIN IMMEDIATE")
 
         return engine
     engine = create_engine(url, pool_pre_ping=True, pool_size=10, max_overflow=20)
@@ -197,6 +199,21 @@ def session_scope(engine: Engine | None = None) -> Iterator[Session]:
         except Exception:
             session.rollback()
             raise
+
+
+_READ_ONLY = "sessions_read_only"
+
+
+@contextmanager
+def read_scope(engine: Engine | None = None) -> Iterator[Session]:
+    """A session for reads only (a page load's read): on SQLite its transaction does not take
+    the write lock up front, so it runs beside writers instead of queueing behind them. Never
+    write in it (nothing is committed: it is rolled back at the end)."""
+    with Session((engine or get_engine()).execution_options(**{_READ_ONLY: True}), expire_on_commit=False) as session:
+        try:
+            yield session
+        finally:
+            session.rollback()
 
 
 @contextmanager

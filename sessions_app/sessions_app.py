@@ -32,6 +32,7 @@ from sessions_app.services import accounts
 from sessions_app.services.errors import ServiceError
 from sessions_app.settings import get_settings
 from sessions_app.state import call as call_state
+from sessions_app.state import page_load
 from sessions_app.state import room as room_state
 from sessions_app.state.scheduled.detail import SessionDetailState
 from sessions_app.testclock import routes as test_clock_routes
@@ -75,11 +76,13 @@ AWAY_HOOKS = [(routes.ROOM, room_state.RoomPageState.leave_if_away),
 
 
 def _register(spec: dict) -> None:
-    """Add a page; on load it first ends this tab's stay in any live page it has left."""
+    """Add a page; on load it first ends this tab's stay in any live page it has left. The
+    hooks and the page's own load steps run as ONE server event (``state.page_load``)."""
     on_load = spec.get("on_load") or []
     on_load = on_load if isinstance(on_load, list) else [on_load]
     away = [hook for route, hook in AWAY_HOOKS if spec["route"] not in (route if isinstance(route, tuple) else (route,))]
-    app.add_page(**{**spec, "on_load": [*away, *on_load]})
+    steps = [*away, *on_load]
+    app.add_page(**{**spec, "on_load": page_load.register(spec["route"], steps) if len(steps) > 1 else steps})
 
 
 for spec in [landing.PAGE, lobby.PAGE, *auth.PAGES, *account.PAGES, *rooms.PAGES, *sessions_list.PAGES,

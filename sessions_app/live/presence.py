@@ -21,16 +21,25 @@ MEMBER_BATCH_SECONDS = 0.15
 _tab_room: dict[str, int] = {}
 
 
-async def arrive(live, *, token: str, sid: str, user_id: int, room_id: int, announce: bool) -> None:
+async def join_channels(sid: str, *, user_id: int, room_id: int) -> None:
+    """A tab's entry was just authorized: its socket joins the room's and the user's channels
+    — before the page is read, so nothing broadcast in between is missed (``arrive``)."""
+    await realtime.join(sid, channels.room(room_id))
+    await realtime.join(sid, channels.user(user_id))
+
+
+async def arrive(live, *, token: str, sid: str, user_id: int, room_id: int, announce: bool,
+                 joined: bool = False) -> None:
     """A tab entered the room (its store ``live`` is linked and locked by the caller): note
-    the tab, put its socket in the room's and the user's channels, and — ``announce``: the
-    others do not list this user yet — batch a member update and refresh the lobby."""
+    the tab, put its socket in the room's and the user's channels (unless ``joined`` already,
+    ``join_channels``), and — ``announce``: the others do not list this user yet — batch a
+    member update and refresh the lobby."""
     live._tabs = {**live._tabs, token: user_id}
     live._missing_since = {t: s for t, s in live._missing_since.items() if t != token}
     realtime.detach_fanout(live)
     _tab_room[token] = room_id
-    await realtime.join(sid, channels.room(room_id))
-    await realtime.join(sid, channels.user(user_id))
+    if not joined:
+        await join_channels(sid, user_id=user_id, room_id=room_id)
     if announce:
         refresh_members(room_id)
         refresh_lobby()

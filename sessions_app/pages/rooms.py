@@ -12,14 +12,10 @@ from sessions_app.components.mood import ambient_panel, bordered_avatar
 from sessions_app.components.tasks import personal_tasks_panel, room_tasks_panel
 from sessions_app.components.timer import phase_color, remaining
 from sessions_app.services.rooms import DISCIPLINES, LIMITS
+from sessions_app.state import room_page  # noqa: F401 - registers the parts the room page's load fills
 from sessions_app.state.auth import AuthState
-from sessions_app.state.block_goals import RoomGoals
-from sessions_app.state.chat import RoomBoard
 from sessions_app.state.lobby import JoinLinkState, NewRoomState
-from sessions_app.state.mood import AmbientState, RoomBackgroundState
-from sessions_app.state.quiet_focus import RoomQuiet
 from sessions_app.state.room import RoomLive, RoomPageState
-from sessions_app.state.tasks import TaskState
 
 is_host = RoomLive.host_id == AuthState.user_id
 running = (RoomLive.phase != "idle") & (RoomLive.paused_remaining_ms < 0)
@@ -242,8 +238,8 @@ def join_link() -> rx.Component:
 PAGES = [
     dict(route=routes.ROOM_NEW, component=new_room, title="Open a room · Sessions", on_load=NewRoomState.load),
     dict(route=routes.ROOM, component=room, title="Room · Sessions",
-         on_load=[RoomPageState.load, RoomBoard.load, RoomGoals.load, RoomQuiet.load, TaskState.load,
-                  AmbientState.load, RoomBackgroundState.load,
-                  rx.call_script(READ_SOUND_JS, callback=RoomPageState.set_sound)]),
+         # One server event: the load fills the board, goals, reactions, tasks and mix too
+         # (``state.room_page``); the script reads the sound choice in the browser.
+         on_load=[RoomPageState.load, rx.call_script(READ_SOUND_JS, callback=RoomPageState.set_sound)]),
     dict(route=routes.JOIN, component=join_link, title="Joining · Sessions", on_load=JoinLinkState.load),
 ]

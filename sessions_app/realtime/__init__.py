@@ -61,11 +61,12 @@ from sessions_app.realtime.guards import is_tab_token as is_tab_token
 from sessions_app.realtime.guards import set_event_cost as set_event_cost
 from sessions_app.realtime.guards import sockets_with_cookie as sockets_with_cookie
 
+# Background tasks and timing (``realtime.timing``): the names callers use, re-exported.
+from sessions_app.realtime.linking import patch_from_locked_root
+
 # Events that need none of the tab's linked states (``realtime.links``).
 from sessions_app.realtime.links import link_free as link_free
 from sessions_app.realtime.links import own_link_only as own_link_only
-
-# Background tasks and timing (``realtime.timing``): the names callers use, re-exported.
 from sessions_app.realtime.timing import _as_system, _spawn
 from sessions_app.realtime.timing import cancel as cancel
 from sessions_app.realtime.timing import clock_moved as clock_moved
@@ -257,14 +258,21 @@ _reflex_patch_state = _reflex_shared._patch_state
 
 @contextlib.asynccontextmanager
 async def _patch_plain(original_state, linked_state, full_delta: bool = False):
-    """Reflex's ``_patch_state`` for a ``broadcast_only`` state outside a link or unlink: the
-    same swap of the linked instance into the tab's tree and back, without marking the root's
-    router dirty and resolving a delta (both only serve computed vars, which these states'
-    vars do not feed). Any other state, and every link/unlink, goes Reflex's way."""
-    if full_delta or type(original_state) not in _PLAIN_SHARED:
+    """Reflex's ``_patch_state`` for a ``broadcast_only`` state: the same swap of the linked
+    instance into the tab's tree and back, without marking the root's router dirty and
+    resolving the whole tree's delta (both only serve computed vars, which these states' vars
+    do not feed). A link or unlink (``full_delta``) marks every var of the instance now shown
+    dirty, so the tab gets them all. (Reflex resolved the tree at every link: a room page
+    linking its four room states in one event serialized the room's member list four extra
+    times, under the room's lock.) Any other state goes Reflex's way."""
+    if type(original_state) not in _PLAIN_SHARED:
         async with _reflex_patch_state(original_state, linked_state, full_delta=full_delta):
             yield
         return
+    if full_delta:
+        cls = type(linked_state)
+        linked_state.dirty_vars.update(name for name, f in cls.get_fields().items() if f._owner is cls)
+        linked_state._mark_dirty()
     parent, name = original_state.parent_state, original_state.get_name()
     linked_parent = linked_state.parent_state
     parent.substates[name] = linked_state
@@ -298,7 +306,8 @@ def broadcast_only(cls: type[rx.SharedState]) -> type[rx.SharedState]:
     patch = cls._internal_patch_linked_state
 
     async def _internal_patch_linked_state(self, token: str, full_delta: bool = False):
-        linked = await patch(self, token, full_delta=full_delta)
+        # Every class linked to the token in this event from the one locked root (``linking``).
+        linked = await patch_from_locked_root(self, token, full_delta, patch)
         linked._linked_from.clear()
         return linked
 
@@ -325,6 +334,12 @@ def detach_fanout(shared: rx.SharedState) -> None:
     """Switch Reflex's per-member fan-out off for this change (it reads ``_linked_from``
     after the handler returns); the sender still gets its own delta."""
     shared._linked_from.clear()
+
+
+def leave_out_of_delta(state: rx.State, *names: str) -> None:
+    """This event's own delta does not carry ``names`` of ``state`` (they were marked dirty,
+    e.g. by a link): the tab gets them from a broadcast that is on its way anyway."""
+    state.dirty_vars.difference_update(names)
 
 
 async def publish(shared: rx.SharedState, channel: str, sender_sid: str | None, **values) -> None:

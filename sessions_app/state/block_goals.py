@@ -69,8 +69,8 @@ def _answer(db, *, goal_id: object, user_id: int, outcome: object, room_id: int 
     return entry.outcome, pending_vars(block_goals.pending(db, user_id=user_id, room_id=room_id))
 
 
-def _room_view(db, *, room_id: int, user_id: int) -> tuple[list[GoalView], dict]:
-    """The room's goal lines and this user's unanswered question there."""
+def goals_read(db, room_id: int, user_id: int) -> tuple[list[GoalView], dict]:
+    """The room's goal lines and this user's unanswered question there (the room page's read)."""
     return (goal_views(block_goals.room_goals(db, room_id=room_id)),
             pending_vars(block_goals.pending(db, user_id=user_id, room_id=room_id)))
 
@@ -133,32 +133,37 @@ class RoomGoals(Handler, rx.SharedState):
     room_id: int = 0
     goals: list[GoalView] = []
 
-    @rx.event
-    async def load(self):
-        """on_load of the room page, after ``RoomPageState.load``: link to the room's goals,
-        rebuild them from the DB, and read this user's unanswered question."""
+    async def _fill(self, room_id: int, uid: int, value: tuple[list[GoalView], dict]) -> None:
+        """Part of the room page's one load (``state.room_page``): link to the room's goals
+        (under the room's lock), set them from the load's read (``goals_read``), and this
+        user's unanswered question. A cached list is kept (every goal change sets it under
+        this lock: newer than the read) except for this user's own line, which may come back
+        with them (their goal stays open while they are away)."""
         ui = await self.get_state(BlockGoalUi)
         ui.goal_error = ui.outcome_error = ui.outcome_saved = ""
-        room_id = (await self.get_state(RoomPageState))._room_id
-        uid = await self._caller_id()
-        if not room_id or uid is None:
-            if self._linked_to:
-                realtime.detach_fanout(self)
-                await self._unlink()
-            return
         shared = await self._link_to(shared_key(room_id))
-        loaded = await self._attempt(in_db, _room_view, room_id=room_id, user_id=uid, errors=(ui, "goal_error"))
-        if loaded is REFUSED:
-            return
-        fresh, asked = loaded
+        read, asked = value
         for k, v in asked.items():
             setattr(ui, k, v)
+        fresh = read
+        if shared.room_id == room_id:
+            order = {g.user_id: i for i, g in enumerate(read)}  # the read's order: oldest goal first
+            fresh = sorted([*(g for g in shared.goals if g.user_id != uid), *(g for g in read if g.user_id == uid)],
+                           key=lambda g: order.get(g.user_id, len(order)))
         shared.room_id = room_id
         if list(shared.goals) == fresh:
             realtime.detach_fanout(shared)  # nothing new for the others
             return
         # A returning member's goal (or a cache rebuilt after a restart): everyone gets it.
         await realtime.publish(shared, channels.room(room_id), self.router.session.session_id, goals=fresh)
+
+    async def _away(self) -> None:
+        """The tab is not in a room: unlinked."""
+        ui = await self.get_state(BlockGoalUi)
+        ui.goal_error = ui.outcome_error = ui.outcome_saved = ""
+        if self._linked_to:
+            realtime.detach_fanout(self)
+            await self._unlink()
 
     @rx.event
     async def save(self, form: dict):

@@ -1,7 +1,7 @@
 """Room chat and room tasks: the room's shared board (the lobby chat is ``state.lobby_chat``).
 
 Room: ``RoomBoard`` is a small shared state linked to the room's key (``shared_key``, the
-same key as ``RoomLive``) in its own on_load handler. It holds the chat tail (last 50
+same key as ``RoomLive``) by the room page's one load (``state.room_page``). It holds the chat tail (last 50
 messages) and the room's tasks; every load rebuilds them from the DB (which is also how a
 reconnecting tab catches up: on_load runs again and the lists are replaced whole). A task
 change writes the DB, then goes out as ONE broadcast of the task list to the room's channel.
@@ -50,10 +50,11 @@ def _room_older(channel_name: str, uid: int, first_shown: int) -> tuple[list[Mes
         return older_window(db, channel_name, uid, first_shown)
 
 
-def _board(room_id: int, uid: int) -> tuple[tuple[int, list[MessageView]], list[TaskView]]:
-    with session_scope() as db:
-        room_tasks = task_views(tasks.room_tasks(db, room_id=room_id, user_id=uid))
-    return tail_views(chat.room_channel(room_id), uid), room_tasks
+def board_read(db, room_id: int, uid: int) -> tuple[int, list[MessageView], list[TaskView]]:
+    """The room page's read of the board (in its load's transaction): chat tail with its
+    sequence number, and the room's tasks. The services check membership."""
+    tail = chat.tail(db, chat.room_channel(room_id), chat.PAGE, user_id=uid)
+    return tail.seq, message_views(tail.messages), task_views(tasks.room_tasks(db, room_id=room_id, user_id=uid))
 
 
 def _room_task_change(fn, uid: int, room_id: int) -> list[TaskView]:
@@ -175,28 +176,26 @@ class RoomBoard(Handler, rx.SharedState):
     async def _publish(self, room_id: int, **values) -> None:
         await realtime.publish(self, channels.room(room_id), self.router.session.session_id, **values)
 
-    @rx.event
-    async def load(self):
-        """on_load of the room page, after ``RoomPageState.load``: link this tab to the room's
-        board and rebuild it from the DB. A tab that is not in a room is unlinked instead."""
-        ui = await self.get_state(RoomBoardUi)
-        ui._reset()
-        room_id = (await self.get_state(RoomPageState))._room_id
-        uid = await self._caller_id()
-        if not room_id or uid is None:
-            await self._leave()
-            return
+    async def _fill(self, room_id: int, uid: int, value: tuple[int, list[MessageView], list[TaskView]]) -> None:
+        """Part of the room page's one load (``state.room_page``): link this tab to the room's
+        board (under the room's lock) and set it from the load's read (``board_read``). The
+        chat tail is the read's (the chat feed merges what was broadcast since the tab joined
+        the channel); the room's tasks are the cached board's when there is one (every task
+        change sets them under this lock: newer than the read), else the read's."""
+        (await self.get_state(RoomBoardUi))._reset()
         board = await self._link_to(shared_key(room_id))
-        result = await self._attempt(_board, room_id, uid, errors=(ui, "chat_error"))
-        if result is REFUSED:
-            ui.chat_error = ""
-            await board._leave()
-            return
-        (seq, messages), room_tasks = result
-        board.room_id, board.messages, board.feed_seq, board.tasks = room_id, messages, seq, room_tasks
+        seq, messages, room_tasks = value
+        if board.room_id != room_id:
+            board.room_id, board.tasks = room_id, room_tasks
+        board.feed_seq, board.messages = seq, messages
         board.feed = chat.room_channel(room_id)
         # Nothing changed for the others: no fan-out, no broadcast (this tab gets its delta).
         realtime.detach_fanout(board)
+
+    async def _away(self) -> None:
+        """The tab is not in a room (refused, logged out): unlinked, nothing of a room kept."""
+        (await self.get_state(RoomBoardUi))._reset()
+        await self._leave()
 
     async def _leave(self) -> None:
         """Unlink from the room's board. The rehydrate events ``_unlink`` returns are dropped

@@ -60,17 +60,11 @@ class AmbientState(Handler, rx.State):
             setattr(self, name, value)
         self.mix_rev += 1
 
-    @rx.event
-    async def load(self):
-        """on_load of the room page: the caller's stored mix."""
+    def _fill(self, mix: ambient.Mix) -> None:
+        """Part of the room page's one load (``state.room_page``): the caller's stored mix."""
         self.ambient_error = ""
         self.playing = False
-        uid = await self._caller_id()
-        if uid is None:
-            return
-        mix = await self._attempt(in_db, ambient.get_mix, user_id=uid, errors=(self, "ambient_error"))
-        if mix is not REFUSED:
-            self._show(mix)
+        self._show(mix)
 
     async def _save_volume(self, sound: str, volume: object) -> None:
         """Store one sound's volume (the service validates: 0–100 whole numbers only)."""
@@ -168,15 +162,11 @@ class RoomBackgroundState(Handler, rx.State):
     options: list[OptionView] = []
     background_error: str = ""
 
-    @rx.event
-    async def load(self):
-        """on_load of the room page: the backgrounds the caller's level unlocks."""
+    def _fill(self, level: int) -> None:
+        """Part of the room page's one load (``state.room_page``): the backgrounds the caller's
+        level unlocks."""
         self.background_error = ""
-        uid = await self._caller_id()
-        if uid is None:
-            return
-        mine = await off_loop(in_db, cosmetics.wardrobe, user_id=uid)
-        self.options = option_views(cosmetics.BACKGROUND, mine.level)
+        self.options = option_views(cosmetics.BACKGROUND, level)
 
     @rx.event
     async def set_background(self, key: str):

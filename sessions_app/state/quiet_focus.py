@@ -42,8 +42,9 @@ def reaction_views(items: list[reactions.ReactionCount]) -> list[ReactionView]:
     return [ReactionView(r.message_id, r.key, r.emoji, r.count) for r in items]
 
 
-def _room_view(db, *, room_id: int, user_id: int) -> tuple[bool, list[ReactionView], list[str]]:
-    """Whether chat is open during focus, the tail's reaction counts and the user's own."""
+def quiet_read(db, room_id: int, user_id: int) -> tuple[bool, list[ReactionView], list[str]]:
+    """Whether chat is open during focus, the tail's reaction counts and the user's own (the
+    room page's read)."""
     ids = reactions.tail_ids(db, chat.room_channel(room_id))
     return (quiet_focus.focus_chat_open(db, room_id), reaction_views(reactions.counts(db, ids)),
             reactions.mine(db, user_id=user_id, message_ids=ids))
@@ -77,25 +78,25 @@ class RoomQuiet(Handler, rx.SharedState):
             return None
         return uid, room_id
 
-    @rx.event
-    async def load(self):
-        """on_load of the room page, after ``RoomPageState.load``: link and rebuild from the DB."""
+    async def _fill(self, room_id: int, uid: int, value: tuple[bool, list[ReactionView], list[str]]) -> None:
+        """Part of the room page's one load (``state.room_page``): link (under the room's lock)
+        and set from the load's read (``quiet_read``) — unless the room's cached values are
+        there (every change sets them under this lock: newer than the read)."""
+        ui = await self.get_state(RoomQuietUi)
+        shared = await self._link_to(shared_key(room_id))
+        chat_open, counts, mine = value
+        ui.error, ui.mine = "", mine
+        if shared.room_id != room_id:
+            shared.room_id, shared.chat_open, shared.reactions = room_id, chat_open, counts
+        realtime.detach_fanout(shared)  # nothing new for the others
+
+    async def _away(self) -> None:
+        """The tab is not in a room: unlinked."""
         ui = await self.get_state(RoomQuietUi)
         ui.error, ui.mine = "", []
-        room_id = (await self.get_state(RoomPageState))._room_id
-        uid = await self._caller_id()
-        if not room_id or uid is None:
-            if self._linked_to:
-                realtime.detach_fanout(self)
-                await self._unlink()
-            return
-        shared = await self._link_to(shared_key(room_id))
-        loaded = await self._attempt(in_db, _room_view, room_id=room_id, user_id=uid, errors=(ui, "error"))
-        if loaded is REFUSED:
-            return
-        chat_open, counts, ui.mine = loaded
-        shared.room_id, shared.chat_open, shared.reactions = room_id, chat_open, counts
-        realtime.detach_fanout(shared)  # the DB's values: nothing new for the others
+        if self._linked_to:
+            realtime.detach_fanout(self)
+            await self._unlink()
 
     @rx.event
     async def set_focus_chat(self, open_: bool):

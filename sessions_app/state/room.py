@@ -10,9 +10,15 @@ lives in ``sessions_app.live``.
 
 from __future__ import annotations
 
+import dataclasses
+from collections.abc import Awaitable, Callable
+from datetime import UTC, datetime
+from typing import Any
+
 import reflex as rx
 
 from sessions_app import realtime, routes
+from sessions_app.db import read_scope
 from sessions_app.live import channels, phases, presence, targets
 from sessions_app.live.feeds import refresh_lobby  # noqa: F401 - kept for callers of state.room
 from sessions_app.live.rooms import (  # noqa: F401 - names kept for callers of state.room
@@ -27,7 +33,7 @@ from sessions_app.live.rooms import (  # noqa: F401 - names kept for callers of 
 from sessions_app.live.sweeper import install  # noqa: F401 - the app installs it from here
 from sessions_app.services import rooms
 from sessions_app.settings import get_settings
-from sessions_app.state.base import REFUSED, Handler, in_db
+from sessions_app.state.base import REFUSED, Handler
 from sessions_app.state.clock import ClockState
 
 # Kept for callers of the old names: channels are spelled in ``live.channels``.
@@ -50,6 +56,42 @@ def _control(db, uid: int, room_id: int, action: object) -> tuple[dict, tuple | 
 
 def _enter(db, uid: int, requested: object) -> rooms.Entry:
     return rooms.enter_room(db, room_id=requested, user_id=uid)
+
+
+@dataclasses.dataclass(frozen=True)
+class PagePart:
+    """Something else the room page shows (the board, goals, reactions, the student's own
+    tasks and mix...), loaded by ``RoomPageState.load`` in its one event and its one read
+    transaction. Registered by ``state.room_page`` (the parts' modules import this one)."""
+
+    # (db, room_id, user_id) -> value: runs in the load's read transaction, as the caller.
+    read: Callable[[Any, int, int], Any]
+    # async (page, room_id, user_id, value): fill the part's states (``page.get_state``).
+    fill: Callable[[Any, int, int, Any], Awaitable[None]]
+    # async (page): the tab is not in a room (refused, logged out): unlink / clear.
+    away: Callable[[Any], Awaitable[None]] | None = None
+
+
+PAGE_PARTS: list[PagePart] = []
+
+
+def live_running(live) -> tuple[int, datetime] | None:
+    """The running phase's (sequence number, end) from the room's store, as
+    ``rooms.running_anchor`` gives it from the DB (None while idle, paused or closed)."""
+    if live.closed or live.phase == "idle" or live.paused_remaining_ms >= 0 or not live.ends_at_ms:
+        return None
+    return live.phase_seq, datetime.fromtimestamp(live.ends_at_ms / 1000, tz=UTC)
+
+
+def _page_reads(room_id: int, uid: int) -> tuple[rooms.RoomSnapshot | None, list]:
+    """The room's snapshot (without members: the batched member list keeps them) and every
+    part's values: ONE read-only transaction (on SQLite it does not queue for the write lock
+    behind the other joiners' entries)."""
+    with read_scope() as db:
+        snap = rooms.snapshot(db, room_id, with_members=False)
+        if snap is None:
+            return None, []
+        return snap, [part.read(db, room_id, uid) for part in PAGE_PARTS]
 
 
 @targets.register(targets.ROOM)
@@ -135,7 +177,9 @@ class RoomPageState(Handler, rx.State):
 
     @rx.event
     async def load(self):
-        """on_load of /rooms/[room_id]: authorize, enter, link the shared room, join its channel."""
+        """on_load of /rooms/[room_id]: authorize and enter, join the room's channels, read the
+        page, link the shared room and fill every part of the page (``PAGE_PARTS``) — one
+        event, two transactions, and nothing but memory work under the room's lock."""
         self.error = ""
         requested = realtime.route_param(self, "room_id")
         if self._room_id and str(self._room_id) != str(requested):
@@ -143,29 +187,60 @@ class RoomPageState(Handler, rx.State):
         # Who is calling and their entry (authorized by the service): one transaction.
         uid, entered = await self._attempt_in_callers_transaction(_enter, requested, view=True)
         if uid is None:
+            await self._parts_away()
             return rx.redirect(routes.login_then(self.router.url.path))
         if entered is REFUSED:
             self._room_id = 0
+            await self._parts_away()
             return
         room_id, is_new = entered.room_id, entered.is_new
-        live = await (await self.get_state(RoomLive))._link_to(shared_key(room_id))
+        token, sid = self.router.session.client_token, self.router.session.session_id
+        # In the channels first, then read: whatever is broadcast after the join reaches this
+        # tab, and whatever came before is in the read (the chat feed merges the chat changes
+        # it saw into the tail; the store's cached values are always the newest).
+        await presence.join_channels(sid, user_id=uid, room_id=room_id)
+        self._room_id = room_id  # from here on, a tab moving on (``leave_if_away``) leaves again
+        # The page's read runs before the room's lock is taken: a join storm's 200 reads do
+        # not queue one by one behind the lock (each waiting for a pool thread and the loop).
+        loaded = await self._attempt(_page_reads, room_id, uid)
+        if loaded is REFUSED or loaded[0] is None:
+            self._room_id = 0
+            await presence.leave_channel(sid, room_id)
+            await self._parts_away()
+            return
+        snap, values = loaded
+        live = await (await self.get_state(RoomLive))._link_to(shared_key(room_id))  # the room's lock
+        # The cached store (kept current under this lock by every change) wins over the read;
+        # without one (first entry, restart) it is rebuilt from the read; its member list
+        # comes with the batch this entry announces.
+        cached = live.room_id == room_id
+        if cached:
+            running = live_running(live)
+        else:
+            live._load_snapshot(snap)
+            live.host_id = snap.host_id
+            running = snap.running
         # What the others see may not list this user yet (new stint, or a stint started by a
         # join-by-code elsewhere): then they get a member update.
-        cached = live.room_id == room_id
         others_know = cached and any(m.user_id == uid for m in live.members)
-        # Read under the room's lock (the link holds it), so no timer action falls between
-        # this read and the channel join below; a cached store keeps its batched member list.
-        snap = await self._attempt(in_db, rooms.snapshot, room_id, with_members=not cached)
-        if snap is REFUSED or snap is None:
-            self._room_id = 0
-            return
-        live._load_snapshot(snap)
-        token, sid = self.router.session.client_token, self.router.session.session_id
-        self._room_id = room_id
-        await presence.arrive(live, token=token, sid=sid, user_id=uid, room_id=room_id,
-                              announce=is_new or not others_know)
-        phases.follow(room_id, snap.running)
+        for part, value in zip(PAGE_PARTS, values, strict=True):
+            await part.fill(self, room_id, uid, value)
+        announce = is_new or not others_know
+        await presence.arrive(live, token=token, sid=sid, user_id=uid, room_id=room_id, announce=announce,
+                              joined=True)
+        if announce:
+            # The member batch this entry announces brings the list (and the host's name) to
+            # every tab in the room, this one too: its own load does not carry it as well (in a
+            # join storm of 200 that was ~20,000 members serialized under the room's lock).
+            realtime.leave_out_of_delta(live, "members", "host_name")
+        phases.follow(room_id, running)
         return ClockState.begin
+
+    async def _parts_away(self) -> None:
+        """The tab is not in a room: every part that links or shows room data lets go."""
+        for part in PAGE_PARTS:
+            if part.away is not None:
+                await part.away(self)
 
     @rx.event
     async def leave_if_away(self):

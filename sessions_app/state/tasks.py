@@ -73,6 +73,11 @@ class TaskState(Handler, rx.State):
         self.tasks = listed
         return True
 
+    def _fill(self, listed: list[TaskView]) -> None:
+        """Part of the room page's one load (``state.room_page``): the list it read."""
+        self.error, self.editing_id = "", 0
+        self.tasks = listed
+
     @rx.event
     async def load(self):
         """on_load of the lobby and room pages: the student's tasks from the DB."""

@@ -2,9 +2,10 @@
 
 ``RoomPageState.load`` runs the caller's login lookup and their entry into the room in ONE
 transaction (``state.base.caller_then``: looked up as the system, then ``db.become_user``),
-and reads the room's snapshot in a second one under the room's lock (after linking the shared
-store, so no timer action falls between the read and the channel join). Before, the lookup,
-the entry and the snapshot were three transactions (and three trips to the thread pool).
+and reads the room's snapshot and every other part of the page (board, goals, reactions, own
+tasks, mix) in a second, read-only one (``_page_reads``), after joining the room's channels
+and before taking the room's lock. Before, the lookup, the entry and the snapshot were three
+transactions, and each other part of the page one more (plus a lookup of the caller each).
 
 On PostgreSQL, ``become_user`` must really drop the transaction to the user: the rest of the
 transaction sees only that user's rows (row-level security), also after an ``elevated`` step.
@@ -21,7 +22,8 @@ from sessions_app.models import RoomMember, Task
 from sessions_app.services import accounts, rooms
 from sessions_app.services.errors import ServiceError
 from sessions_app.state import room as room_state
-from sessions_app.state.base import REFUSED, caller_then, in_db
+from sessions_app.state import room_page  # noqa: F401 - registers the page's parts
+from sessions_app.state.base import REFUSED, caller_then
 from tests.support import postgres
 from tests.support.factories import make_room, make_user
 
@@ -52,9 +54,10 @@ def test_a_join_is_two_transactions_lookup_and_entry_then_the_snapshot(engine, c
     assert counted == [1]  # the lookup, the own view and the entry: one transaction
     assert (uid, entry, err) == (bob, rooms.Entry(room_id, True), None)
     assert view["display_name"] == "Bob"
-    snap = in_db(rooms.snapshot, room_id, with_members=False)
-    assert len(counted) == 2
+    snap, parts = room_state._page_reads(room_id, bob)
+    assert len(counted) == 2  # the snapshot and every part of the page: one more transaction
     assert snap.room_id == room_id and snap.members is None
+    assert len(parts) == len(room_state.PAGE_PARTS) >= 6
     with app_db.session_scope(engine) as db:  # the entry was committed
         assert rooms.is_member(db, room_id, bob)
 
