@@ -25,6 +25,8 @@ from tests.support.protocol import ReflexClient, eventually, protocol_user, run,
 LIVE = RoomLive.get_full_name()
 PAGE = RoomPageState.get_full_name()
 BOARD = RoomBoard.get_full_name()
+# A room post is a handler of the tab's own board state (link-free: realtime.links).
+POST = f"{RoomBoardUi.get_full_name()}.send"
 GOALS = RoomGoals.get_full_name()
 QUIET = RoomQuiet.get_full_name()
 TASKS = TaskState.get_full_name()
@@ -57,7 +59,7 @@ def test_a_room_page_load_is_one_event_that_joins_the_room_s_and_the_user_s_chan
         await host.open(path, query)
         assert await eventually(lambda: host.last(BOARD, "room_id") == room_id), "the host's room never loaded"
         await host.call(f"{RoomGoals.get_full_name()}.save", form={"goal": f"goal {mark}"})
-        await host.call(f"{BOARD}.send", form={"body": f"before {mark}"})
+        await host.call(POST, form={"body": f"before {mark}"})
         assert await eventually(lambda: f"before {mark}" in host.text())
 
         tab_one, tab_two = ReflexClient(url, member_token), ReflexClient(url, member_token)
@@ -77,7 +79,7 @@ def test_a_room_page_load_is_one_event_that_joins_the_room_s_and_the_user_s_chan
         assert _value(first, TASKS, "tasks") == [], "the own tasks came in another frame"
 
         # The room's channel: the host's chat reaches both tabs.
-        await host.call(f"{BOARD}.send", form={"body": f"after load {mark}"})
+        await host.call(POST, form={"body": f"after load {mark}"})
         for tab in (tab_one, tab_two):
             assert await eventually(lambda t=tab: f"after load {mark}" in t.text()), "a member's tab missed the chat"
 
@@ -85,7 +87,7 @@ def test_a_room_page_load_is_one_event_that_joins_the_room_s_and_the_user_s_chan
         # room's channel at once (the server reaches it through the user's channel).
         await tab_two.call(f"{LIVE}.leave_room")
         assert await eventually(lambda: len(host.last(LIVE, "members", [])) == 1), "the member never left"
-        await host.call(f"{BOARD}.send", form={"body": f"after leaving {mark}"})
+        await host.call(POST, form={"body": f"after leaving {mark}"})
         assert await eventually(lambda: f"after leaving {mark}" in host.text()), \
             host.values(RoomBoardUi.get_full_name(), "chat_error")
         await settle([host, tab_one, tab_two])
@@ -116,7 +118,7 @@ def test_a_stranger_s_load_of_a_private_room_is_refused_and_gets_nothing_private
         host = ReflexClient(url, host_token)
         await host.open(path, query)
         assert await eventually(lambda: host.last(BOARD, "room_id") == room_id), "the host's room never loaded"
-        await host.call(f"{BOARD}.send", form={"body": f"secret chat {mark}"})
+        await host.call(POST, form={"body": f"secret chat {mark}"})
         await host.call(f"{BOARD}.add_task", form={"text": f"secret task {mark}"})
         await host.call(f"{GOALS}.save", form={"goal": f"secret goal {mark}"})
         assert await eventually(lambda: all(s in host.text() for s in (f"secret chat {mark}", f"secret task {mark}",
@@ -126,7 +128,7 @@ def test_a_stranger_s_load_of_a_private_room_is_refused_and_gets_nothing_private
         await stranger.open(path, query)
         assert await eventually(lambda: "private" in stranger.last(PAGE, "error", "")), "the stranger was not refused"
         # Later room changes do not reach the stranger either (not in the room's channel).
-        await host.call(f"{BOARD}.send", form={"body": f"secret later {mark}"})
+        await host.call(POST, form={"body": f"secret later {mark}"})
         await host.call(f"{LIVE}.control", action="start")
         assert await eventually(lambda: f"secret later {mark}" in host.text())
         await settle([host, stranger])
