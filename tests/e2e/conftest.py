@@ -50,11 +50,15 @@ pytestmark = pytest.mark.e2e
 
 # Long files first. pytest-xdist hands the files out in collection order (make test: one file
 # per unit), so a long file collected late becomes the run's tail while the other workers sit
-# idle; started first, it overlaps the rest, and the many short files at the end fill the gaps. The order: per-file times of a
-# `make test` run (`make run`'s build and minute of use, the scaled-out module, the calls, ...).
-SLOW_FIRST = ("test_make_run.py", "test_scaled.py", "test_make_dev.py", "test_calls_sfu.py", "test_calls.py", "test_rooms.py",
-              "test_chat_tasks.py", "test_email_flows.py", "test_accounts.py", "test_mood.py",
-              "test_token_security.py", "test_sessions.py", "test_login_cookie.py", "test_focus_blocks.py")
+# idle; started first, it overlaps the rest, and the many short files at the end fill the gaps.
+# The order: per-file times of a `make test` run, longest first (`make run`'s build and minute
+# of use, the scaled-out module and `make dev` lead: they mostly wait). A file over ~10 s
+# belongs here: unlisted files run last, alphabetically (test_timer_silence.py, 28 s with its
+# own app, once made the last 30 s of a run use one core).
+SLOW_FIRST = ("test_make_run.py", "test_scaled.py", "test_make_dev.py", "test_rooms.py", "test_chat_tasks.py",
+              "test_accounts.py", "test_calls.py", "test_calls_sfu.py", "test_login_cookie.py", "test_mood.py",
+              "test_sessions.py", "test_email_flows.py", "test_timer_silence.py", "test_login_guard_wire.py",
+              "test_focus_blocks.py", "test_chat_pipeline_protocol.py", "test_token_security.py")
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
