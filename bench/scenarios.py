@@ -143,7 +143,10 @@ class SessionsTarget:
     # extractors
     def _tail(self, state: str):
         """Messages new to this client: from a loaded list, or from one broadcast change
-        (``chat_event``: the chat pipeline sends the new message only)."""
+        (``chat_event``: the chat pipeline sends the new message only). New means an id this
+        client has not seen, as the browser's feed merges them (components/chat_feed.py):
+        posts are link-free, so two posts' broadcasts may arrive in either order, and a
+        message that arrives again is a duplicate."""
         def extract(c: BaseClient, frame: dict):
             sub = (frame.get("delta") or {}).get(state)
             if not sub:
@@ -152,12 +155,9 @@ class SessionsTarget:
             items = [event["add"]] if event.get("add") else sub.get("messages_rx_state_")
             if items is None:
                 return None
-            mark, keys = c.state.get("mark", -1), []
-            for m in items:
-                if m["id"] > mark:
-                    keys.append(m["body"])
-                    mark = m["id"]
-            c.state["mark"] = mark
+            ids = c.state.setdefault("ids", set())
+            keys = [m["body"] for m in items if m["id"] not in ids]
+            ids.update(m["id"] for m in items)
             return keys
         return extract
 
