@@ -55,16 +55,10 @@ pytestmark = pytest.mark.e2e
 # of use, the scaled-out module and `make dev` lead: they mostly wait). A file over ~10 s
 # belongs here: unlisted files run last, alphabetically (test_timer_silence.py, 28 s with its
 # own app, once made the last 30 s of a run use one core).
-# xdist's loadfile scheduler also queues a SECOND file on every worker whose current file has
-# at most 2 tests left: at the start, on the two one-test `make` files' workers, where it waits
-# behind their ~2 minutes. Those two places (5th and 6th) hold two short files; the long
-# test_chat_tasks.py once sat there, started at 124 s and became the run's tail.
-SLOW_FIRST = ("test_make_run.py", "test_scaled.py", "test_make_dev.py", "test_rooms.py",
-              "test_security_headers.py", "test_more_providers.py",
-              "test_chat_tasks.py", "test_accounts.py", "test_calls.py", "test_calls_sfu.py", "test_login_cookie.py",
-              "test_mood.py", "test_sessions.py", "test_email_flows.py", "test_timer_silence.py",
-              "test_login_guard_wire.py", "test_focus_blocks.py", "test_chat_pipeline_protocol.py",
-              "test_token_security.py")
+SLOW_FIRST = ("test_make_run.py", "test_scaled.py", "test_make_dev.py", "test_rooms.py", "test_chat_tasks.py",
+              "test_accounts.py", "test_calls.py", "test_calls_sfu.py", "test_login_cookie.py", "test_mood.py",
+              "test_sessions.py", "test_email_flows.py", "test_timer_silence.py", "test_login_guard_wire.py",
+              "test_focus_blocks.py", "test_chat_pipeline_protocol.py", "test_token_security.py")
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
