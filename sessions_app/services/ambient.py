@@ -33,9 +33,14 @@ class Mix:
 
 
 def clean_volume(value: object) -> int:
-    """A volume as stored: an int (not a bool) or a string of at most three digits, 0–100."""
+    """A volume as stored: an int (not a bool), a whole float (a range input's on_change sends
+    the slider's value as a number) or a string of at most three digits, 0–100."""
     if isinstance(value, bool):
         raise ServiceError(BAD_VOLUME)
+    if isinstance(value, float):
+        if not value.is_integer():  # 3.5, nan and inf alike
+            raise ServiceError(BAD_VOLUME)
+        value = int(value)
     if isinstance(value, str):
         text = value.strip()
         if not (text.isascii() and text.isdigit() and len(text) <= 3):

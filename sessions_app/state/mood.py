@@ -80,24 +80,25 @@ class AmbientState(Handler, rx.State):
             setattr(self, name, value)  # no re-creation: the input already shows it
 
     # One handler per sound: the browser debounces per handler name, so four sliders moved
-    # in quick succession are four saves, not one.
+    # in quick succession are four saves, not one. ``float``: a range input's change sends
+    # ``Number(value)`` (Reflex's first event spec for it); the service refuses non-whole ones.
     @rx.event
-    async def set_rain(self, volume: str):
+    async def set_rain(self, volume: float):
         """The rain slider settled on a volume (0–100)."""
         await self._save_volume("rain", volume)
 
     @rx.event
-    async def set_cafe(self, volume: str):
+    async def set_cafe(self, volume: float):
         """The café slider settled on a volume (0–100)."""
         await self._save_volume("cafe", volume)
 
     @rx.event
-    async def set_fire(self, volume: str):
+    async def set_fire(self, volume: float):
         """The fire slider settled on a volume (0–100)."""
         await self._save_volume("fire", volume)
 
     @rx.event
-    async def set_brown(self, volume: str):
+    async def set_brown(self, volume: float):
         """The brown-noise slider settled on a volume (0–100)."""
         await self._save_volume("brown", volume)
 

@@ -145,12 +145,13 @@ def test_mix_defaults_until_changed_then_remembered(db):
     assert ambient.get_mix(db, user_id=ada.id) == mix
 
 
-@pytest.mark.parametrize("good, stored", [("0", 0), ("100", 100), (" 42 ", 42), (7, 7), ("007", 7)])
+@pytest.mark.parametrize("good, stored", [("0", 0), ("100", 100), (" 42 ", 42), (7, 7), ("007", 7), (35.0, 35), (0.0, 0)])
 def test_volumes_that_are_accepted(good, stored):
     assert ambient.clean_volume(good) == stored
 
 
-@pytest.mark.parametrize("bad", ["101", "-1", "3.5", "1e2", "", "abc", "٣", "0x10", "1000", -1, 101, 3.5, True,
+@pytest.mark.parametrize("bad", ["101", "-1", "3.5", "1e2", "", "abc", "٣", "0x10", "1000", -1, 101, 3.5, 100.5, -0.5, 101.0,
+                                 float("nan"), float("inf"), True,
                                  False, None, [50], {"v": 5}])
 def test_volumes_that_are_refused(bad):
     with pytest.raises(ServiceError, match="whole number from 0 to 100"):
