@@ -10,7 +10,7 @@ from sessions_app import login_cookie, realtime, routes
 from sessions_app.live.presence import leave_all_rooms
 from sessions_app.live.session_page import announce_departure
 from sessions_app.live.users import own_view_vars
-from sessions_app.services import accounts, text
+from sessions_app.services import account_data, accounts, text
 from sessions_app.state.auth import AuthState, purge_tabs
 from sessions_app.state.base import REFUSED, Handler, in_db
 
@@ -94,7 +94,7 @@ class AccountState(Handler, rx.State):
         uid = await self._caller_id()
         if uid is None:
             return rx.redirect(routes.LOGIN)
-        data = await self._attempt(in_db, accounts.export_data, user_id=uid)
+        data = await self._attempt(in_db, account_data.export_data, user_id=uid)
         if data is REFUSED:
             return
         return rx.download(data=json.dumps(data, indent=2), filename="sessions-export.json",
@@ -113,7 +113,7 @@ class AccountState(Handler, rx.State):
             return rx.redirect(routes.LOGIN)
         # Leave live rooms first so the host role passes on and members see it at once.
         await leave_all_rooms(uid)
-        departure = await self._attempt(in_db, accounts.delete_account, user_id=uid)
+        departure = await self._attempt(in_db, account_data.delete_account, user_id=uid)
         if departure is REFUSED:
             return
         # Pages open on the sessions they hosted learn they are cancelled; freed places show.

@@ -24,7 +24,7 @@ from sessions_app.models import (
     User,
     utcnow,
 )
-from sessions_app.services import accounts
+from sessions_app.services import account_data, accounts
 from sessions_app.services.errors import RateLimited, ServiceError
 from sessions_app.services.tokens import hash_token
 from sessions_app.settings import get_settings
@@ -300,7 +300,7 @@ def test_export_has_the_profile_and_owned_rows_but_no_secrets(db):
     user = make_user(db, password=PASSWORD)
     other = make_user(db, name="Bob", email="bob@example.com", password=PASSWORD)
     _own_everything(db, user, other)
-    data = accounts.export_data(db, user_id=user.id)
+    data = account_data.export_data(db, user_id=user.id)
     text = json.dumps(data)  # JSON-ready as it is
     assert data["profile"]["display_name"] == "Ada"
     assert data["profile"]["email"] == "ada@example.com"
@@ -321,7 +321,7 @@ def test_delete_account_removes_the_user_and_everything_owned(db):
     db.add(ChatMessage(channel="lobby", user_id=other.id, body="hi Ada"))
     db.commit()
 
-    accounts.delete_account(db, user_id=user.id)
+    account_data.delete_account(db, user_id=user.id)
     db.commit()
 
     assert db.get(User, user.id) is None
@@ -340,7 +340,7 @@ def test_delete_account_is_one_transaction_of_the_caller(db):
     user = make_user(db, password=PASSWORD)
     other = make_user(db, name="Bob", email="bob@example.com", password=PASSWORD)
     _own_everything(db, user, other)
-    accounts.delete_account(db, user_id=user.id)
+    account_data.delete_account(db, user_id=user.id)
     db.rollback()  # e.g. a later step failed: nothing at all is gone
     assert db.get(User, user.id) is not None
     assert len(db.exec(select(Task).where(Task.user_id == user.id)).all()) == 2
@@ -351,9 +351,9 @@ def test_deleted_account_cannot_log_in_and_its_sessions_are_gone(db):
     user = make_user(db, password=PASSWORD)
     token = accounts.start_session(db, user_id=user.id)
     db.commit()
-    accounts.delete_account(db, user_id=user.id)
+    account_data.delete_account(db, user_id=user.id)
     db.commit()
     assert accounts.user_for_token(db, token) is None
     assert refused(accounts.authenticate, db, email="ada@example.com", password=PASSWORD, client="c").message == accounts.BAD_LOGIN
-    accounts.delete_account(db, user_id=user.id)  # a second delete is harmless
-    assert refused(accounts.export_data, db, user_id=user.id).message == "Your account no longer exists."
+    account_data.delete_account(db, user_id=user.id)  # a second delete is harmless
+    assert refused(account_data.export_data, db, user_id=user.id).message == "Your account no longer exists."

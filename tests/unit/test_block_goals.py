@@ -10,7 +10,7 @@ import pytest
 from sqlmodel import select
 
 from sessions_app.models import BlockGoal, Room
-from sessions_app.services import accounts, block_goals, rooms
+from sessions_app.services import account_data, block_goals, rooms
 from sessions_app.services.errors import ServiceError
 from tests.support.factories import make_user
 
@@ -137,9 +137,9 @@ def test_log_is_private_newest_first_and_exported(db):
     log = block_goals.log(db, user_id=ada)
     assert [(e.text, e.outcome, e.minutes, e.room_name) for e in log] == [("Prove lemma 3", "not", 25, "Eigen sprint")]
     assert [e.text for e in block_goals.log(db, user_id=bob)] == ["Bob's own"]
-    exported = accounts.export_data(db, user_id=ada)["block_goals"]
+    exported = account_data.export_data(db, user_id=ada)["block_goals"]
     assert [(g["text"], g["outcome"], g["minutes"]) for g in exported] == [("Prove lemma 3", "not", 25)]
     assert block_goals.when_label(T0 + timedelta(minutes=25), "Asia/Tokyo") == "Sat 21 Nov 2026, 21:25"
     # Deleting the account takes the log with it.
-    accounts.delete_account(db, user_id=ada)
+    account_data.delete_account(db, user_id=ada)
     assert db.exec(select(BlockGoal).where(BlockGoal.user_id == ada)).all() == []

@@ -9,7 +9,14 @@ from hypothesis import strategies as st
 from sqlalchemy.exc import IntegrityError
 
 from sessions_app.models import AmbientMix, User
-from sessions_app.services import accounts, ambient, chat, cosmetics, progression, rooms
+from sessions_app.services import (
+    account_data,
+    ambient,
+    chat,
+    cosmetics,
+    progression,
+    rooms,
+)
 from sessions_app.services.errors import ServiceError
 from tests.support.factories import make_room, make_user
 
@@ -191,6 +198,6 @@ def test_the_export_holds_the_cosmetics_and_the_mix(db):
     ada = make_user(db, exp=LEVEL_5)
     cosmetics.choose(db, user_id=ada.id, kind="name_color", key="neon-pink")
     ambient.set_volume(db, user_id=ada.id, sound="brown", volume=55)
-    data = accounts.export_data(db, user_id=ada.id)
+    data = account_data.export_data(db, user_id=ada.id)
     assert data["cosmetics"] == {"name_color": "neon-pink", "avatar_border": ""}
     assert data["ambient_mix"][0]["brown"] == 55

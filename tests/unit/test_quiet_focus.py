@@ -10,7 +10,7 @@ import pytest
 from sqlmodel import select
 
 from sessions_app.models import ChatMessage, ChatReaction, Room
-from sessions_app.services import accounts, chat, quiet_focus, reactions, rooms
+from sessions_app.services import account_data, chat, quiet_focus, reactions, rooms
 from sessions_app.services.errors import ServiceError
 from tests.support.factories import make_user
 
@@ -122,4 +122,4 @@ def test_reactions_are_rate_limited_and_exported(db):
     assert reactions_before == []  # 20 toggles: on, off, … off
     reactions.ratelimit.reset()
     reactions.toggle(db, message_id=msg.id, user_id=ada, key="heart", channel=channel)
-    assert [r["emoji"] for r in accounts.export_data(db, user_id=ada)["chat_reactions"]] == ["heart"]
+    assert [r["emoji"] for r in account_data.export_data(db, user_id=ada)["chat_reactions"]] == ["heart"]

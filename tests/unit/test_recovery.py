@@ -17,7 +17,7 @@ from sqlmodel import select
 from sessions_app import oauth
 from sessions_app.models import AuthSession, EmailToken, LoginTicket, OAuthAccount, User, utcnow
 from sessions_app.oauth import Profile
-from sessions_app.services import accounts, mail, recovery
+from sessions_app.services import account_data, accounts, mail, recovery
 from sessions_app.services.errors import RateLimited, ServiceError
 from sessions_app.services.tokens import hash_token
 from sessions_app.settings import Settings
@@ -279,14 +279,14 @@ def test_reset_after_a_pre_hijack_takes_the_account_back(db):
 
 def test_export_includes_the_verification_state_and_deletion_removes_the_links(db):
     user = password_user(db)
-    assert accounts.export_data(db, user_id=user.id)["profile"]["email_verified"] is False
+    assert account_data.export_data(db, user_id=user.id)["profile"]["email_verified"] is False
     recovery.verify_email(db, token=token_of(recovery.verification_mail(db, user=user), "/verify-email"))
     recovery.request_reset(db, email=user.email, client="c")
     db.commit()
-    profile = accounts.export_data(db, user_id=user.id)["profile"]
+    profile = account_data.export_data(db, user_id=user.id)["profile"]
     assert profile["email_verified"] is True and profile["email_verified_at"]
-    assert "token" not in str(accounts.export_data(db, user_id=user.id)).lower().replace("token_", "")
-    accounts.delete_account(db, user_id=user.id)
+    assert "token" not in str(account_data.export_data(db, user_id=user.id)).lower().replace("token_", "")
+    account_data.delete_account(db, user_id=user.id)
     db.commit()
     assert db.exec(select(EmailToken)).all() == []
 

@@ -19,7 +19,7 @@ from sqlmodel import Session, SQLModel, select
 
 from sessions_app.db import as_user, session_scope
 from sessions_app.models import FocusCredit, Room, SessionParticipant, StudySession, Task, User
-from sessions_app.services import accounts, chat, rooms, scheduled, tasks
+from sessions_app.services import account_data, chat, rooms, scheduled, tasks
 from tests.support import postgres
 from tests.support.factories import NOW, session_form
 
@@ -132,7 +132,7 @@ def test_a_session_waitlist_live_room_and_account_deletion(engine):
         rooms.enter(db, room_id=live.room_id, user_id=cem, now=starts + timedelta(minutes=1))
     # Ada deletes her account: her session goes, Cem's sign-up to it with it.
     with tx(engine, ada) as db:
-        accounts.delete_account(db, user_id=ada, now=NOW)
+        account_data.delete_account(db, user_id=ada, now=NOW)
     with tx(engine, cem) as db:
         assert db.exec(select(SessionParticipant)).all() == []
         assert db.get(StudySession, sid) is None

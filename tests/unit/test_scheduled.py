@@ -10,7 +10,7 @@ from sqlmodel import Session, select
 
 from sessions_app.db import session_scope
 from sessions_app.models import SessionNote, SessionParticipant, StudySession
-from sessions_app.services import scheduled
+from sessions_app.services import account_data, scheduled
 from sessions_app.services.errors import ServiceError
 from tests.support.factories import NOW, make_user, plan_session, session_form
 
@@ -456,7 +456,7 @@ def test_planning_is_rate_limited(db):
 
 def test_deleting_an_account_removes_its_sessions_signups_notes_and_feed(db):
     from sessions_app.models import CalendarFeed
-    from sessions_app.services import accounts, calendar
+    from sessions_app.services import calendar
 
     ada, bea = make_user(db, "Ada").id, make_user(db, "Bea").id
     hosted = plan_session(db, ada)
@@ -468,7 +468,7 @@ def test_deleting_an_account_removes_its_sessions_signups_notes_and_feed(db):
     calendar.create_feed_token(db, user_id=ada)
     db.commit()
 
-    accounts.delete_account(db, user_id=ada)
+    account_data.delete_account(db, user_id=ada)
     db.commit()
     assert db.exec(select(StudySession.id)).all() == [other.id]
     assert db.exec(select(SessionParticipant)).all() == []

@@ -13,7 +13,7 @@ from sqlmodel import Session, select
 from sessions_app import routes
 from sessions_app.db import session_scope
 from sessions_app.models import ChatMessage, Room, RoomMember, SessionParticipant, StudySession
-from sessions_app.services import accounts, rooms, scheduled
+from sessions_app.services import account_data, rooms, scheduled
 from sessions_app.services.errors import ServiceError
 from sessions_app.state import scheduled as scheduled_state
 from tests.support.factories import NOW, make_user, plan_session, session_form
@@ -222,7 +222,7 @@ def test_export_has_the_users_sessions_signups_and_notes(db):
     scheduled.join_session(db, session_id=other.id, user_id=ada, now=NOW)
     scheduled.save_note(db, session_id=other.id, user_id=ada, body="Good one", is_public=False,
                         now=other.ends_at + timedelta(hours=1))
-    data = accounts.export_data(db, user_id=ada)
+    data = account_data.export_data(db, user_id=ada)
     assert [s["title"] for s in data["scheduled_sessions"]] == ["Ada's session"]
     assert data["scheduled_sessions"][0]["id"] == hosted.id
     assert [(s["session_id"], s["waitlisted"]) for s in data["session_signups"]] == [(other.id, False)]
@@ -241,7 +241,7 @@ def test_deleting_a_host_cancels_their_sessions_with_people_and_frees_their_plac
     db.add(ChatMessage(channel=scheduled.chat_channel(with_people.id), user_id=bea, body="hi"))
     db.commit()
 
-    departure = accounts.delete_account(db, user_id=ada, now=NOW)
+    departure = account_data.delete_account(db, user_id=ada, now=NOW)
     assert departure == scheduled.Departure((with_people.id,), (full.id,))
     # Before the rows went, the session was cancelled (what open pages are told) and Cem,
     # first on the waitlist, got Ada's place.
@@ -253,7 +253,7 @@ def test_deleting_a_host_cancels_their_sessions_with_people_and_frees_their_plac
 
 
 def test_deleting_an_unknown_account_changes_nothing(db):
-    assert accounts.delete_account(db, user_id=12345) == scheduled.Departure((), ())
+    assert account_data.delete_account(db, user_id=12345) == scheduled.Departure((), ())
 
 
 def test_form_defaults_fill_every_field():
