@@ -82,7 +82,7 @@ def _register(spec: dict) -> None:
     on_load = on_load if isinstance(on_load, list) else [on_load]
     away = [hook for route, hook in AWAY_HOOKS if spec["route"] not in (route if isinstance(route, tuple) else (route,))]
     steps = [*away, *on_load]
-    app.add_page(**{**spec, "on_load": page_load.register(spec["route"], steps) if len(steps) > 1 else steps})
+    app.add_page(**{**spec, "on_load": page_load.register(spec["route"], steps, idle_at_defaults=away) if len(steps) > 1 else steps})
 
 
 for spec in [landing.PAGE, lobby.PAGE, *auth.PAGES, *account.PAGES, *rooms.PAGES, *sessions_list.PAGES,

@@ -46,7 +46,7 @@ from reflex.constants.state import FIELD_MARKER
 from reflex.istate.manager.token import BaseStateToken
 
 from sessions_app.live import channels
-from sessions_app.realtime import lazy_states
+from sessions_app.realtime import lazy_states, preload, socket_path
 
 # The guards and the workers' plumbing live in their own modules; the names callers use are
 # re-exported here (``realtime.is_tab_token``, ``realtime.make_sio``).
@@ -72,6 +72,7 @@ from sessions_app.realtime.timing import cancel as cancel
 from sessions_app.realtime.timing import clock_moved as clock_moved
 from sessions_app.realtime.timing import coalesce as coalesce
 from sessions_app.realtime.timing import schedule as schedule
+from sessions_app.realtime.unmade import never_made as never_made
 from sessions_app.realtime.workers import RedisRoomManager as RedisRoomManager
 from sessions_app.realtime.workers import _leave_members_here
 from sessions_app.realtime.workers import make_sio as make_sio
@@ -88,6 +89,8 @@ def init(app: rx.App, *, grace_seconds: float) -> None:
     global _app, _grace_seconds
     _app, _grace_seconds = app, grace_seconds
     lazy_states.install()  # a tab's states are made when first used (in-memory manager)
+    socket_path.install(app)  # a tab's socket skips the Starlette stacks (about 10 KB per tab)
+    preload.install()  # what Reflex would import under a worker's first form post (7 MB)
     app.register_lifespan_task(_install)
 
 

@@ -17,6 +17,7 @@ from sessions_app.services import rooms, text
 from sessions_app.settings import get_settings
 from sessions_app.state.base import REFUSED, Handler
 from sessions_app.state.clock import ClockState
+from sessions_app.state.lobby_shared import one_copy
 
 ALL = "All"
 
@@ -66,7 +67,9 @@ class LobbyState(Handler, rx.State):
             return rx.redirect(routes.login_then(routes.LOBBY))
         # Join before reading, so no push between the read and the join is missed.
         await realtime.join(self.router.session.session_id, channels.lobby())
-        self.rooms = await self._attempt(_cards)
+        cards = await self._attempt(_cards)
+        if cards is not REFUSED:
+            self.rooms = one_copy("lobby-cards", cards)  # every tab shares one equal list
         return ClockState.begin
 
     @rx.event

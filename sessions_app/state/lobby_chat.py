@@ -14,6 +14,7 @@ from sessions_app.live.chat import MessageView, catch_up_wire, deliver, message_
 from sessions_app.services import chat
 from sessions_app.state.base import REFUSED, Handler
 from sessions_app.state.chat_history import MAX_OLDER_PAGES, in_db, older_window
+from sessions_app.state.lobby_shared import one_copy
 from sessions_app.state.tasks import form_text
 
 LOGIN_FIRST = "Log in again to chat."
@@ -57,7 +58,7 @@ class LobbyChatState(Handler, rx.State):
             return
         tail = await self._attempt(tail_views, chat.LOBBY, uid)
         if tail is not REFUSED:
-            self.feed_seq, self.messages = tail
+            self.feed_seq, self.messages = tail[0], one_copy("lobby-tail", tail[1])  # one tail for all tabs
 
     @rx.event
     async def send(self, form: dict):
@@ -99,7 +100,7 @@ class LobbyChatState(Handler, rx.State):
         if caught is None:
             tail = await self._attempt(tail_views, chat.LOBBY, uid)
             if tail is not REFUSED:
-                self.feed_seq, self.messages = tail
+                self.feed_seq, self.messages = tail[0], one_copy("lobby-tail", tail[1])
         elif caught is not REFUSED:
             self.chat_event = caught
 

@@ -27,10 +27,15 @@ from typing import Any
 import reflex as rx
 from reflex.event import EventHandler, EventSpec
 
+from sessions_app import realtime
+
 log = logging.getLogger("sessions.page_load")
 
 # route → the page's steps: backend handlers (no arguments) or frontend event specs.
 _STEPS: dict[str, tuple[Any, ...]] = {}
+# Steps that do nothing on a state at its defaults (the leave-when-away hooks): skipped when
+# the tab has never made their state, rather than making it (``realtime.never_made``).
+_IDLE_AT_DEFAULTS: set[Any] = set()
 # How deep returned backend handlers are followed inside the same event.
 _INLINE_DEPTH = 2
 
@@ -46,8 +51,10 @@ def _backend(step: Any) -> Any | None:
     return handler
 
 
-def register(route: str, steps: Sequence[Any]) -> Any:
-    """Record ``route``'s load steps; the ONE on_load event that runs them all."""
+def register(route: str, steps: Sequence[Any], *, idle_at_defaults: Sequence[Any] = ()) -> Any:
+    """Record ``route``'s load steps; the ONE on_load event that runs them all.
+    ``idle_at_defaults``: those of ``steps`` that do nothing while their state holds its
+    defaults (skipped for a tab that never made the state)."""
     for step in steps:
         handler = _backend(step)
         if handler is not None and handler.is_background:
@@ -57,6 +64,7 @@ def register(route: str, steps: Sequence[Any]) -> Any:
         if handler is None and step.handler.state is not None:
             raise ValueError(f"{route}: a page-load step with arguments runs as its own event ({step!r})")
     _STEPS[route] = tuple(steps)
+    _IDLE_AT_DEFAULTS.update(h for h in map(_backend, idle_at_defaults) if h is not None)
     return PageLoad.run(route)
 
 
@@ -74,6 +82,8 @@ class PageLoad(rx.State):
         handler = _backend(step)
         if handler is None:
             return [step]
+        if handler in _IDLE_AT_DEFAULTS and realtime.never_made(self, handler.state):
+            return []  # nothing to undo, and no state made (about 1 KB per tab) to find that out
         try:
             returned = handler.fn(await self.get_state(handler.state))
             if inspect.isawaitable(returned):
