@@ -18,7 +18,8 @@ import argparse
 import statistics
 import sys
 
-from bench.scenarios import create_room, percentile, seed_users
+from bench.measure import percentile
+from bench.scenarios import create_room, seed_users
 from bench.servers import Stack
 
 # Records, in the page, when #timer-paused appears or disappears.

@@ -17,7 +17,7 @@ import time
 import orjson
 
 from bench.client import BaseClient
-from bench.scenarios import close_all, open_all, percentile, quiet_server, wait_for
+from bench.measure import close_all, open_all, percentile, quiet_server, wait_for
 
 # A browser's offer with audio + video and a few host candidates is about this long.
 SDP_CHARS = 5_000
