@@ -143,6 +143,14 @@ async def deliver(socket_channel: str, state_cls: type, change: chat.ChatChange)
     await realtime.push(socket_channel, state_cls, **{EVENT_VAR: wire(change)})
 
 
+async def deliver_to_others(socket_channel: str, state_cls: type, change: chat.ChatChange, sender_sid: str) -> dict:
+    """Broadcast one committed change to every socket of the chat but the sender's, and return
+    the change's value (the sender's own answer carries it: one frame less per post)."""
+    value = wire(change)
+    await realtime.push(socket_channel, state_cls, skip_sid=sender_sid, **{EVENT_VAR: value})
+    return value
+
+
 def _prune() -> int:
     with system_scope("prune the chat change logs") as db:
         return chat_log.prune(db)

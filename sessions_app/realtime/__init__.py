@@ -46,7 +46,11 @@ from reflex.constants.state import FIELD_MARKER
 from reflex.istate.manager.token import BaseStateToken
 
 from sessions_app.live import channels
-from sessions_app.realtime import lazy_states
+from sessions_app.realtime import fast_events, lazy_states
+
+# Chat posts answered before Reflex's event queue (``realtime.fast_events``).
+from sessions_app.realtime.fast_events import FastEvent as FastEvent
+from sessions_app.realtime.fast_events import fast_event as fast_event
 
 # The guards and the workers' plumbing live in their own modules; the names callers use are
 # re-exported here (``realtime.is_tab_token``, ``realtime.make_sio``).
@@ -88,6 +92,7 @@ def init(app: rx.App, *, grace_seconds: float) -> None:
     global _app, _grace_seconds
     _app, _grace_seconds = app, grace_seconds
     lazy_states.install()  # a tab's states are made when first used (in-memory manager)
+    fast_events.install(app)  # the channels each socket entered, for the fast chat posts
     app.register_lifespan_task(_install)
 
 

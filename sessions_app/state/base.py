@@ -98,6 +98,16 @@ def caller_then(token: str, view: bool, fn: Callable[..., T], /, *args,
     return uid, values, result, None
 
 
+async def socket_caller_then(sid: str, fn: Callable[..., T], /, *args,
+                             **kwargs) -> tuple[int | None, T | None, ServiceError | None]:
+    """For an event answered before Reflex's queue (``realtime.fast_events``): the caller of
+    the socket ``sid`` (its held login cookie) and ``fn(db, uid, *args, **kwargs)`` in ONE
+    transaction and one trip to the pool (``caller_then``). Returns (uid, result, refusal);
+    (None, None, None) when nobody is logged in (``fn`` does not run)."""
+    uid, _, result, err = await off_loop(caller_then, realtime.held_cookie(sid), False, fn, *args, **kwargs)
+    return uid, (None if err is not None else result), err
+
+
 class Handler:
     """Mixin for state classes: the caller, once per event; service calls off the loop."""
 
