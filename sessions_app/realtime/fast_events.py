@@ -35,6 +35,7 @@ Part of the ``realtime`` package: the only code that touches Reflex internals.
 
 from __future__ import annotations
 
+import functools
 import logging
 from collections.abc import Awaitable, Callable
 from typing import Any
@@ -99,12 +100,14 @@ class FastEvent:
         update: dict[str, Any] = {"delta": {cls.get_full_name(): {k + FIELD_MARKER: v for k, v in vals.items()}
                                             for cls, vals in values.items()}}
         if set_value is not None:
-            update["events"] = [_set_value_event(*set_value)]
+            update["events"] = [_set_value_event(*set_value)]  # (shared: never changed)
         await self._ns.emit("event", update, to=self.sid)
 
 
+@functools.lru_cache(maxsize=64)
 def _set_value_event(element_id: str, value: str) -> dict:
-    """``rx.set_value(element_id, value)`` as the frontend receives it in ``events``."""
+    """``rx.set_value(element_id, value)`` as the frontend receives it in ``events`` (made
+    once per element: building the event spec costs more than the rest of an answer)."""
     (event,) = Event.from_event_type(rx.set_value(element_id, value))
     return {"name": event.name, "router_data": {}, "payload": dict(event.payload)}
 

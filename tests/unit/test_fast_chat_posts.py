@@ -13,6 +13,7 @@ untouched.
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 from datetime import timedelta
 from types import SimpleNamespace
 
@@ -22,9 +23,10 @@ from sqlmodel import select
 from sessions_app import db as app_db
 from sessions_app import realtime
 from sessions_app.live import channels
+from sessions_app.live import chat as live_chat
 from sessions_app.models import ChatMessage, SessionParticipant, StudySession, utcnow
 from sessions_app.realtime import fast_events
-from sessions_app.services import accounts, chat, chat_log, rooms, scheduled
+from sessions_app.services import accounts, chat, chat_log, cosmetics, rooms, scheduled
 from sessions_app.state.chat import RoomBoard, RoomBoardUi
 from sessions_app.state.lobby_chat import LobbyChatState
 from sessions_app.state.session_chat import SessionChatState
@@ -299,3 +301,9 @@ def test_only_private_states_with_a_real_handler_can_be_fast():
         realtime.fast_event(RoomBoard, "catch_up", fn)
     with pytest.raises(AttributeError):
         realtime.fast_event(RoomBoardUi, "no_such_handler", fn)
+
+
+def test_a_message_on_the_wire_is_its_view_as_a_dict():
+    message = chat.MessagePublic(7, "lobby", 3, "Ada", "https://a/b.png", 4, "see https://x.org.", 1234,
+                                 tuple(chat.segments("see https://x.org.")), cosmetics.Looks("teal", "gold"))
+    assert live_chat.wire_message(message) == dataclasses.asdict(live_chat.message_view(message))
