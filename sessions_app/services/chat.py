@@ -327,19 +327,39 @@ def post_message(db: Session, *, channel: str, user_id: int | None, body: object
     author = callers.get(db, user_id)
     if (room_id := _room_id_of(str(channel))) is not None:
         # Presence and the room's quiet state in one statement.
-        room = _room_of_poster(db, room_id, author.id) if author is not None else None
-        if room is None:
-            raise ServiceError(NOT_ALLOWED)
-        if quiet_focus.is_quiet(room):  # (a row with the rule's columns) quiet focus: reactions only, unless the host opened chat
-            raise ServiceError(quiet_focus.QUIET, field="body")
+        check_room_post(_room_of_poster(db, room_id, author.id) if author is not None else None)
     elif author is None or not _may_write(db, channel, author.id):
         raise ServiceError("You cannot write in this chat now.")
-    text = clean_body(body)
-    ratelimit.hit(get_settings().chat_rate_limit, f"chat:user:{author.id}", message=RATE_LIMITED)
+    text = accept_body(author.id, body)
     created_at = now or utcnow()
     # A plain INSERT … RETURNING id (cheaper than the ORM's flush on the hottest write path).
     message_id = db.connection().execute(_INSERT_MESSAGE, {"channel": channel, "user_id": author.id, "body": text,
                                                            "created_at": created_at}).scalar_one()
+    return posted(message_id, channel, author, text, created_at)
+
+
+# The steps of a post, shared with its SQLite fast lane (``services.chat_hot``).
+
+
+def check_room_post(room) -> None:
+    """Refuse a room post unless the poster is present (``room``: the room's (is_open, phase,
+    focus_chat_open) from ``_POSTER_ROOM``, None when not present) and the room is not in a
+    quiet focus block (reactions only, unless the host opened chat)."""
+    if room is None:
+        raise ServiceError(NOT_ALLOWED)
+    if quiet_focus.is_quiet(room):
+        raise ServiceError(quiet_focus.QUIET, field="body")
+
+
+def accept_body(user_id: int, body: object) -> str:
+    """The text to store (``clean_body``), counted against the poster's rate limit."""
+    text = clean_body(body)
+    ratelimit.hit(get_settings().chat_rate_limit, f"chat:user:{user_id}", message=RATE_LIMITED)
+    return text
+
+
+def posted(message_id: int, channel: str, author: callers.Caller, text: str, created_at: datetime) -> MessagePublic:
+    """The stored message as its readers see it."""
     level = progression.level_for(author.exp_total)
     return MessagePublic(message_id, channel, author.id, author.display_name, author.avatar_url, level, text,
                          to_ms(created_at), tuple(segments(text)), cosmetics.looks(author))

@@ -8,7 +8,8 @@ change. So the post skips Reflex's per-event machinery (router data, the tab's q
 lock, argument conversion, the delta of the tab's tree): the login lookup and the post run
 in ONE transaction off the loop, the change goes to the chat's other sockets in ONE
 broadcast, and the sender gets ONE frame — the change, its form's error cleared and its
-input emptied. A refusal (not allowed, rate limited, an empty or too long message, a quiet
+input emptied (on SQLite, room and lobby posts run on the driver: ``services.chat_hot``).
+A refusal (not allowed, rate limited, an empty or too long message, a quiet
 focus block) answers with the form's error message, as the full handler does.
 
 Only that common case is answered here: with nobody logged in, or a socket in no chat
@@ -18,10 +19,11 @@ own ``send`` handler — unchanged, still the reference — answers the event.
 
 from __future__ import annotations
 
+from sessions_app import db as app_db
 from sessions_app import realtime
 from sessions_app.live.chat import EVENT_VAR, deliver_to_others
-from sessions_app.services import chat
-from sessions_app.state.base import socket_caller_then
+from sessions_app.services import chat, chat_hot
+from sessions_app.state.base import off_loop, socket_caller_then
 from sessions_app.state.tasks import form_text
 
 
@@ -32,8 +34,13 @@ async def fast_post(event: realtime.FastEvent, *, chat_channel: str, socket_chan
     ``error_var``; ``input_id`` is emptied after a post. False: nobody is logged in (Reflex's
     handler answers)."""
     body = form_text(event.form(), "body")
-    uid, change, refused = await socket_caller_then(
-        event.sid, lambda db, uid: chat.post(db, channel=chat_channel, user_id=uid, body=body))
+    engine = app_db.get_engine()
+    if chat_hot.handles(engine, chat_channel):  # SQLite: the same post on the driver (chat_hot)
+        uid, change, refused = await off_loop(chat_hot.post, engine, token=realtime.held_cookie(event.sid),
+                                              channel=chat_channel, body=body)
+    else:
+        uid, change, refused = await socket_caller_then(
+            event.sid, lambda db, uid: chat.post(db, channel=chat_channel, user_id=uid, body=body))
     if uid is None:
         return False
     if refused is not None:
