@@ -59,9 +59,11 @@ MAX_NOTED = 16
 
 def fast_event(state_cls: type[rx.State], handler: str, fn: FastHandler) -> str:
     """Answer ``state_cls.handler`` events with ``fn`` before Reflex queues them (``fn``
-    returns False to let Reflex's handler run instead); returns the event's full name."""
-    if issubclass(state_cls, rx.SharedState):
-        raise TypeError(f"{state_cls.__name__} is a shared state: its handlers need their link")
+    returns False to let Reflex's handler run instead); returns the event's full name.
+
+    Nothing of the tab's state is loaded or locked for ``fn``: a handler of a shared state
+    (a room's store) takes the store's own lock where it changes it (``realtime.modify_shared``,
+    the lock Reflex's own handler would hold)."""
     if not callable(getattr(state_cls, handler, None)):
         raise AttributeError(f"{state_cls.__name__} has no handler {handler!r}")
     name = f"{state_cls.get_full_name()}.{handler}"
