@@ -32,7 +32,10 @@ from sessions_app.services import accounts
 from sessions_app.services.errors import ServiceError
 from sessions_app.settings import get_settings
 from sessions_app.state import call as call_state
-from sessions_app.state import page_load
+from sessions_app.state import (
+    page_load,
+    timer_actions,  # noqa: F401 - registers the host's fast timer action
+)
 from sessions_app.state import room as room_state
 from sessions_app.state.scheduled.detail import SessionDetailState
 from sessions_app.testclock import routes as test_clock_routes

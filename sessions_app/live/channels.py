@@ -51,3 +51,23 @@ def call(call_key: str) -> str:
     to one member's socket only."""
     kind, _, ref = call_key.partition(":")
     return f"call-{kind}-{int(ref)}"
+
+
+# --- reading a channel's name back (a socket's channel says which room or chat it is in) ---
+
+
+def _number_in(name: str, prefix: str, suffix: str = "") -> int | None:
+    if not (name.startswith(prefix) and name.endswith(suffix)):
+        return None
+    digits = name[len(prefix):len(name) - len(suffix)]
+    return int(digits) if digits.isascii() and digits.isdigit() and digits == str(int(digits)) else None
+
+
+def room_id_of(name: str) -> int | None:
+    """The room of a ``room`` channel's name; None for any other channel."""
+    return _number_in(name, "room-")
+
+
+def session_chat_id_of(name: str) -> int | None:
+    """The session of a ``session_chat`` channel's name; None for any other channel."""
+    return _number_in(name, "session-", "-chat")

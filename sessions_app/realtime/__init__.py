@@ -46,7 +46,11 @@ from reflex.constants.state import FIELD_MARKER
 from reflex.istate.manager.token import BaseStateToken
 
 from sessions_app.live import channels
-from sessions_app.realtime import lazy_states, preload, socket_path
+from sessions_app.realtime import fast_events, lazy_states, preload, socket_path
+
+# Chat posts answered before Reflex's event queue (``realtime.fast_events``).
+from sessions_app.realtime.fast_events import FastEvent as FastEvent
+from sessions_app.realtime.fast_events import fast_event as fast_event
 
 # The guards and the workers' plumbing live in their own modules; the names callers use are
 # re-exported here (``realtime.is_tab_token``, ``realtime.make_sio``).
@@ -91,6 +95,7 @@ def init(app: rx.App, *, grace_seconds: float) -> None:
     lazy_states.install()  # a tab's states are made when first used (in-memory manager)
     socket_path.install(app)  # a tab's socket skips the Starlette stacks (about 10 KB per tab)
     preload.install()  # what Reflex would import under a worker's first form post (7 MB)
+    fast_events.install(app)  # the channels each socket entered, for the fast chat posts
     app.register_lifespan_task(_install)
 
 

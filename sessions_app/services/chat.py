@@ -22,6 +22,7 @@ from sqlmodel import Session, col, select
 
 from sessions_app.models import ChatMessage, Room, RoomMember, StudySession, User, utcnow
 from sessions_app.services import (
+    callers,
     chat_log,
     cosmetics,
     progression,
@@ -177,7 +178,7 @@ _INSERT_MESSAGE = insert(ChatMessage.__table__).returning(ChatMessage.__table__.
 def _room_of_poster(db: Session, room_id: int, user_id: int):
     """The room's (is_open, phase, focus_chat_open) when the user is present in it now
     (``rooms.is_member``'s rule: an open stint), in one statement; None otherwise."""
-    return db.execute(_POSTER_ROOM, {"room_id": room_id, "user_id": user_id}).first()
+    return db.connection().execute(_POSTER_ROOM, {"room_id": room_id, "user_id": user_id}).first()
 
 
 def _require_read(db: Session, channel: object, user_id: int | None) -> None:
@@ -318,26 +319,64 @@ def catch_up(db: Session, channel: str, after: object, limit: int = PAGE, *, use
 
 def post_message(db: Session, *, channel: str, user_id: int | None, body: object,
                  now: datetime | None = None) -> MessagePublic:
-    """Validate, authorize (once, from the database) and rate-limit a message, then store it."""
+    """Validate, authorize (once, from the database) and rate-limit a message, then store it.
+
+    The hottest write path: its statements are Core ones on the transaction's connection,
+    and the author is read in one small statement — or not at all when the transaction was
+    started for them (``callers.known``: the login lookup already read it)."""
+    author = callers.get(db, user_id)
     if (room_id := _room_id_of(str(channel))) is not None:
-        # The hottest path: presence and the room's quiet state in one statement.
-        user = db.get(User, user_id) if user_id else None
-        room = _room_of_poster(db, room_id, user_id) if user is not None else None
-        if room is None:
-            raise ServiceError(NOT_ALLOWED)
-        if quiet_focus.is_quiet(room):  # (a row with the rule's columns) quiet focus: reactions only, unless the host opened chat
-            raise ServiceError(quiet_focus.QUIET, field="body")
-    else:
-        _, may_write, user = _access(db, channel, user_id)
-        if not may_write:
-            raise ServiceError("You cannot write in this chat now.")
+        # Presence and the room's quiet state in one statement.
+        check_room_post(_room_of_poster(db, room_id, author.id) if author is not None else None)
+    elif author is None or not _may_write(db, channel, author.id):
+        raise ServiceError("You cannot write in this chat now.")
+    text = accept_body(author.id, body)
+    created_at = now or utcnow()
+    # A plain INSERT … RETURNING id (cheaper than the ORM's flush on the hottest write path).
+    message_id = db.connection().execute(_INSERT_MESSAGE, {"channel": channel, "user_id": author.id, "body": text,
+                                                           "created_at": created_at}).scalar_one()
+    return posted(message_id, channel, author, text, created_at)
+
+
+# The steps of a post, shared with its SQLite fast lane (``services.chat_hot``).
+
+
+def check_room_post(room) -> None:
+    """Refuse a room post unless the poster is present (``room``: the room's (is_open, phase,
+    focus_chat_open) from ``_POSTER_ROOM``, None when not present) and the room is not in a
+    quiet focus block (reactions only, unless the host opened chat)."""
+    if room is None:
+        raise ServiceError(NOT_ALLOWED)
+    if quiet_focus.is_quiet(room):
+        raise ServiceError(quiet_focus.QUIET, field="body")
+
+
+def accept_body(user_id: int, body: object) -> str:
+    """The text to store (``clean_body``), counted against the poster's rate limit."""
     text = clean_body(body)
     ratelimit.hit(get_settings().chat_rate_limit, f"chat:user:{user_id}", message=RATE_LIMITED)
-    message = ChatMessage(channel=channel, user_id=user_id, body=text, created_at=now or utcnow())
-    # A plain INSERT … RETURNING id (cheaper than the ORM's flush on the hottest write path).
-    message.id = db.execute(_INSERT_MESSAGE, {"channel": channel, "user_id": user_id, "body": text,
-                                              "created_at": message.created_at}).scalar_one()
-    return _public([(message, user)])[0]
+    return text
+
+
+def posted(message_id: int, channel: str, author: callers.Caller, text: str, created_at: datetime) -> MessagePublic:
+    """The stored message as its readers see it."""
+    level = progression.level_for(author.exp_total)
+    return MessagePublic(message_id, channel, author.id, author.display_name, author.avatar_url, level, text,
+                         to_ms(created_at), tuple(segments(text)), cosmetics.looks(author))
+
+
+def _may_write(db: Session, channel: str, user_id: int) -> bool:
+    """``_access``'s write rule for the lobby and session chats (rooms: ``_room_of_poster``)."""
+    if not isinstance(channel, str):
+        return False
+    if channel == LOBBY:
+        return True
+    if (session_id := _session_id_of(channel)) is not None:
+        try:
+            return scheduled.chat_access(db, session_id=session_id, user_id=user_id).can_write
+        except ServiceError:
+            return False
+    return False
 
 
 def delete_message(db: Session, *, message_id: object, user_id: int | None, channel: str | None = None) -> str:

@@ -37,16 +37,18 @@ def _bump(insert):
 
 
 # Built once (bound parameters): every chat post and delete runs them.
-_BUMP = {"postgresql": _bump(pg_insert), "sqlite": _bump(sqlite_insert)}
+_BUMP = {True: _bump(pg_insert), False: _bump(sqlite_insert)}  # (is it PostgreSQL?)
 _LOG = insert_row(ChatChangeLog.__table__)
 
 
 def record(db: Session, *, channel: str, message_id: int, deleted: bool) -> int:
     """Log one change of ``channel`` and return its sequence number (call before the commit)."""
-    bump = _BUMP["postgresql" if db.get_bind().dialect.name == "postgresql" else "sqlite"]
-    seq = int(db.execute(bump, {"channel": channel}).scalar_one())
+    if db.new or db.dirty or db.deleted:
+        db.flush()  # (what ``db.execute`` would do; the statements below go to the connection)
+    conn = db.connection()  # Core statements on the transaction's connection: no ORM step
+    seq = int(conn.execute(_BUMP[conn.dialect.name == "postgresql"], {"channel": channel}).scalar_one())
     # A plain INSERT (no ORM unit of work: nothing reads the entry back in this transaction).
-    db.execute(_LOG, {"channel": channel, "seq": seq, "message_id": int(message_id), "deleted": deleted,
+    conn.execute(_LOG, {"channel": channel, "seq": seq, "message_id": int(message_id), "deleted": deleted,
                       "created_at": utcnow()})
     return seq
 

@@ -28,7 +28,7 @@ from typing import Any, TypeVar
 from sessions_app import realtime
 from sessions_app.db import act_as_user, become_user, session_scope, system_scope
 from sessions_app.live.users import own_view_vars
-from sessions_app.services import accounts
+from sessions_app.services import accounts, callers
 from sessions_app.services.errors import ServiceError
 from sessions_app.state.auth import AuthState, remember_tab
 
@@ -83,19 +83,37 @@ def caller_then(token: str, view: bool, fn: Callable[..., T], /, *args,
     """ONE transaction: find the login cookie's user (as the system), then — as that user —
     ``fn(db, uid, *args, **kwargs)``. Returns (uid, own view values if ``view``, result, the
     refusal); (None, None, None, None) when nobody is logged in (``fn`` does not run). A
-    refusal rolls the transaction back."""
+    refusal rolls the transaction back. Without ``view`` (the hot handlers) the lookup is
+    ``callers.for_token``: one statement, and the caller stays known to ``fn``'s services."""
     uid = values = None
     try:
         with system_scope("who holds this login cookie, then their first service call") as db:
-            user = accounts.user_for_token(db, token)
-            if user is None:
-                return None, None, None, None
-            uid, values = user.id, own_view_vars(user) if view else None
+            if view:
+                user = accounts.user_for_token(db, token)
+                if user is None:
+                    return None, None, None, None
+                uid, values = user.id, own_view_vars(user)
+            else:
+                caller = callers.for_token(db, token)
+                if caller is None:
+                    return None, None, None, None
+                uid = caller.id
+                callers.remember(db, caller)
             become_user(db, uid)
             result = fn(db, uid, *args, **kwargs)
     except ServiceError as err:
         return uid, values, REFUSED, err
     return uid, values, result, None
+
+
+async def socket_caller_then(sid: str, fn: Callable[..., T], /, *args,
+                             **kwargs) -> tuple[int | None, T | None, ServiceError | None]:
+    """For an event answered before Reflex's queue (``realtime.fast_events``): the caller of
+    the socket ``sid`` (its held login cookie) and ``fn(db, uid, *args, **kwargs)`` in ONE
+    transaction and one trip to the pool (``caller_then``). Returns (uid, result, refusal);
+    (None, None, None) when nobody is logged in (``fn`` does not run)."""
+    uid, _, result, err = await off_loop(caller_then, realtime.held_cookie(sid), False, fn, *args, **kwargs)
+    return uid, (None if err is not None else result), err
 
 
 class Handler:

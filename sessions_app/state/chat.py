@@ -34,6 +34,7 @@ from sessions_app.live.rooms import shared_key
 from sessions_app.services import chat, tasks
 from sessions_app.state.base import REFUSED, Handler
 from sessions_app.state.chat_history import MAX_OLDER_PAGES, in_db, older_window
+from sessions_app.state.chat_posts import fast_post
 from sessions_app.state.lobby_chat import LobbyChatState  # noqa: F401 - its old home; callers import it here
 from sessions_app.state.room import RoomPageState
 from sessions_app.state.tasks import TaskView, form_text, task_views
@@ -148,6 +149,17 @@ class RoomBoardUi(Handler, rx.State):
 
 
 realtime.link_free(RoomBoardUi, "send")
+
+
+async def _fast_send(event: realtime.FastEvent) -> bool:
+    """``RoomBoardUi.send`` before Reflex's queue (``state.chat_posts``): the room is the one
+    whose channel the server put this socket in (by the room page's load, after the entry
+    was authorized); none: Reflex's ``send`` answers."""
+    room_id = event.channel(channels.room_id_of)
+    if room_id is None:
+        return False
+    return await fast_post(event, chat_channel=chat.room_channel(room_id), socket_channel=channels.room(room_id),
+                           feed=RoomBoard, form=RoomBoardUi, error_var="chat_error", input_id="chat-input")
 
 
 @realtime.broadcast_only
@@ -288,3 +300,6 @@ class RoomBoard(Handler, rx.SharedState):
         if await self._task_change(lambda db, uid, rid: tasks.edit(db, task_id=task_id, user_id=uid, text=text,
                                                                    room_id=rid)):
             ui.editing_task_id = 0
+
+
+realtime.fast_event(RoomBoardUi, "send", _fast_send)

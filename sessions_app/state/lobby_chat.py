@@ -9,11 +9,13 @@ from __future__ import annotations
 
 import reflex as rx
 
+from sessions_app import realtime
 from sessions_app.db import session_scope
 from sessions_app.live.chat import MessageView, catch_up_wire, deliver, message_views, tail_views
 from sessions_app.services import chat
 from sessions_app.state.base import REFUSED, Handler
 from sessions_app.state.chat_history import MAX_OLDER_PAGES, in_db, older_window
+from sessions_app.state.chat_posts import fast_post
 from sessions_app.state.lobby_shared import one_copy
 from sessions_app.state.tasks import form_text
 
@@ -124,3 +126,13 @@ class LobbyChatState(Handler, rx.State):
             self.older, self.older_last_id = older, older[-1].id
             self.older_pages += 1
         self.older_done = done
+
+
+async def _fast_send(event: realtime.FastEvent) -> bool:
+    """``LobbyChatState.send`` before Reflex's queue (``state.chat_posts``): every logged-in
+    user may post in the lobby; nobody logged in: Reflex's ``send`` answers."""
+    return await fast_post(event, chat_channel=chat.LOBBY, socket_channel=chat.LOBBY, feed=LobbyChatState,
+                           form=LobbyChatState, error_var="error", input_id="lobby-chat-input")
+
+
+realtime.fast_event(LobbyChatState, "send", _fast_send)

@@ -20,6 +20,7 @@ from sessions_app.live import channels
 from sessions_app.live.chat import MessageView, catch_up_wire, deliver, tail_views
 from sessions_app.services import chat, scheduled
 from sessions_app.state.base import REFUSED, Handler
+from sessions_app.state.chat_posts import fast_post
 from sessions_app.state.tasks import form_text
 
 # A session chat is short-lived: the last 100 messages are the whole of it in practice.
@@ -126,3 +127,18 @@ class SessionChatState(Handler, rx.State):
     async def delete_message(self, message_id: int):
         """Delete one of your own messages in this session's chat."""
         await self._change(chat.delete, message_id=message_id, limit=TAIL)
+
+
+async def _fast_send(event: realtime.FastEvent) -> bool:
+    """``SessionChatState.send`` before Reflex's queue (``state.chat_posts``): the session is
+    the one whose chat channel the server put this socket in (only while the viewer may read
+    it); none: Reflex's ``send`` answers."""
+    session_id = event.channel(channels.session_chat_id_of)
+    if session_id is None:
+        return False
+    return await fast_post(event, chat_channel=scheduled.chat_channel(session_id),
+                           socket_channel=chat_socket_channel(session_id), feed=SessionChatState,
+                           form=SessionChatState, error_var="error", input_id="session-chat-input")
+
+
+realtime.fast_event(SessionChatState, "send", _fast_send)

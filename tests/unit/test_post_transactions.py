@@ -3,9 +3,9 @@
 ``Handler._attempt_as_caller`` — the path of a room, lobby or session chat post and of a
 host's timer action — finds the caller from the login cookie AND runs the service in ONE
 transaction (``caller_then``). Before, the lookup was a transaction of its own: two BEGINs
-(each taking SQLite's write lock) and two COMMITs per post. A room post is also down to six
-statements: the login, the user, presence-and-quiet-state (one join), the message, the
-channel's sequence number and its change-log entry.
+(each taking SQLite's write lock) and two COMMITs per post. A room post is also down to five
+statements: the login with the user's shown columns (``services.callers``), presence-and-quiet-
+state (one join), the message, the channel's sequence number and its change-log entry.
 
 What must not change: a revoked login posts nothing, a refusal (not in the room, a quiet
 focus block) stores nothing and uses no sequence number, and the caller is the cookie's user.
@@ -87,13 +87,13 @@ def _stored(engine, room_id: int) -> tuple[list[tuple[int, str]], int]:
         return [(m.user_id, m.body) for m in rows], chat_log.current(db, chat.room_channel(room_id))
 
 
-def test_a_room_post_is_one_transaction_of_six_statements(engine, counted, world):
+def test_a_room_post_is_one_transaction_of_five_statements(engine, counted, world):
     world.cookie["value"] = world.tokens[world.bob]
     counted["begins"], counted["statements"] = 0, []
     tab = _Tab()
     uid, change = _post(tab, world.room_id, "hello")
     assert counted["begins"] == 1  # the login lookup and the post share one transaction
-    assert len(counted["statements"]) <= 7, counted["statements"]  # six, and the COMMIT
+    assert len(counted["statements"]) <= 6, counted["statements"]  # five, and the COMMIT
     assert uid == world.bob and tab.noted == [world.bob]
     assert change.seq == 1 and change.message.body == "hello" and change.message.user_id == world.bob
     assert _stored(engine, world.room_id) == ([(world.bob, "hello")], 1)

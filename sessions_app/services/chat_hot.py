@@ -1,0 +1,123 @@
+"""A room or lobby chat post by a login token, straight on SQLite's driver: the app's
+hottest write, in its embedded (one-worker) setup.
+
+Measured (docs/architecture.md "Real time"): posts come seconds apart, so each runs with
+cold CPU caches, and then SQLAlchemy's machinery around the five statements (ORM session,
+connection and transaction events, parameter and result processing) cost about 1.3 ms of
+CPU a post against 0.5 ms for the same statements on the driver. Here the same work runs on
+a pooled DBAPI connection of the app's engine (its connect-time pragmas applied), with the
+SQL compiled ONCE from the Core statements the regular path executes (``callers``,
+``chat``, ``chat_log``: one definition of every statement) and the same rule steps
+(``chat.check_room_post``, ``chat.accept_body``, ``chat.posted``): one write transaction
+(``BEGIN IMMEDIATE``, as the engine's own), the login rule of ``callers.for_token``, the
+post, its sequence number and change-log entry, then ``COMMIT``.
+
+Only SQLite, and only room and lobby posts (a session chat's rules read the session through
+the ORM): ``handles`` says when. PostgreSQL (several workers, row-level security stating the
+actor in each transaction) always takes the regular path. ``tests/unit/test_chat_hot.py``
+runs both paths on the same data and compares.
+"""
+
+from __future__ import annotations
+
+import collections
+import functools
+from datetime import datetime
+
+from sqlalchemy import Engine
+
+from sessions_app.models import AuthSession, utcnow
+from sessions_app.services import callers, chat, chat_log
+from sessions_app.services.errors import ServiceError
+from sessions_app.services.tokens import hash_token
+
+# ``chat._POSTER_ROOM``'s row, read by name as the rule reads a Core row.
+_PosterRoom = collections.namedtuple("_PosterRoom", ["is_open", "phase", "focus_chat_open"])
+
+
+def handles(engine: Engine, channel: str) -> bool:
+    """Whether ``post`` may serve a post to ``channel`` on ``engine``."""
+    return engine.dialect.name == "sqlite" and (channel == chat.LOBBY or chat._room_id_of(channel) is not None)
+
+
+class _Statement:
+    """A Core statement compiled once for a dialect: its SQL, the order of its parameters,
+    the values of its literal ones (``LIMIT 1``, ``seq + 1``) and their bind processors."""
+
+    def __init__(self, stmt, dialect, keys: list[str] | None = None) -> None:
+        compiled = stmt.compile(dialect=dialect, column_keys=keys)
+        self.sql, self.names = compiled.string, list(compiled.positiontup)
+        self.literals = {k: v for k, v in compiled.params.items() if v is not None}
+        # (SQLAlchemy's own processors for these binds, e.g. the UTC timestamp's: an upgrade
+        # that moves them fails tests/unit/test_chat_hot.py, which compares with the Core path)
+        self.processors = {k: p for k, p in compiled._bind_processors.items() if k in self.names}
+
+    def args(self, params: dict) -> tuple:
+        values = {**self.literals, **params}
+        return tuple(self.processors[n](values[n]) if n in self.processors else values[n] for n in self.names)
+
+
+@functools.lru_cache(maxsize=4)
+def _statements(dialect) -> dict[str, _Statement]:
+    return {
+        "login": _Statement(callers._BY_TOKEN, dialect),
+        "room": _Statement(chat._POSTER_ROOM, dialect),
+        "message": _Statement(chat._INSERT_MESSAGE, dialect, ["channel", "user_id", "body", "created_at"]),
+        "bump": _Statement(chat_log._BUMP[False], dialect),
+        "log": _Statement(chat_log._LOG, dialect, ["channel", "seq", "message_id", "deleted", "created_at"]),
+    }
+
+
+@functools.lru_cache(maxsize=4)
+def _expires_reader(dialect):
+    return AuthSession.__table__.c.expires_at.type.dialect_impl(dialect).result_processor(dialect, None)
+
+
+def post(engine: Engine, *, token: object, channel: str, body: object,
+         now: datetime | None = None) -> tuple[int | None, chat.ChatChange | None, ServiceError | None]:
+    """``chat.post`` for the holder of the login ``token``, in one transaction. Returns
+    (user id, the change, None); (user id, None, the refusal) — nothing stored; or
+    (None, None, None) when the token is no login (``callers.for_token``'s rule)."""
+    if not isinstance(token, str) or not token or len(token) > 128:
+        return None, None, None
+    conn = engine.raw_connection()  # pooled; the engine's connect-time pragmas apply
+    try:
+        cur = conn.cursor()
+        cur.execute("BEGIN IMMEDIATE")  # the write lock up front, as the engine's begin hook takes it
+        try:
+            uid, change, refused = _post(cur, engine.dialect, token, channel, body, now)
+        except BaseException:
+            cur.execute("ROLLBACK")
+            raise
+        cur.execute("COMMIT" if change is not None else "ROLLBACK")
+        return uid, change, refused
+    finally:
+        conn.close()  # back to the pool
+
+
+def _post(cur, dialect, token: str, channel: str, body: object,
+          now: datetime | None) -> tuple[int | None, chat.ChatChange | None, ServiceError | None]:
+    sql = _statements(dialect)
+    login = sql["login"]
+    row = cur.execute(login.sql, login.args({"token_hash": hash_token(token)})).fetchone()
+    if row is None or _expires_reader(dialect)(row[6]) <= utcnow():
+        return None, None, None
+    author = callers.Caller(*row[:6])
+    try:
+        if (room_id := chat._room_id_of(channel)) is not None:
+            room = sql["room"]
+            found = cur.execute(room.sql, room.args({"room_id": room_id, "user_id": author.id})).fetchone()
+            chat.check_room_post(_PosterRoom(*found) if found is not None else None)
+        text = chat.accept_body(author.id, body)
+    except ServiceError as err:
+        return author.id, None, err
+    created_at = now or utcnow()
+    message = sql["message"]
+    message_id = cur.execute(message.sql, message.args({"channel": channel, "user_id": author.id, "body": text,
+                                                        "created_at": created_at})).fetchone()[0]
+    bump, log = sql["bump"], sql["log"]
+    seq = int(cur.execute(bump.sql, bump.args({"channel": channel})).fetchone()[0])
+    cur.execute(log.sql, log.args({"channel": channel, "seq": seq, "message_id": message_id, "deleted": False,
+                                   "created_at": created_at}))
+    change = chat.ChatChange(seq=seq, channel=channel, message=chat.posted(message_id, channel, author, text, created_at))
+    return author.id, change, None
