@@ -3,20 +3,26 @@ lists, and tabs that are gone (the disconnect hook's grace, account deletion).
 
 A tab's arrival and departure change the room's store (``RoomLive``, locked by the caller or
 by ``rooms.locked_room``), its socket's channels and the DB stint (``services.rooms.leave``),
-then go out as one broadcast; member lists are batched (``MEMBER_BATCH_SECONDS``) so a join
-storm of 200 sends a few lists, not 200.
+then go out as one broadcast; member lists are batched (``MEMBER_BATCH_SECONDS``, at most
+``MEMBER_BATCH_LONGEST`` while joins keep coming) so a join storm of 200 sends a few lists,
+not 200, and their read runs off the event loop.
 """
 
 from __future__ import annotations
 
+import asyncio
+
 from sessions_app import realtime
-from sessions_app.db import session_scope, system_scope
+from sessions_app.db import read_scope, session_scope, system_scope
 from sessions_app.live import channels
 from sessions_app.live.feeds import refresh_lobby
 from sessions_app.live.rooms import locked_room, member_vars, push, timer_vars
 from sessions_app.services import rooms
 
-MEMBER_BATCH_SECONDS = 0.15
+# A member list goes out once joins pause this long, or this long after the first of a burst
+# (each list goes whole to every tab in the room: 200 lists to 200 tabs was 40,000 entries).
+MEMBER_BATCH_SECONDS = 0.1
+MEMBER_BATCH_LONGEST = 1.0
 # This worker's tabs in rooms: token → room id (a socket's disconnect reaches its own worker).
 _tab_room: dict[str, int] = {}
 
@@ -111,6 +117,14 @@ async def on_tab_gone(token: str) -> None:
         await drop_tab(room_id, token)
 
 
+def _members_now(room_id: int) -> dict:
+    """The room's member list and host as the DB has them (a read-only transaction: on SQLite
+    it does not wait for the write lock behind the joiners' entries)."""
+    with read_scope() as db:
+        snap = rooms.snapshot(db, room_id)
+        return member_vars(snap) if snap is not None else {}
+
+
 def refresh_members(room_id: int) -> None:
     """Batch member-list changes of a room into one broadcast (a join storm sends a few)."""
 
@@ -118,10 +132,13 @@ def refresh_members(room_id: int) -> None:
         async with locked_room(room_id) as live:
             if live is None:
                 return
-            with session_scope() as db:
-                values = member_vars(rooms.snapshot(db, room_id))
+            # Read under the room's lock (a departure's list, published under it, is never
+            # overtaken by an older read) but off the loop: the loop keeps serving the joins.
+            values = await asyncio.to_thread(_members_now, room_id)
+            if not values:
+                return
             for k, v in values.items():
                 setattr(live, k, v)
             await push(room_id, **values)
 
-    realtime.coalesce(f"members-{room_id}", MEMBER_BATCH_SECONDS, run)
+    realtime.debounce(f"members-{room_id}", MEMBER_BATCH_SECONDS, MEMBER_BATCH_LONGEST, run)
