@@ -10,7 +10,7 @@ from datetime import datetime
 from sqlalchemy import update
 from sqlmodel import Session, col, delete, select
 
-from sessions_app.db import elevated
+from sessions_app.db import READ_ONLY, elevated
 from sessions_app.models import (
     Room,
     RoomMember,
@@ -156,9 +156,16 @@ def admitted_by_session(db: Session, room_id: int, user_id: int) -> bool:
 
 
 def open_stint(db: Session, room_id: int, user_id: int) -> RoomMember | None:
-    """The user's current stint in the room, if present."""
-    return db.exec(select(RoomMember).where(RoomMember.room_id == room_id, RoomMember.user_id == user_id,
-                                            col(RoomMember.left_at).is_(None))).first()
+    """The user's current stint in the room, if present. Read once per read-only transaction
+    (``db.read_scope``: a room page's read checks membership in three services)."""
+    memo = ("open_stint", room_id, user_id)
+    if db.info.get(READ_ONLY) and memo in db.info:
+        return db.info[memo]
+    stint = db.exec(select(RoomMember).where(RoomMember.room_id == room_id, RoomMember.user_id == user_id,
+                                             col(RoomMember.left_at).is_(None))).first()
+    if db.info.get(READ_ONLY):
+        db.info[memo] = stint
+    return stint
 
 
 def is_member(db: Session, room_id: int, user_id: int) -> bool:
@@ -184,7 +191,8 @@ def enter(db: Session, *, room_id: object, user_id: int, code: object = None, no
     # One user's tabs can enter at the same instant on two workers: lock the user's own row so
     # the second entry sees the first one's stint instead of opening another (PostgreSQL;
     # SQLite's BEGIN IMMEDIATE already serializes writers).
-    db.exec(select(User.id).where(User.id == user_id).with_for_update()).first()
+    if db.get_bind().dialect.name != "sqlite":
+        db.exec(select(User.id).where(User.id == user_id).with_for_update()).first()
     if open_stint(db, room.id, user_id) is not None:
         return room, False
     db.add(RoomMember(room_id=room.id, user_id=user_id, joined_at=now or utcnow()))
