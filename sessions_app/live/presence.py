@@ -35,7 +35,7 @@ async def join_channels(sid: str, *, user_id: int, room_id: int) -> None:
 
 
 async def arrive(live, *, token: str, sid: str, user_id: int, room_id: int, announce: bool,
-                 joined: bool = False) -> None:
+                 joined: bool = False, batched: bool = False) -> None:
     """A tab entered the room (its store ``live`` is linked and locked by the caller): note
     the tab, put its socket in the room's and the user's channels (unless ``joined`` already,
     ``join_channels``), and — ``announce``: the others do not list this user yet — batch a
@@ -47,8 +47,17 @@ async def arrive(live, *, token: str, sid: str, user_id: int, room_id: int, anno
     if not joined:
         await join_channels(sid, user_id=user_id, room_id=room_id)
     if announce:
-        refresh_members(room_id)
+        if not batched:  # (``batched``: requested at the entry already, ``entered``)
+            refresh_members(room_id)
         refresh_lobby()
+
+
+def entered(room_id: int) -> None:
+    """A new stint was just committed (and the tab's socket is in the room's channel): the
+    member batch is requested now, not when the tab's page load ends. The list is read from
+    the DB, so it lists everyone who has entered; in a join storm it goes out once the entries
+    pause, while the page loads behind them are still running."""
+    refresh_members(room_id)
 
 
 def forget_tab(token: str) -> None:

@@ -224,6 +224,8 @@ class RoomPageState(Handler, rx.State):
         # tab, and whatever came before is in the read (the chat feed merges the chat changes
         # it saw into the tail; the store's cached values are always the newest).
         await presence.join_channels(sid, user_id=uid, room_id=room_id)
+        if is_new:
+            presence.entered(room_id)  # the others' lists need no more than the entry
         self._room_id = room_id  # from here on, a tab moving on (``leave_if_away``) leaves again
         # The page's read runs before the room's lock is taken: a join storm's 200 reads do
         # not queue one by one behind the lock (each waiting for a pool thread and the loop).
@@ -262,7 +264,7 @@ class RoomPageState(Handler, rx.State):
             await part.fill(self, room_id, uid, value)
         announce = is_new or not others_know
         await presence.arrive(live, token=token, sid=sid, user_id=uid, room_id=room_id, announce=announce,
-                              joined=True)
+                              joined=True, batched=is_new)
         if announce:
             # The member batch this entry announces brings the list (and the host's name) to
             # every tab in the room, this one too: its own load does not carry it as well (in a
