@@ -19,7 +19,7 @@ import reflex as rx
 
 from sessions_app import realtime, routes
 from sessions_app.db import read_scope
-from sessions_app.live import channels, phases, presence, targets
+from sessions_app.live import channels, entries, phases, presence, targets
 from sessions_app.live.feeds import refresh_lobby  # noqa: F401 - kept for callers of state.room
 from sessions_app.live.rooms import (  # noqa: F401 - names kept for callers of state.room
     MemberView,
@@ -210,7 +210,8 @@ class RoomPageState(Handler, rx.State):
         if self._room_id and str(self._room_id) != str(requested):
             await self._leave_current()  # went straight from one room to another
         # Who is calling and their entry (authorized by the service): one transaction.
-        uid, entered = await self._attempt_in_callers_transaction(_enter, requested, view=True)
+        async with entries.entering():  # page reads wait while entries run (``live.entries``)
+            uid, entered = await self._attempt_in_callers_transaction(_enter, requested, view=True)
         if uid is None:
             await self._parts_away()
             return rx.redirect(routes.login_then(self.router.url.path))
@@ -229,6 +230,7 @@ class RoomPageState(Handler, rx.State):
         self._room_id = room_id  # from here on, a tab moving on (``leave_if_away``) leaves again
         # The page's read runs before the room's lock is taken: a join storm's 200 reads do
         # not queue one by one behind the lock (each waiting for a pool thread and the loop).
+        await entries.reads_may_start()  # in a join storm: after the others' entries
         loaded = await self._attempt(_page_reads, room_id, uid)
         if loaded is REFUSED or (loaded[0] is None and not loaded[2]):
             await self._not_loaded(sid, room_id)
