@@ -3,9 +3,10 @@
 The page used to run one ``on_load`` event per state (board, goals, reactions, personal tasks,
 ambient mix, backgrounds): each its own lock on the tab and on the room, its own caller
 lookup, its own transaction and frame. Now the room page's load reads the room's snapshot and
-every part's values in ONE transaction under the room's lock (after the caller's entry,
-authorized by the service), then each part's plain ``_fill`` sets its states. Registered here,
-not in ``state.room``: these modules import ``state.room``.
+every part's values in ONE read-only transaction before taking the room's lock (after the
+caller's entry, authorized by the service), then each part's plain ``_fill`` sets its states.
+Where the room's stores are filled, a shared part reads only the user's own values
+(``warm_read``). Registered here, not in ``state.room``: these modules import ``state.room``.
 
 Order matters only for reading: each ``read`` runs as the caller, after the entry, so the
 services' membership checks pass exactly when the entry did.
