@@ -46,8 +46,11 @@ async def entering() -> AsyncIterator[None]:
             _idle_event().set()
 
 
-async def reads_may_start() -> None:
-    """Wait until no entry is running (at most ``READ_DEFER_LONGEST`` seconds)."""
-    if _running:
-        with contextlib.suppress(TimeoutError):
-            await asyncio.wait_for(_idle_event().wait(), READ_DEFER_LONGEST)
+async def reads_may_start() -> bool:
+    """Wait until no entry is running (at most ``READ_DEFER_LONGEST`` seconds); whether it
+    waited (this load is part of a burst of entries)."""
+    if not _running:
+        return False
+    with contextlib.suppress(TimeoutError):
+        await asyncio.wait_for(_idle_event().wait(), READ_DEFER_LONGEST)
+    return True

@@ -11,6 +11,7 @@ not 200, and their read runs off the event loop.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 
 from sessions_app import realtime
 from sessions_app.db import read_scope, session_scope, system_scope
@@ -25,6 +26,8 @@ MEMBER_BATCH_SECONDS = 0.1
 MEMBER_BATCH_LONGEST = 1.0
 # This worker's tabs in rooms: token → room id (a socket's disconnect reaches its own worker).
 _tab_room: dict[str, int] = {}
+# Rooms whose member list was asked for and has not gone out yet: set when it has.
+_lists_due: dict[int, asyncio.Event] = {}
 
 
 async def join_channels(sid: str, *, user_id: int, room_id: int) -> None:
@@ -126,6 +129,16 @@ async def on_tab_gone(token: str) -> None:
         await drop_tab(room_id, token)
 
 
+async def list_sent(room_id: int, timeout: float) -> None:
+    """Wait (at most ``timeout`` seconds) until the member list requested for the room has
+    gone out. A page load in a join storm waits for it before its read: the list's batch needs
+    the room's lock, which the loads behind it would otherwise take first, one by one (with
+    Redis, ~200 loads and saves of the room's stores)."""
+    if (due := _lists_due.get(room_id)) is not None:
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(due.wait(), timeout)
+
+
 def _members_now(room_id: int) -> dict:
     """The room's member list and host as the DB has them (a read-only transaction: on SQLite
     it does not wait for the write lock behind the joiners' entries)."""
@@ -136,18 +149,24 @@ def _members_now(room_id: int) -> dict:
 
 def refresh_members(room_id: int) -> None:
     """Batch member-list changes of a room into one broadcast (a join storm sends a few)."""
+    _lists_due.setdefault(room_id, asyncio.Event())
 
     async def run() -> None:
-        async with locked_room(room_id) as live:
-            if live is None:
-                return
-            # Read under the room's lock (a departure's list, published under it, is never
-            # overtaken by an older read) but off the loop: the loop keeps serving the joins.
-            values = await asyncio.to_thread(_members_now, room_id)
-            if not values:
-                return
-            for k, v in values.items():
-                setattr(live, k, v)
-            await push(room_id, **values)
+        sent = _lists_due.pop(room_id, None)  # a request from now on waits for the next list
+        try:
+            async with locked_room(room_id) as live:
+                if live is None:
+                    return
+                # Read under the room's lock (a departure's list, published under it, is never
+                # overtaken by an older read) but off the loop: the loop keeps serving the joins.
+                values = await asyncio.to_thread(_members_now, room_id)
+                if not values:
+                    return
+                for k, v in values.items():
+                    setattr(live, k, v)
+                await push(room_id, **values)
+        finally:
+            if sent is not None:
+                sent.set()
 
     realtime.debounce(f"members-{room_id}", MEMBER_BATCH_SECONDS, MEMBER_BATCH_LONGEST, run)

@@ -230,7 +230,8 @@ class RoomPageState(Handler, rx.State):
         self._room_id = room_id  # from here on, a tab moving on (``leave_if_away``) leaves again
         # The page's read runs before the room's lock is taken: a join storm's 200 reads do
         # not queue one by one behind the lock (each waiting for a pool thread and the loop).
-        await entries.reads_may_start()  # in a join storm: after the others' entries
+        if await entries.reads_may_start():  # in a join storm: after the others' entries,
+            await presence.list_sent(room_id, entries.READ_DEFER_LONGEST)  # and their list
         loaded = await self._attempt(_page_reads, room_id, uid)
         if loaded is REFUSED or (loaded[0] is None and not loaded[2]):
             await self._not_loaded(sid, room_id)
