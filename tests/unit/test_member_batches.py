@@ -92,3 +92,36 @@ def test_a_request_while_the_batch_runs_starts_the_next_batch():
     run(scenario())
     assert calls == [0, 1]
     assert "t-next" not in timing._debounced
+
+
+def test_a_load_can_wait_for_the_list_its_entry_asked_for(monkeypatch):
+    """``presence.list_sent``: set once the requested batch has run (even when the room is
+    gone), at once when none is due, and never longer than its timeout."""
+    import contextlib
+
+    from sessions_app import realtime
+    from sessions_app.live import presence
+
+    batches = []
+    monkeypatch.setattr(realtime, "debounce", lambda key, quiet, longest, fn: batches.append(fn))
+
+    @contextlib.asynccontextmanager
+    async def no_room(room_id):
+        yield None
+
+    monkeypatch.setattr(presence, "locked_room", no_room)
+
+    async def scenario():
+        presence.refresh_members(7)
+        waiter = asyncio.create_task(presence.list_sent(7, 30))
+        await asyncio.sleep(0.02)
+        assert not waiter.done()
+        await batches[0]()
+        await asyncio.wait_for(waiter, 5)
+        assert 7 not in presence._lists_due
+        await asyncio.wait_for(presence.list_sent(7, 30), 5)  # nothing due: at once
+        presence.refresh_members(8)  # a batch that never runs: the wait still ends
+        await asyncio.wait_for(presence.list_sent(8, 0.05), 5)
+
+    asyncio.run(scenario())
+    presence._lists_due.clear()
