@@ -7,11 +7,12 @@ fresh load of the page shows, so a tab that applies the push equals a tab that r
 
 from __future__ import annotations
 
+import asyncio
 import dataclasses
 from datetime import datetime
 
 from sessions_app import realtime
-from sessions_app.db import session_scope
+from sessions_app.db import read_scope, session_scope
 from sessions_app.live import channels, targets
 from sessions_app.services import rooms, scheduled
 from sessions_app.services.timer import PHASE_LABELS
@@ -42,12 +43,17 @@ def room_cards(db) -> list[RoomCardView]:
                          c.ends_at_ms, c.paused_remaining_ms) for c in rooms.lobby_rooms(db)]
 
 
+def _read_cards() -> list[RoomCardView]:
+    """The cards in a read-only transaction (on SQLite: no wait for the write lock)."""
+    with read_scope() as db:
+        return room_cards(db)
+
+
 def refresh_lobby() -> None:
     """Batch lobby changes (counts, timer status, rooms opening/closing) into one broadcast."""
 
     async def push() -> None:
-        with session_scope() as db:
-            cards = room_cards(db)
+        cards = await asyncio.to_thread(_read_cards)  # off the loop (a join storm's entries write)
         await realtime.push(channels.lobby(), targets.of(targets.LOBBY), rooms=cards)
 
     realtime.coalesce("lobby", LOBBY_BATCH_SECONDS, push)

@@ -3,22 +3,31 @@ lists, and tabs that are gone (the disconnect hook's grace, account deletion).
 
 A tab's arrival and departure change the room's store (``RoomLive``, locked by the caller or
 by ``rooms.locked_room``), its socket's channels and the DB stint (``services.rooms.leave``),
-then go out as one broadcast; member lists are batched (``MEMBER_BATCH_SECONDS``) so a join
-storm of 200 sends a few lists, not 200.
+then go out as one broadcast; member lists are batched (``MEMBER_BATCH_SECONDS``, at most
+``MEMBER_BATCH_LONGEST`` while joins keep coming) so a join storm of 200 sends a few lists,
+not 200, and their read runs off the event loop.
 """
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
+
 from sessions_app import realtime
-from sessions_app.db import session_scope, system_scope
+from sessions_app.db import read_scope, session_scope, system_scope
 from sessions_app.live import channels
 from sessions_app.live.feeds import refresh_lobby
 from sessions_app.live.rooms import locked_room, member_vars, push, timer_vars
 from sessions_app.services import rooms
 
-MEMBER_BATCH_SECONDS = 0.15
+# A member list goes out once joins pause this long, or this long after the first of a burst
+# (each list goes whole to every tab in the room: 200 lists to 200 tabs was 40,000 entries).
+MEMBER_BATCH_SECONDS = 0.1
+MEMBER_BATCH_LONGEST = 1.0
 # This worker's tabs in rooms: token → room id (a socket's disconnect reaches its own worker).
 _tab_room: dict[str, int] = {}
+# Rooms whose member list was asked for and has not gone out yet: set when it has.
+_lists_due: dict[int, asyncio.Event] = {}
 
 
 async def join_channels(sid: str, *, user_id: int, room_id: int) -> None:
@@ -29,7 +38,7 @@ async def join_channels(sid: str, *, user_id: int, room_id: int) -> None:
 
 
 async def arrive(live, *, token: str, sid: str, user_id: int, room_id: int, announce: bool,
-                 joined: bool = False) -> None:
+                 joined: bool = False, batched: bool = False) -> None:
     """A tab entered the room (its store ``live`` is linked and locked by the caller): note
     the tab, put its socket in the room's and the user's channels (unless ``joined`` already,
     ``join_channels``), and — ``announce``: the others do not list this user yet — batch a
@@ -41,8 +50,17 @@ async def arrive(live, *, token: str, sid: str, user_id: int, room_id: int, anno
     if not joined:
         await join_channels(sid, user_id=user_id, room_id=room_id)
     if announce:
-        refresh_members(room_id)
+        if not batched:  # (``batched``: requested at the entry already, ``entered``)
+            refresh_members(room_id)
         refresh_lobby()
+
+
+def entered(room_id: int) -> None:
+    """A new stint was just committed (and the tab's socket is in the room's channel): the
+    member batch is requested now, not when the tab's page load ends. The list is read from
+    the DB, so it lists everyone who has entered; in a join storm it goes out once the entries
+    pause, while the page loads behind them are still running."""
+    refresh_members(room_id)
 
 
 def forget_tab(token: str) -> None:
@@ -111,17 +129,44 @@ async def on_tab_gone(token: str) -> None:
         await drop_tab(room_id, token)
 
 
+async def list_sent(room_id: int, timeout: float) -> None:
+    """Wait (at most ``timeout`` seconds) until the member list requested for the room has
+    gone out. A page load in a join storm waits for it before its read: the list's batch needs
+    the room's lock, which the loads behind it would otherwise take first, one by one (with
+    Redis, ~200 loads and saves of the room's stores)."""
+    if (due := _lists_due.get(room_id)) is not None:
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(due.wait(), timeout)
+
+
+def _members_now(room_id: int) -> dict:
+    """The room's member list and host as the DB has them (a read-only transaction: on SQLite
+    it does not wait for the write lock behind the joiners' entries)."""
+    with read_scope() as db:
+        snap = rooms.snapshot(db, room_id)
+        return member_vars(snap) if snap is not None else {}
+
+
 def refresh_members(room_id: int) -> None:
     """Batch member-list changes of a room into one broadcast (a join storm sends a few)."""
+    _lists_due.setdefault(room_id, asyncio.Event())
 
     async def run() -> None:
-        async with locked_room(room_id) as live:
-            if live is None:
-                return
-            with session_scope() as db:
-                values = member_vars(rooms.snapshot(db, room_id))
-            for k, v in values.items():
-                setattr(live, k, v)
-            await push(room_id, **values)
+        sent = _lists_due.pop(room_id, None)  # a request from now on waits for the next list
+        try:
+            async with locked_room(room_id) as live:
+                if live is None:
+                    return
+                # Read under the room's lock (a departure's list, published under it, is never
+                # overtaken by an older read) but off the loop: the loop keeps serving the joins.
+                values = await asyncio.to_thread(_members_now, room_id)
+                if not values:
+                    return
+                for k, v in values.items():
+                    setattr(live, k, v)
+                await push(room_id, **values)
+        finally:
+            if sent is not None:
+                sent.set()
 
-    realtime.coalesce(f"members-{room_id}", MEMBER_BATCH_SECONDS, run)
+    realtime.debounce(f"members-{room_id}", MEMBER_BATCH_SECONDS, MEMBER_BATCH_LONGEST, run)

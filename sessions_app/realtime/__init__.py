@@ -75,6 +75,7 @@ from sessions_app.realtime.timing import _as_system, _spawn
 from sessions_app.realtime.timing import cancel as cancel
 from sessions_app.realtime.timing import clock_moved as clock_moved
 from sessions_app.realtime.timing import coalesce as coalesce
+from sessions_app.realtime.timing import debounce as debounce
 from sessions_app.realtime.timing import schedule as schedule
 from sessions_app.realtime.unmade import never_made as never_made
 from sessions_app.realtime.workers import RedisRoomManager as RedisRoomManager

@@ -1,6 +1,7 @@
 """Background tasks and timing for ``realtime``: batched calls, runs at an anchor's end time.
 
     ``coalesce(key, delay, fn)``   batch bursts into one call
+    ``debounce(key, quiet, longest, fn)``  one call once a burst pauses (or has lasted ``longest``)
     ``schedule(key, when, fn)``    run at an anchor's end time (re-checked when the test clock moves)
     ``cancel(key)``                drop a scheduled run
 
@@ -21,6 +22,8 @@ from sessions_app.models.base import utcnow
 log = logging.getLogger("sessions.realtime")
 
 _coalesced: dict[str, asyncio.Task] = {}
+# key → [when its burst's first request came, when its last one came] (loop time).
+_debounced: dict[str, list] = {}
 _scheduled: dict[str, asyncio.Task] = {}
 _background: set[asyncio.Task] = set()
 # Set (and replaced) whenever the test clock moves, so scheduled runs re-check their time.
@@ -59,6 +62,31 @@ def coalesce(key: str, delay: float, fn: Callable[[], Awaitable[None]]) -> None:
         await fn()
 
     _coalesced[key] = _spawn(run())
+
+
+def debounce(key: str, quiet: float, longest: float, fn: Callable[[], Awaitable[None]]) -> None:
+    """Run ``fn`` once the requests under ``key`` pause for ``quiet`` seconds, or ``longest``
+    seconds after the first request of the burst, whichever comes first. A request made while
+    ``fn`` runs starts the next burst. A join storm of 200 sends a member list about once a
+    second while the joins keep coming and one ``quiet`` after the last, not one every
+    ``quiet``: each list goes to every tab already there."""
+    now = asyncio.get_running_loop().time()
+    if (entry := _debounced.get(key)) is not None:
+        entry[1] = now
+        return
+    entry = _debounced[key] = [now, now]
+
+    async def run() -> None:
+        loop = asyncio.get_running_loop()
+        try:
+            while (wait := min(entry[1] + quiet, entry[0] + longest) - loop.time()) > 0:
+                await asyncio.sleep(wait)
+        finally:
+            if _debounced.get(key) is entry:
+                del _debounced[key]
+        await fn()
+
+    _spawn(run())
 
 
 def schedule(key: str, when: datetime, fn: Callable[[], Awaitable[None]]) -> None:

@@ -121,8 +121,12 @@ def shown(kind: str, key: str | None, level: int) -> str:
 
 def looks(user: User) -> Looks:
     """The cosmetics others see next to ``user`` (checked against their level now)."""
-    level = progression.level_for(user.exp_total)
-    return Looks(shown(NAME_COLOR, user.name_color, level), shown(BORDER, user.avatar_border, level))
+    return looks_at(progression.level_for(user.exp_total), user.name_color, user.avatar_border)
+
+
+def looks_at(level: int, name_color: str | None, border: str | None) -> Looks:
+    """``looks`` from a user's level and stored choices (a read of a few columns)."""
+    return Looks(shown(NAME_COLOR, name_color, level), shown(BORDER, border, level))
 
 
 def wardrobe(db: Session, *, user_id: int | None) -> Wardrobe:

@@ -19,7 +19,7 @@ import reflex as rx
 
 from sessions_app import realtime, routes
 from sessions_app.db import read_scope
-from sessions_app.live import channels, phases, presence, targets
+from sessions_app.live import channels, entries, phases, presence, targets
 from sessions_app.live.feeds import refresh_lobby  # noqa: F401 - kept for callers of state.room
 from sessions_app.live.rooms import (  # noqa: F401 - names kept for callers of state.room
     MemberView,
@@ -70,9 +70,20 @@ class PagePart:
     fill: Callable[[Any, int, int, Any], Awaitable[None]]
     # async (page): the tab is not in a room (refused, logged out): unlink / clear.
     away: Callable[[Any], Awaitable[None]] | None = None
+    # A part kept in a shared store of the room: ``warm_read`` (db, room_id, user_id) reads
+    # only what is this user's own (the room-wide values come from the store, which every
+    # change keeps current under the room's lock), and ``holds`` (async (page, room_id))
+    # links the store and says whether it holds the room.
+    warm_read: Callable[[Any, int, int], Any] | None = None
+    holds: Callable[[Any, int], Awaitable[bool]] | None = None
 
 
 PAGE_PARTS: list[PagePart] = []
+# Rooms whose stores this worker last found all filled (a hint, checked under the room's lock):
+# a load there reads only the user's own parts. In a join storm of 200, the room row, its
+# tasks and reaction counts were read 200 times and thrown away 199 times.
+_WARM_ROOMS: dict[int, None] = {}
+_WARM_KEEP = 1000
 
 
 def live_running(live) -> tuple[int, datetime] | None:
@@ -83,15 +94,29 @@ def live_running(live) -> tuple[int, datetime] | None:
     return live.phase_seq, datetime.fromtimestamp(live.ends_at_ms / 1000, tz=UTC)
 
 
-def _page_reads(room_id: int, uid: int) -> tuple[rooms.RoomSnapshot | None, list]:
+def _page_reads(room_id: int, uid: int, cold: bool = False) -> tuple[rooms.RoomSnapshot | None, list, bool]:
     """The room's snapshot (without members: the batched member list keeps them) and every
     part's values: ONE read-only transaction (on SQLite it does not queue for the write lock
-    behind the other joiners' entries)."""
+    behind the other joiners' entries). Where this worker found the room's stores filled
+    (``_WARM_ROOMS``, looked up when the read runs, not when it was queued) and not ``cold``:
+    no snapshot and only the parts' own values (``PagePart.warm_read``). Returns (snapshot,
+    values, warm)."""
+    warm = not cold and room_id in _WARM_ROOMS
     with read_scope() as db:
+        if warm:
+            return None, [(part.warm_read or part.read)(db, room_id, uid) for part in PAGE_PARTS], True
         snap = rooms.snapshot(db, room_id, with_members=False)
         if snap is None:
-            return None, []
-        return snap, [part.read(db, room_id, uid) for part in PAGE_PARTS]
+            return None, [], False
+        return snap, [part.read(db, room_id, uid) for part in PAGE_PARTS], False
+
+
+def _note_warm(room_id: int, warm: bool) -> None:
+    _WARM_ROOMS.pop(room_id, None)
+    if warm:
+        _WARM_ROOMS[room_id] = None
+        while len(_WARM_ROOMS) > _WARM_KEEP:
+            del _WARM_ROOMS[next(iter(_WARM_ROOMS))]
 
 
 @targets.register(targets.ROOM)
@@ -185,7 +210,8 @@ class RoomPageState(Handler, rx.State):
         if self._room_id and str(self._room_id) != str(requested):
             await self._leave_current()  # went straight from one room to another
         # Who is calling and their entry (authorized by the service): one transaction.
-        uid, entered = await self._attempt_in_callers_transaction(_enter, requested, view=True)
+        async with entries.entering():  # page reads wait while entries run (``live.entries``)
+            uid, entered = await self._attempt_in_callers_transaction(_enter, requested, view=True)
         if uid is None:
             await self._parts_away()
             return rx.redirect(routes.login_then(self.router.url.path))
@@ -199,21 +225,34 @@ class RoomPageState(Handler, rx.State):
         # tab, and whatever came before is in the read (the chat feed merges the chat changes
         # it saw into the tail; the store's cached values are always the newest).
         await presence.join_channels(sid, user_id=uid, room_id=room_id)
+        if is_new:
+            presence.entered(room_id)  # the others' lists need no more than the entry
         self._room_id = room_id  # from here on, a tab moving on (``leave_if_away``) leaves again
         # The page's read runs before the room's lock is taken: a join storm's 200 reads do
         # not queue one by one behind the lock (each waiting for a pool thread and the loop).
+        if await entries.reads_may_start():  # in a join storm: after the others' entries,
+            await presence.list_sent(room_id, entries.READ_DEFER_LONGEST)  # and their list
         loaded = await self._attempt(_page_reads, room_id, uid)
-        if loaded is REFUSED or loaded[0] is None:
-            self._room_id = 0
-            await presence.leave_channel(sid, room_id)
-            await self._parts_away()
+        if loaded is REFUSED or (loaded[0] is None and not loaded[2]):
+            await self._not_loaded(sid, room_id)
             return
-        snap, values = loaded
+        snap, values, warm = loaded
         live = await (await self.get_state(RoomLive))._link_to(shared_key(room_id))  # the room's lock
         # The cached store (kept current under this lock by every change) wins over the read;
         # without one (first entry, restart) it is rebuilt from the read; its member list
         # comes with the batch this entry announces.
         cached = live.room_id == room_id
+        filled = cached and all([await part.holds(self, room_id) for part in PAGE_PARTS if part.holds])
+        if warm and not filled:
+            # The hint was stale (a restart, a store gone): read the room too, now (rare).
+            loaded = await self._attempt(_page_reads, room_id, uid, True)
+            if loaded is REFUSED or loaded[0] is None:
+                _note_warm(room_id, False)
+                await realtime.unlink_all(self)
+                await self._not_loaded(sid, room_id)
+                return
+            snap, values, warm = loaded
+        _note_warm(room_id, filled)
         if cached:
             running = live_running(live)
         else:
@@ -222,12 +261,13 @@ class RoomPageState(Handler, rx.State):
             running = snap.running
         # What the others see may not list this user yet (new stint, or a stint started by a
         # join-by-code elsewhere): then they get a member update.
-        others_know = cached and any(m.user_id == uid for m in live.members)
+        # (The plain list: iterating the proxied var wrapped each of 200 members in a proxy.)
+        others_know = cached and any(m.user_id == uid for m in live.get_value("members"))
         for part, value in zip(PAGE_PARTS, values, strict=True):
             await part.fill(self, room_id, uid, value)
         announce = is_new or not others_know
         await presence.arrive(live, token=token, sid=sid, user_id=uid, room_id=room_id, announce=announce,
-                              joined=True)
+                              joined=True, batched=is_new)
         if announce:
             # The member batch this entry announces brings the list (and the host's name) to
             # every tab in the room, this one too: its own load does not carry it as well (in a
@@ -235,6 +275,12 @@ class RoomPageState(Handler, rx.State):
             realtime.leave_out_of_delta(live, "members", "host_name")
         phases.follow(room_id, running)
         return ClockState.begin
+
+    async def _not_loaded(self, sid: str, room_id: int) -> None:
+        """The page could not be read (the room is gone): out of its channel, nothing shown."""
+        self._room_id = 0
+        await presence.leave_channel(sid, room_id)
+        await self._parts_away()
 
     async def _parts_away(self) -> None:
         """The tab is not in a room: every part that links or shows room data lets go."""

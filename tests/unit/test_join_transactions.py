@@ -54,8 +54,8 @@ def test_a_join_is_two_transactions_lookup_and_entry_then_the_snapshot(engine, c
     assert counted == [1]  # the lookup, the own view and the entry: one transaction
     assert (uid, entry, err) == (bob, rooms.Entry(room_id, True), None)
     assert view["display_name"] == "Bob"
-    snap, parts = room_state._page_reads(room_id, bob)
-    assert len(counted) == 2  # the snapshot and every part of the page: one more transaction
+    snap, parts, warm = room_state._page_reads(room_id, bob)
+    assert not warm and len(counted) == 2  # the snapshot and every part of the page: one more transaction
     assert snap.room_id == room_id and snap.members is None
     assert len(parts) == len(room_state.PAGE_PARTS) >= 6
     with app_db.session_scope(engine) as db:  # the entry was committed

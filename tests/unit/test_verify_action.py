@@ -66,6 +66,9 @@ class Recorder:
     def coalesce(self, key, delay, fn):
         self.pending.setdefault(key, fn)
 
+    def debounce(self, key, quiet, longest, fn):
+        self.pending.setdefault(key, fn)
+
     async def flush(self):
         while self.pending:
             _, fn = self.pending.popitem()
@@ -85,7 +88,7 @@ def live(monkeypatch, engine):
     """``live`` wired to the test database, with ``realtime`` recording."""
     monkeypatch.setattr(app_db, "get_engine", lambda: engine)
     rec = Recorder()
-    for name in ("publish", "push", "coalesce", "modify_shared"):
+    for name in ("publish", "push", "coalesce", "debounce", "modify_shared"):
         monkeypatch.setattr(realtime, name, getattr(rec, name))
     for name in ("join", "leave", "leave_user_channels", "close_channel"):
         monkeypatch.setattr(realtime, name, rec.nothing)

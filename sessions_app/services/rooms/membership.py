@@ -10,7 +10,7 @@ from datetime import datetime
 from sqlalchemy import update
 from sqlmodel import Session, col, delete, select
 
-from sessions_app.db import elevated
+from sessions_app.db import READ_ONLY, elevated
 from sessions_app.models import (
     Room,
     RoomMember,
@@ -156,9 +156,16 @@ def admitted_by_session(db: Session, room_id: int, user_id: int) -> bool:
 
 
 def open_stint(db: Session, room_id: int, user_id: int) -> RoomMember | None:
-    """The user's current stint in the room, if present."""
-    return db.exec(select(RoomMember).where(RoomMember.room_id == room_id, RoomMember.user_id == user_id,
-                                            col(RoomMember.left_at).is_(None))).first()
+    """The user's current stint in the room, if present. Read once per read-only transaction
+    (``db.read_scope``: a room page's read checks membership in three services)."""
+    memo = ("open_stint", room_id, user_id)
+    if db.info.get(READ_ONLY) and memo in db.info:
+        return db.info[memo]
+    stint = db.exec(select(RoomMember).where(RoomMember.room_id == room_id, RoomMember.user_id == user_id,
+                                             col(RoomMember.left_at).is_(None))).first()
+    if db.info.get(READ_ONLY):
+        db.info[memo] = stint
+    return stint
 
 
 def is_member(db: Session, room_id: int, user_id: int) -> bool:
@@ -184,7 +191,8 @@ def enter(db: Session, *, room_id: object, user_id: int, code: object = None, no
     # One user's tabs can enter at the same instant on two workers: lock the user's own row so
     # the second entry sees the first one's stint instead of opening another (PostgreSQL;
     # SQLite's BEGIN IMMEDIATE already serializes writers).
-    db.exec(select(User.id).where(User.id == user_id).with_for_update()).first()
+    if db.get_bind().dialect.name != "sqlite":
+        db.exec(select(User.id).where(User.id == user_id).with_for_update()).first()
     if open_stint(db, room.id, user_id) is not None:
         return room, False
     db.add(RoomMember(room_id=room.id, user_id=user_id, joined_at=now or utcnow()))
@@ -216,16 +224,20 @@ def join_by_code(db: Session, *, user_id: int, code: object, client: str, rate_l
 
 
 def members(db: Session, room_id: int) -> list[Member]:
-    """Who is present, earliest first (one entry per person)."""
+    """Who is present, earliest first (one entry per person). Reads only the columns shown (a
+    room of 200 is read once per member batch; whole ORM rows cost ~5 times as much)."""
     rows = db.exec(
-        select(RoomMember, User).join(User, User.id == RoomMember.user_id)
+        select(User.id, User.display_name, User.avatar_url, User.exp_total, User.name_color,
+               User.avatar_border, RoomMember.joined_at)
+        .join(User, User.id == RoomMember.user_id)
         .where(RoomMember.room_id == room_id, col(RoomMember.left_at).is_(None))
         .order_by(RoomMember.joined_at, RoomMember.id)
     ).all()
     first = {}  # one entry per person, even if a race once opened two stints
-    for m, u in rows:
-        first.setdefault(u.id, Member(u.id, u.display_name, u.avatar_url, progression.level_for(u.exp_total),
-                                      m.joined_at, cosmetics.looks(u)))
+    for uid, name, avatar, exp, name_color, border, joined_at in rows:
+        if uid not in first:
+            level = progression.level_for(exp)
+            first[uid] = Member(uid, name, avatar, level, joined_at, cosmetics.looks_at(level, name_color, border))
     return list(first.values())
 
 
