@@ -46,6 +46,7 @@ from sessions_app.settings import get_settings
 # goes on to SQLite's own wait (processes sharing the file still take turns there).
 _WRITER_PATIENCE = 30.0
 _WRITER_TURNS: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()  # engine → its lock (tests look)
+_WRITER_HOOKS: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()  # engine → (wait_turn, done)
 
 
 def _queue_writers(engine: Engine):
@@ -84,6 +85,23 @@ def _queue_writers(engine: Engine):
             holders.add(id(dbapi_conn))
 
     return wait_turn, done
+
+
+@contextmanager
+def sqlite_write_turn(engine: Engine, dbapi_conn) -> Iterator[None]:
+    """Around a write transaction run on the driver itself (``services.chat_hot``: BEGIN
+    IMMEDIATE … COMMIT on a raw connection, which the engine's begin hook never sees): take
+    this process's SQLite write turn as the engine's own transactions do, and hand it on."""
+    hooks = _WRITER_HOOKS.get(engine)
+    if hooks is None:  # not a SQLite engine of ``make_engine``
+        yield
+        return
+    wait_turn, done = hooks
+    wait_turn(dbapi_conn)
+    try:
+        yield
+    finally:
+        done(dbapi_conn)
 
 
 def make_engine(url: str) -> Engine:
@@ -126,7 +144,7 @@ def make_engine(url: str) -> Engine:
                 turn_done(dbapi_conn)
                 raise
 
-        wait_turn, turn_done = _queue_writers(engine)
+        wait_turn, turn_done = _WRITER_HOOKS[engine] = _queue_writers(engine)
         return engine
     engine = create_engine(url, pool_pre_ping=True, pool_size=10, max_overflow=20)
     if engine.dialect.name == "postgresql":

@@ -26,6 +26,7 @@ from datetime import datetime
 
 from sqlalchemy import Engine
 
+from sessions_app.db import sqlite_write_turn
 from sessions_app.models import AuthSession, utcnow
 from sessions_app.services import callers, chat, chat_log
 from sessions_app.services.errors import ServiceError
@@ -83,13 +84,16 @@ def post(engine: Engine, *, token: object, channel: str, body: object,
     conn = engine.raw_connection()  # pooled; the engine's connect-time pragmas apply
     try:
         cur = conn.cursor()
-        cur.execute("BEGIN IMMEDIATE")  # the write lock up front, as the engine's begin hook takes it
-        try:
-            uid, change, refused = _post(cur, engine.dialect, token, channel, body, now)
-        except BaseException:
-            cur.execute("ROLLBACK")
-            raise
-        cur.execute("COMMIT" if change is not None else "ROLLBACK")
+        # This process's writers take turns (``db.sqlite_write_turn``), not SQLite's sleeping
+        # busy wait; then the write lock up front, as the engine's begin hook takes it.
+        with sqlite_write_turn(engine, conn.dbapi_connection):
+            cur.execute("BEGIN IMMEDIATE")
+            try:
+                uid, change, refused = _post(cur, engine.dialect, token, channel, body, now)
+            except BaseException:
+                cur.execute("ROLLBACK")
+                raise
+            cur.execute("COMMIT" if change is not None else "ROLLBACK")
         return uid, change, refused
     finally:
         conn.close()  # back to the pool

@@ -153,3 +153,25 @@ def test_only_sqlite_room_and_lobby_posts_take_the_fast_lane(engine):
     assert not chat_hot.handles(engine, "session:3") and not chat_hot.handles(engine, "room:x")
     postgres = app_db.make_engine("postgresql+psycopg://nobody@127.0.0.1:1/none")
     assert not chat_hot.handles(postgres, chat.LOBBY)
+
+
+def test_a_driver_post_waits_its_turn_among_the_processs_writers_and_hands_it_on(engine):
+    """The driver's BEGIN IMMEDIATE takes the process's SQLite write turn (``db.sqlite_write_turn``)
+    like the engine's own writers: it neither sleeps in SQLite's busy wait behind a writer nor
+    keeps the turn after its commit (a kept turn would stall every later writer for 30 s)."""
+    import threading
+
+    world = _world(engine)
+    turn = app_db._WRITER_TURNS[engine]
+    token = world["tokens"][world["bob"]]
+    assert turn.acquire(timeout=5)  # another writer holds the turn
+    done = threading.Event()
+    worker = threading.Thread(target=lambda: (_hot(engine, token, ROOM, "after you", None), done.set()))
+    worker.start()
+    assert not done.wait(0.3), "the post went ahead of the writer holding the turn"
+    turn.release()
+    assert done.wait(10), "the post never got the turn"
+    worker.join()
+    assert not turn.locked(), "the post kept the turn"
+    with app_db.session_scope(engine) as db:
+        assert [m.body for m in db.exec(select(ChatMessage)).all()] == ["after you"]
