@@ -11,7 +11,7 @@ from starlette.requests import Request
 from starlette.responses import RedirectResponse
 from starlette.routing import Route
 
-from sessions_app import login_cookie, oauth, realtime, routes
+from sessions_app import gc_pauses, login_cookie, oauth, realtime, routes
 from sessions_app.calendar_routes import CALENDAR_ROUTE
 from sessions_app.db import system_scope
 from sessions_app.live import chat as live_chat
@@ -94,6 +94,7 @@ for spec in [landing.PAGE, lobby.PAGE, *auth.PAGES, *account.PAGES, *rooms.PAGES
 
 realtime.init(app, grace_seconds=get_settings().presence_grace_seconds)
 realtime.hold_back_cookie(login_cookie.LOGIN_COOKIE)
+gc_pauses.install(app)  # full collections skip what the worker holds for life
 
 
 def _purge_expired() -> None:
