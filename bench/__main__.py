@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import gc
 import json
 import platform
 import sys
@@ -52,11 +53,18 @@ async def run_mode(stack: Stack, sizes: Sizes, progress: Progress, task, log, on
         for target, run in (("floor", floor_run), ("sessions", app_run)):
             progress.update(task, description=f"{stack.workers}w · {name} · {target}")
             started = time.monotonic()
+            # No garbage collection in this (client) process during a scenario: its full
+            # collections, 100-220 ms with a thousand clients open (measured), stalled every
+            # receiver at once and showed up as either target's slowest frame. Between runs.
+            gc.collect()
+            gc.disable()
             try:
                 await asyncio.wait_for(run(), timeout=600)
             except Exception as err:  # a failed scenario is a result too; keep going
                 log(f"[red]{stack.workers}w {name} on {target} failed: {err!r}")
                 runs[target].results.setdefault(f"{name} (failed)", {"error": repr(err)})
+            finally:
+                gc.enable()
             load = psutil.getloadavg()[0]
             loads.setdefault(target, {})[name] = round(load, 2)
             log(f"{stack.workers}w {name} on {target}: {time.monotonic() - started:.0f} s "
