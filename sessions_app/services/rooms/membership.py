@@ -121,12 +121,15 @@ def create_room(db: Session, *, host_id: int, name: object, discipline: object, 
     return room
 
 
+CLOSED_ROOM = "This room is closed or does not exist. Pick another one in the lobby."
+
+
 def get_open_room(db: Session, room_id: object) -> Room:
     """The open room with this id, or a clear refusal."""
     rid = text.parse_id(room_id)
     room = db.get(Room, rid) if rid else None
     if room is None or not room.is_open:
-        raise ServiceError("This room is closed or does not exist. Pick another one in the lobby.")
+        raise ServiceError(CLOSED_ROOM)
     return room
 
 
