@@ -8,6 +8,7 @@ carries.
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -127,17 +128,26 @@ class RoomCard:
     paused_remaining_ms: int
 
 
-def lobby_rooms(db: Session, *, limit: int = 100) -> list[RoomCard]:
-    """Public open rooms with their live counts and timer anchors, busiest first."""
+@functools.cache
+def _lobby_statement(limit: int):
+    """The cards' one Core statement, built once (the lobby feed re-reads the cards after
+    every count or timer change; the ORM's row loading cost more than the query itself)."""
     count = func.count(RoomMember.id)
-    rows = db.exec(
-        select(Room, count).join(RoomMember, (RoomMember.room_id == Room.id) & col(RoomMember.left_at).is_(None),
-                                 isouter=True)
+    return (
+        select(Room.id, Room.name, Room.discipline, count.label("count"), Room.phase, Room.phase_seq,
+               Room.phase_length_ms, Room.phase_started_at, Room.phase_ends_at, Room.paused_remaining_ms,
+               Room.cycles_completed)
+        .join(RoomMember, (RoomMember.room_id == Room.id) & col(RoomMember.left_at).is_(None), isouter=True)
         .where(Room.is_open, Room.is_private == False)  # noqa: E712
         .group_by(Room.id).order_by(count.desc(), Room.id.desc()).limit(limit)
-    ).all()
+    )
+
+
+def lobby_rooms(db: Session, *, limit: int = 100) -> list[RoomCard]:
+    """Public open rooms with their live counts and timer anchors, busiest first."""
     cards = []
-    for r, n in rows:
+    for r in db.connection().execute(_lobby_statement(limit)):
         anchors = timer_view(timer_of(r))
-        cards.append(RoomCard(r.id, r.name, r.discipline, n, r.phase, anchors.ends_at_ms, anchors.paused_remaining_ms))
+        cards.append(RoomCard(r.id, r.name, r.discipline, r.count, r.phase, anchors.ends_at_ms,
+                              anchors.paused_remaining_ms))
     return cards
