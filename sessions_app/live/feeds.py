@@ -53,6 +53,8 @@ def refresh_lobby() -> None:
     """Batch lobby changes (counts, timer status, rooms opening/closing) into one broadcast."""
 
     async def push() -> None:
+        if realtime.nobody_in(channels.lobby()):
+            return  # no lobby tab to tell (one worker): the next one to open reads the cards itself
         cards = await asyncio.to_thread(_read_cards)  # off the loop (a join storm's entries write)
         await realtime.push(channels.lobby(), targets.of(targets.LOBBY), rooms=cards)
 

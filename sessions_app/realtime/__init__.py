@@ -46,6 +46,7 @@ from reflex.istate.manager.token import BaseStateToken
 
 from sessions_app.live import channels
 from sessions_app.realtime import fast_events, lazy_states, preload, socket_path
+from sessions_app.realtime.audience import nobody_in as nobody_in
 
 # Chat posts answered before Reflex's event queue (``realtime.fast_events``).
 from sessions_app.realtime.fast_events import FastEvent as FastEvent

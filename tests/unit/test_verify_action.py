@@ -93,6 +93,7 @@ def live(monkeypatch, engine):
     for name in ("join", "leave", "leave_user_channels", "close_channel"):
         monkeypatch.setattr(realtime, name, rec.nothing)
     monkeypatch.setattr(realtime, "schedule", lambda *a, **k: None)
+    monkeypatch.setattr(realtime, "nobody_in", lambda channel: False)  # the recorder hears every channel
     monkeypatch.setattr(realtime, "cancel", lambda *a, **k: None)
     monkeypatch.setattr(realtime, "detach_fanout", lambda *a, **k: None)
     yield rec
