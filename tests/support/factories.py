@@ -19,6 +19,7 @@ import functools
 import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass
 from datetime import UTC, datetime
 
 from sqlmodel import Session
@@ -56,6 +57,25 @@ def make_room(db: Session, host_id: int | None = None, *, name: str = "Algebra",
     db.add(room)
     db.flush()
     return room
+
+
+@dataclass
+class RoomOfThree:
+    """A host's room with Bob in it and Eve outside, and a login for each (user id → token)."""
+
+    host: int
+    bob: int
+    eve: int
+    room_id: int
+    tokens: dict[int, str]
+
+
+def room_of_three(db: Session, *, host_exp: int = 0) -> RoomOfThree:
+    """The chat and timer tests' world: who may post or act in the room and who may not."""
+    host, bob, eve = make_user(db, "Host", exp=host_exp).id, make_user(db, "Bob").id, make_user(db, "Eve").id
+    room_id = make_room(db, host).id
+    rooms.enter(db, room_id=room_id, user_id=bob)
+    return RoomOfThree(host, bob, eve, room_id, {uid: accounts.start_session(db, user_id=uid) for uid in (host, bob, eve)})
 
 
 def session_form(**overrides) -> dict:

@@ -11,18 +11,15 @@ from sqlmodel import select
 
 from sessions_app import db as app_db
 from sessions_app.models import AuthSession, ChatChangeLog, ChatMessage, Room, User, utcnow
-from sessions_app.services import accounts, chat, chat_hot, quiet_focus, rooms
+from sessions_app.services import accounts, chat, chat_hot, quiet_focus
 from sessions_app.state.base import REFUSED, caller_then
-from tests.support.factories import make_room, make_user
+from tests.support.factories import room_of_three
 
 
 def _world(engine) -> dict:
     with app_db.session_scope(engine) as db:
-        host, bob, eve = make_user(db, "Host", exp=900).id, make_user(db, "Bob").id, make_user(db, "Eve").id
-        room_id = make_room(db, host).id
-        rooms.enter(db, room_id=room_id, user_id=bob)
-        tokens = {uid: accounts.start_session(db, user_id=uid) for uid in (host, bob, eve)}
-    return {"host": host, "bob": bob, "eve": eve, "room": room_id, "tokens": tokens}
+        three = room_of_three(db, host_exp=900)
+    return {"host": three.host, "bob": three.bob, "eve": three.eve, "room": three.room_id, "tokens": three.tokens}
 
 
 def _regular(engine, token, channel, body, now):

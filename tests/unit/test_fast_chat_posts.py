@@ -30,7 +30,7 @@ from sessions_app.services import accounts, chat, chat_log, cosmetics, rooms, sc
 from sessions_app.state.chat import RoomBoard, RoomBoardUi
 from sessions_app.state.lobby_chat import LobbyChatState
 from sessions_app.state.session_chat import SessionChatState
-from tests.support.factories import make_room, make_user
+from tests.support.factories import make_room, room_of_three
 
 ROOM_POST = f"{RoomBoardUi.get_full_name()}.send"
 LOBBY_POST = f"{LobbyChatState.get_full_name()}.send"
@@ -70,11 +70,9 @@ class FakeNamespace:
 def world(engine, monkeypatch):
     monkeypatch.setattr(app_db, "get_engine", lambda: engine)
     with app_db.session_scope(engine) as db:
-        host, bob, eve = make_user(db, "Host").id, make_user(db, "Bob").id, make_user(db, "Eve").id
-        room_id = make_room(db, host).id
-        rooms.enter(db, room_id=room_id, user_id=bob)
+        three = room_of_three(db)
+        host, bob, eve, room_id, tokens = three.host, three.bob, three.eve, three.room_id, three.tokens
         other_room = make_room(db, eve, name="Eve's room").id  # eve is in this one only
-        tokens = {uid: accounts.start_session(db, user_id=uid) for uid in (host, bob, eve)}
     cookies: dict[str, str] = {}  # socket id -> the login cookie it presented
     monkeypatch.setattr(realtime, "held_cookie", lambda sid: cookies.get(sid, ""))
     to_reflex: list[tuple[str, dict]] = []

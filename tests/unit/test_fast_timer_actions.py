@@ -17,10 +17,10 @@ from sessions_app.live import channels
 from sessions_app.live.rooms import shared_key
 from sessions_app.models import Room
 from sessions_app.realtime import fast_events
-from sessions_app.services import accounts, rooms
+from sessions_app.services import rooms
 from sessions_app.state import timer_actions  # noqa: F401 - registers the fast timer action
 from sessions_app.state.room import RoomLive, RoomPageState
-from tests.support.factories import make_room, make_user
+from tests.support.factories import make_room, room_of_three
 from tests.unit.test_fast_chat_posts import FakeNamespace
 
 CONTROL = f"{RoomLive.get_full_name()}.control"
@@ -31,12 +31,10 @@ LIVE, PAGE = RoomLive.get_full_name(), RoomPageState.get_full_name()
 def world(engine, monkeypatch):
     monkeypatch.setattr(app_db, "get_engine", lambda: engine)
     with app_db.session_scope(engine) as db:
-        host, bob, eve = make_user(db, "Host").id, make_user(db, "Bob").id, make_user(db, "Eve").id
-        room_id = make_room(db, host).id
-        rooms.enter(db, room_id=room_id, user_id=bob)
+        three = room_of_three(db)
+        host, bob, eve, room_id, tokens = three.host, three.bob, three.eve, three.room_id, three.tokens
         eves_room = make_room(db, eve, name="Eve's room").id
         rooms.enter(db, room_id=room_id, user_id=eve)  # eve is also in the host's room
-        tokens = {uid: accounts.start_session(db, user_id=uid) for uid in (host, bob, eve)}
     cookies: dict[str, str] = {}
     monkeypatch.setattr(realtime, "held_cookie", lambda sid: cookies.get(sid, ""))
     to_reflex, broadcasts, locks = [], [], []

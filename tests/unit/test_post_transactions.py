@@ -27,7 +27,7 @@ from sessions_app.services import accounts, chat, chat_log, quiet_focus, rooms
 from sessions_app.state import base
 from sessions_app.state import room as room_state
 from sessions_app.state.base import REFUSED, Handler
-from tests.support.factories import make_room, make_user
+from tests.support.factories import make_room, room_of_three
 
 
 class _Tab(Handler):
@@ -66,13 +66,10 @@ def counted(monkeypatch, engine):
 def world(engine, monkeypatch):
     monkeypatch.setattr(app_db, "get_engine", lambda: engine)
     with app_db.session_scope(engine) as db:
-        host, bob, eve = make_user(db, "Host").id, make_user(db, "Bob").id, make_user(db, "Eve").id
-        room_id = make_room(db, host).id
-        rooms.enter(db, room_id=room_id, user_id=bob)
-        tokens = {uid: accounts.start_session(db, user_id=uid) for uid in (host, bob, eve)}
+        three = room_of_three(db)
     cookie = {"value": None}
     monkeypatch.setattr(realtime, "held_cookie", lambda sid: cookie["value"])
-    return SimpleNamespace(host=host, bob=bob, eve=eve, room_id=room_id, tokens=tokens, cookie=cookie)
+    return SimpleNamespace(**vars(three), cookie=cookie)
 
 
 def _post(tab: _Tab, room_id: int, body: str):
