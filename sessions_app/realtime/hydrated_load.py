@@ -34,7 +34,12 @@ def fold_hydrated(handler: Any) -> None:
 def _load_events(state):
     """``reflex.state._load_events_for_page``: [the page's one load event with
     ``hydrated=True``] where that event is a folded one; else Reflex's list."""
+    was = getattr(state, "is_hydrated", None)
     events = _reflex_load_events(state)
+    if was is False and hasattr(state, "_get_root_state"):
+        # Reflex set the flag to False again (the hydrate frame said so already): no frame
+        # for that (one per tab in a join storm).
+        state._get_root_state().dirty_vars.discard("is_hydrated")
     if not events or len(events) != 2:
         return events
     load, last = events

@@ -82,3 +82,33 @@ def test_without_the_argument_or_for_an_unknown_route_nothing_else_changes():
     assert tab.root.is_hydrated is False
     assert _run(tab, "/no-such-route", True) is None  # the tab still finishes loading
     assert tab.root.is_hydrated is True
+
+
+class _LoadTab:
+    """A tab's ``OnLoadInternalState`` as Reflex's dispatch sees it (the flag is the root's)."""
+
+    def __init__(self, hydrated: bool) -> None:
+        self.rx_router_url = SimpleNamespace(path="/rooms/7")
+        self.root = SimpleNamespace(dirty_vars={"other"})
+        self._hydrated = hydrated
+
+    def _get_root_state(self):
+        return self.root
+
+    @property
+    def is_hydrated(self):
+        return self._hydrated
+
+    @is_hydrated.setter
+    def is_hydrated(self, value):  # what Reflex's setattr does: the value and a dirty mark
+        self._hydrated = value
+        self.root.dirty_vars.add("is_hydrated")
+
+
+def test_a_fresh_tab_gets_no_frame_for_a_flag_the_first_frame_already_sent():
+    fresh = _LoadTab(hydrated=False)  # right after hydrate_and_load
+    reflex_state._load_events_for_page(fresh)
+    assert fresh.is_hydrated is False and fresh.root.dirty_vars == {"other"}
+    navigating = _LoadTab(hydrated=True)  # a client-side navigation: the page must learn it
+    reflex_state._load_events_for_page(navigating)
+    assert navigating.is_hydrated is False and "is_hydrated" in navigating.root.dirty_vars
