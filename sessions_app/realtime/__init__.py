@@ -45,7 +45,7 @@ from reflex.constants.state import FIELD_MARKER
 from reflex.istate.manager.token import BaseStateToken
 
 from sessions_app.live import channels
-from sessions_app.realtime import fast_events, lazy_states, preload, socket_path
+from sessions_app.realtime import fast_events, hydrated_load, lazy_states, preload, socket_path
 from sessions_app.realtime.audience import nobody_in as nobody_in
 
 # Chat posts answered before Reflex's event queue (``realtime.fast_events``).
@@ -64,6 +64,8 @@ from sessions_app.realtime.guards import held_cookie as held_cookie
 from sessions_app.realtime.guards import is_tab_token as is_tab_token
 from sessions_app.realtime.guards import set_event_cost as set_event_cost
 from sessions_app.realtime.guards import sockets_with_cookie as sockets_with_cookie
+from sessions_app.realtime.hydrated_load import fold_hydrated as fold_hydrated
+from sessions_app.realtime.hydrated_load import mark_hydrated as mark_hydrated
 
 # Background tasks and timing (``realtime.timing``): the names callers use, re-exported.
 # Events that need none of the tab's linked states (``realtime.links``).
@@ -95,6 +97,7 @@ def init(app: rx.App, *, grace_seconds: float) -> None:
     global _app, _grace_seconds
     _app, _grace_seconds = app, grace_seconds
     lazy_states.install()  # a tab's states are made when first used (in-memory manager)
+    hydrated_load.install()  # a one-event page load sets is_hydrated itself (one event less per tab)
     socket_path.install(app)  # a tab's socket skips the Starlette stacks (about 10 KB per tab)
     preload.install()  # what Reflex would import under a worker's first form post (7 MB)
     fast_events.install(app)  # the channels each socket entered, for the fast chat posts

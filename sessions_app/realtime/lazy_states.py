@@ -6,12 +6,16 @@ and a dict), about 0.75 KB apiece — about 20 KB per connected tab, most of it 
 tab never opened. The Redis manager already loads states on demand.
 
 ``install()`` makes the in-memory manager do the same for the states that are safe to make
-late: a direct child of the root with no substates, no computed vars, no client storage
-(cookies, local storage), no shared-state role and no part in another state's computed vars
+late: a direct child of the root with no substates, no client storage (cookies, local
+storage), no shared-state role and no part in another state's computed vars
 (``_always_dirty_substates`` / ``_potentially_dirty_states``: Reflex reads those
-synchronously). Every other state is still made with the root, as before. A late state is
-made, with its defaults, the first time an event asks for it (``get_state``) — exactly what
-the root would have made at connect.
+synchronously). Its own computed vars are fine when they are cached and read only its own
+vars (the lobby's filter choices, the session form's ``is_edit``): at its defaults such a
+var holds the value the page was compiled with, and once the state is made Reflex recomputes
+it whenever one of its vars changes, as for any state. Every other state is still made with
+the root, as before. A late state is made, with its defaults, the first time an event asks
+for it (``get_state``) — exactly what the root would have made at connect; until then it is
+neither kept nor sent in the tab's first (hydrate) frame.
 
 Part of the ``realtime`` package: the only code that touches Reflex internals.
 """
@@ -24,6 +28,7 @@ from reflex.istate.manager.memory import StateManagerMemory
 from reflex.istate.manager.token import BaseStateToken
 from reflex.istate.shared import SharedStateBaseInternal
 from reflex.state import BaseState
+from reflex.utils import types
 
 _reflex_create = StateManagerMemory._get_or_create_state
 _reflex_fetch = BaseState._get_state_from_redis
@@ -37,10 +42,35 @@ def made_late(state_cls: type[BaseState]) -> bool:
         return False  # the root, or not a direct child of it
     name = state_cls.get_name()
     if (issubclass(state_cls, SharedStateBaseInternal) or state_cls.get_substates()
-            or state_cls.computed_vars or name in parent._always_dirty_substates
+            or not _computed_vars_are_own(state_cls) or name in parent._always_dirty_substates
             or name in parent._potentially_dirty_states):
         return False
     return not any(state_cls._is_client_storage(field) for field in state_cls.get_fields().values())
+
+
+def _computed_vars_are_own(state_cls: type[BaseState]) -> bool:
+    """Whether ``state_cls``'s computed vars (if any) are cached and depend on its own vars
+    only, and no other state's computed var depends on it."""
+    if not state_cls.computed_vars:
+        return True
+    if state_cls._always_dirty_computed_vars or getattr(state_cls, "_interval_computed_var_names", None):
+        return False
+    if any(not isinstance(cv._initial_value, types.Unset) for cv in state_cls.computed_vars.values()):
+        return False  # the page was compiled with a value given by hand, not the computed one
+    full = state_cls.get_full_name()
+    if state_cls._potentially_dirty_states - {full}:
+        return False  # another state's computed var reads ours
+    others = _all_states(state_cls.get_root_state())
+    return not any(full in other._potentially_dirty_states for other in others if other is not state_cls)
+
+
+def _all_states(root: type[BaseState]) -> list[type[BaseState]]:
+    out, todo = [], [root]
+    while todo:
+        cls = todo.pop()
+        out.append(cls)
+        todo.extend(cls.get_substates())
+    return out
 
 
 def _create(self: StateManagerMemory, token):

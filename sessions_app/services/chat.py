@@ -163,6 +163,11 @@ def _query(channel: str):
 def recent(db: Session, channel: str, limit: int = PAGE, *, user_id: int | None) -> list[MessagePublic]:
     """The last ``limit`` messages of a channel, oldest first (readers only)."""
     _require_read(db, channel, user_id)
+    return _recent(db, channel, limit)
+
+
+def _recent(db: Session, channel: str, limit: int) -> list[MessagePublic]:
+    """``recent`` for a caller already authorized in this transaction."""
     rows = db.exec(_query(channel).order_by(col(ChatMessage.id).desc()).limit(max(1, min(limit, 200)))).all()
     return _public(reversed(rows))
 
@@ -243,7 +248,7 @@ def tail(db: Session, channel: str, limit: int = PAGE, *, user_id: int | None) -
     as ``seq``, so replaying changes after ``seq`` never loses one (duplicates merge away)."""
     _require_read(db, channel, user_id)
     seq = chat_log.current(db, channel)
-    return Tail(seq, recent(db, channel, limit, user_id=user_id))
+    return Tail(seq, _recent(db, channel, limit))  # authorized once (a room tab's load reads it)
 
 
 @dataclass(frozen=True)

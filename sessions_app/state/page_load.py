@@ -14,7 +14,9 @@ calling those handlers one by one. What is shared is what makes it cheap: one lo
 caller resolved once (``Handler._caller_id`` caches it per event), the room's lock taken
 once, one delta. A step that returns another state's handler without arguments (the clock's
 ``ClockState.begin``) has it run inside the same event too; frontend events (redirects,
-scripts) and everything else go back to Reflex as usual, in order.
+scripts) and everything else go back to Reflex as usual, in order. Reflex's own last load
+event, ``set_is_hydrated``, runs inside it too (``realtime.hydrated_load``): a room tab's load
+is three events (hydrate, ``on_load_internal``, this one), not four.
 """
 
 from __future__ import annotations
@@ -100,12 +102,19 @@ class PageLoad(rx.State):
         return out
 
     @rx.event
-    async def run(self, route: str):
-        """on_load of every page with several load steps: all of them, in this one event."""
+    async def run(self, route: str, hydrated: bool = False):
+        """on_load of every page with several load steps: all of them, in this one event.
+        ``hydrated``: Reflex's last load event (``set_is_hydrated``) is folded into this one
+        (``realtime.hydrated_load``): the flag is set after the steps, in the same delta."""
         steps = _STEPS.get(route) if isinstance(route, str) else None
-        if not steps:
-            return None
         events: list = []
-        for step in steps:
-            events += await self._step(step, 0)
+        try:
+            for step in steps or ():
+                events += await self._step(step, 0)
+        finally:
+            if hydrated is True:
+                realtime.mark_hydrated(self)
         return events or None
+
+
+realtime.fold_hydrated(PageLoad.run)

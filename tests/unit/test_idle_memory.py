@@ -30,6 +30,7 @@ from sessions_app.realtime import lazy_states, socket_path
 from sessions_app.services import chat
 from sessions_app.state import lobby as lobby_state
 from sessions_app.state import lobby_chat, lobby_shared, page_load
+from sessions_app.state.auth import AuthState
 from sessions_app.state.call import CallState
 from sessions_app.state.lobby import LobbyState
 from sessions_app.state.lobby_chat import LobbyChatState
@@ -189,9 +190,9 @@ def test_never_made_is_false_for_states_made_with_the_root_or_under_redis(monkey
     async def scenario():
         manager = _manager()
         async with manager.modify_state(BaseStateToken(ident=str(uuid.uuid4()), cls=State)) as root:
-            return (realtime.never_made(root, RoomPageState), realtime.never_made(root, LobbyState))
+            return (realtime.never_made(root, RoomPageState), realtime.never_made(root, AuthState))
 
-    assert asyncio.run(scenario()) == (True, False)  # LobbyState has a computed var: made at connect
+    assert asyncio.run(scenario()) == (True, False)  # AuthState keeps a cookie: made at connect
     monkeypatch.setattr(lazy_states, "_in_memory", lambda: False)
     assert asyncio.run(scenario()) == (False, False)  # Redis: it may exist there, run the hook
 
