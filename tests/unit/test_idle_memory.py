@@ -20,7 +20,6 @@ import socketio
 from reflex.istate.manager.memory import StateManagerMemory
 from reflex.istate.manager.token import BaseStateToken
 from reflex.state import State
-from reflex_base.event.context import EventContext
 
 import sessions_app.sessions_app as app_module
 from sessions_app import realtime, routes
@@ -37,6 +36,7 @@ from sessions_app.state.lobby_chat import LobbyChatState
 from sessions_app.state.room import RoomPageState
 from sessions_app.state.scheduled import SessionDetailState
 from tests.support.factories import make_user
+from tests.support.state_manager import memory_manager
 
 
 @pytest.fixture(autouse=True)
@@ -44,17 +44,6 @@ def _fresh_copies():
     lobby_shared.forget()
     yield
     lobby_shared.forget()
-
-
-async def _nothing(*_args, **_kwargs) -> None:
-    return None
-
-
-def _manager() -> StateManagerMemory:
-    lazy_states.install()
-    manager = StateManagerMemory()
-    EventContext.set(EventContext(token="tab", state_manager=manager, enqueue_impl=_nothing))
-    return manager
 
 
 # --- one copy of the lobby's tail and cards --------------------------------------------------------
@@ -124,7 +113,7 @@ def test_the_lobby_loads_hand_every_tab_the_same_tail_and_cards(monkeypatch):
     monkeypatch.setattr(realtime, "join", join)
 
     async def scenario():
-        manager = _manager()
+        manager = memory_manager()
         chats = [await _lobby_tab(manager, LobbyChatState) for _ in range(2)]
         lobbies = [await _lobby_tab(manager, LobbyState) for _ in range(2)]
         for c in chats:
@@ -172,7 +161,7 @@ def test_an_away_hook_makes_no_state_for_a_new_tab_and_still_leaves_for_a_tab_in
             return set(root.substates)
 
     async def scenario():
-        manager = _manager()
+        manager = memory_manager()
         new_tab, roomer = str(uuid.uuid4()), str(uuid.uuid4())
         made_new = await run_hooks(manager, new_tab)
         async with manager.modify_state(BaseStateToken(ident=roomer, cls=RoomPageState)) as root:
@@ -188,7 +177,7 @@ def test_an_away_hook_makes_no_state_for_a_new_tab_and_still_leaves_for_a_tab_in
 
 def test_never_made_is_false_for_states_made_with_the_root_or_under_redis(monkeypatch):
     async def scenario():
-        manager = _manager()
+        manager = memory_manager()
         async with manager.modify_state(BaseStateToken(ident=str(uuid.uuid4()), cls=State)) as root:
             return (realtime.never_made(root, RoomPageState), realtime.never_made(root, AuthState))
 

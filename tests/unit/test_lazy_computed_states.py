@@ -8,10 +8,8 @@ from __future__ import annotations
 import asyncio
 import uuid
 
-from reflex.istate.manager.memory import StateManagerMemory
 from reflex.istate.manager.token import BaseStateToken
 from reflex.state import State
-from reflex_base.event.context import EventContext
 
 import sessions_app.sessions_app  # noqa: F401 - registers every state of the app (and installs)
 from sessions_app.realtime import lazy_states
@@ -19,17 +17,7 @@ from sessions_app.state.auth import AuthState
 from sessions_app.state.lobby import LobbyState
 from sessions_app.state.progression import ProgressionState
 from sessions_app.state.scheduled.form import SessionFormState
-
-
-async def _nothing(*_args, **_kwargs) -> None:
-    return None
-
-
-def _manager() -> StateManagerMemory:
-    lazy_states.install()
-    manager = StateManagerMemory()
-    EventContext.set(EventContext(token="tab", state_manager=manager, enqueue_impl=_nothing))
-    return manager
+from tests.support.state_manager import memory_manager
 
 
 def test_states_with_only_their_own_cached_computed_vars_are_made_late():
@@ -56,7 +44,7 @@ def test_an_uncached_or_cross_state_computed_var_keeps_a_state_with_the_root(mon
 
 def test_a_room_tabs_first_frame_leaves_out_the_pages_it_never_opened():
     async def scenario():
-        manager = _manager()
+        manager = memory_manager()
         tab = str(uuid.uuid4())
         async with manager.modify_state(BaseStateToken(ident=tab, cls=State)) as root:
             return root.dict()
@@ -69,7 +57,7 @@ def test_a_room_tabs_first_frame_leaves_out_the_pages_it_never_opened():
 
 def test_a_late_state_sends_its_computed_var_when_its_vars_change():
     async def scenario():
-        manager = _manager()
+        manager = memory_manager()
         tab = str(uuid.uuid4())
         async with manager.modify_state(BaseStateToken(ident=tab, cls=State)) as root:
             progression = await root.get_state(ProgressionState)

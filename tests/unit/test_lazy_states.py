@@ -9,28 +9,16 @@ import asyncio
 import tracemalloc
 import uuid
 
-from reflex.istate.manager.memory import StateManagerMemory
 from reflex.istate.manager.token import BaseStateToken
 from reflex.istate.shared import SharedStateBaseInternal
 from reflex.state import State
-from reflex_base.event.context import EventContext
 
 import sessions_app.sessions_app  # noqa: F401 - registers every state of the app (and installs)
 from sessions_app.realtime import lazy_states
 from sessions_app.state.auth import AuthState
 from sessions_app.state.chat import RoomBoard, RoomBoardUi
 from sessions_app.state.lobby_chat import LobbyChatState
-
-
-async def _nothing(*_args, **_kwargs) -> None:
-    return None
-
-
-def _manager() -> StateManagerMemory:
-    lazy_states.install()
-    manager = StateManagerMemory()
-    EventContext.set(EventContext(token="tab", state_manager=manager, enqueue_impl=_nothing))
-    return manager
+from tests.support.state_manager import memory_manager
 
 
 def test_most_page_states_are_made_late_and_the_delicate_ones_are_not():
@@ -45,7 +33,7 @@ def test_most_page_states_are_made_late_and_the_delicate_ones_are_not():
 
 def test_a_new_tab_holds_only_the_states_it_uses():
     async def scenario():
-        manager = _manager()
+        manager = memory_manager()
         tab = str(uuid.uuid4())
         async with manager.modify_state(BaseStateToken(ident=tab, cls=AuthState)) as root:
             before = set(root.substates)
@@ -63,7 +51,7 @@ def test_a_new_tab_holds_only_the_states_it_uses():
 
 def test_a_late_state_keeps_its_values_between_events():
     async def scenario():
-        manager = _manager()
+        manager = memory_manager()
         tab = str(uuid.uuid4())
         async with manager.modify_state(BaseStateToken(ident=tab, cls=RoomBoardUi)) as root:
             (await root.get_state(RoomBoardUi)).chat_error = "Join the room first."
@@ -75,7 +63,7 @@ def test_a_late_state_keeps_its_values_between_events():
 
 def test_a_new_tab_takes_less_memory_than_a_whole_tree():
     async def tabs(n: int) -> list:
-        manager = _manager()
+        manager = memory_manager()
         roots = []
         for _ in range(n):
             async with manager.modify_state(BaseStateToken(ident=str(uuid.uuid4()), cls=AuthState)) as root:
