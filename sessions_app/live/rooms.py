@@ -16,6 +16,7 @@ from collections.abc import AsyncIterator
 from sessions_app import realtime
 from sessions_app.db import system_scope
 from sessions_app.live import channels, targets
+from sessions_app.live.feeds import refresh_lobby
 from sessions_app.services import rooms, shared_keys
 
 
@@ -83,7 +84,18 @@ async def locked_room(room_id: int) -> AsyncIterator:
                 snap = rooms.snapshot(db, room_id)
             if snap is not None:
                 load_snapshot(live, snap)
+                await _tell_rebuilt(room_id, snap)
         yield live if live.room_id == room_id else None
+
+
+async def _tell_rebuilt(room_id: int, snap: rooms.RoomSnapshot) -> None:
+    """A store rebuilt from the DB lists members nobody was told about (a room opened, a
+    stint begun elsewhere, a restart). A page load takes the store's list for what the others
+    see and announces only a user it lacks, so the list goes out now — to the room's channel
+    and, through the cards, to the lobby. (The sweeper rebuilt a new room's store before its
+    host's first load: the load announced nothing and the lobby never showed the room.)"""
+    await push(room_id, **member_vars(snap))
+    refresh_lobby()
 
 
 async def push(room_id: int, **values) -> None:
