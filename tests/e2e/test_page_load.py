@@ -85,6 +85,7 @@ def test_a_room_page_load_is_one_event_that_joins_the_room_s_and_the_user_s_chan
 
         # The user's channel: leaving the room in one tab takes the user's other tab out of the
         # room's channel at once (the server reaches it through the user's channel).
+        assert await eventually(lambda: len(host.last(LIVE, "members", [])) == 2)  # (then 1 means left)
         await tab_two.call(f"{LIVE}.leave_room")
         assert await eventually(lambda: len(host.last(LIVE, "members", [])) == 1), "the member never left"
         await host.call(POST, form={"body": f"after leaving {mark}"})

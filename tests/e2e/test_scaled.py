@@ -284,6 +284,7 @@ def test_leaving_in_one_tab_takes_the_users_tabs_on_every_worker_out_of_the_room
         assert await eventually(lambda: all("before the leave" in t.text() for t in tabs)), \
             "a tab of the member missed the host's message"
 
+        assert await eventually(lambda: len(host.last(LIVE, "members", [])) == 2)  # (then 1 means left)
         await leaving.call(f"{LIVE}.leave_room")
         assert await eventually(lambda: len(host.last(LIVE, "members", [])) == 1), "the leaver is still listed"
         await settle([host, *tabs], quiet=1.0)

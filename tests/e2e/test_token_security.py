@@ -303,6 +303,9 @@ def test_leaving_a_room_in_one_tab_stops_its_chat_in_the_others(app_server):
             assert await eventually(lambda c=client: c.last(BOARD, "room_id") == room_id)
         await host.call(POST, form={"body": f"before leaving {mark}"})
         assert await eventually(lambda: f"before leaving {mark}" in tab_one.text())
+        # The host's list must have shown the member first: "1 member" is also what it showed
+        # before the member batch (a post racing ahead of the leave would then reach tab one).
+        assert await eventually(lambda: len(host.last(LIVE, "members", [])) == 2)
 
         await tab_two.call(f"{LIVE}.leave_room")
         assert await eventually(lambda: len(host.last(LIVE, "members", [])) == 1)
@@ -338,6 +341,7 @@ def test_a_deleted_account_s_tabs_get_nothing_more(app_server):
             assert await eventually(lambda c=client: c.last(BOARD, "room_id") == room_id)
         for client in (host_session, in_session):
             assert await eventually(lambda c=client: c.last(DETAIL, "chat_readable") is True)
+        assert await eventually(lambda: len(host_room.last(LIVE, "members", [])) == 2)  # (then 1 means gone)
 
         # The account is deleted from a third tab (a crafted client: it never follows anything).
         settings = ReflexClient(url, gone_token)
