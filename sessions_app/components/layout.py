@@ -32,9 +32,17 @@ def hydration_marker() -> rx.Component:
     return rx.cond(rx.State.is_hydrated, rx.box(id="hydrated", display="none"))
 
 
+def initials(name) -> rx.Var:
+    """"Ada Lovelace" → "AL", "Ada" → "Ad" (in the browser: names are stored trimmed, with
+    single spaces). Two first letters of a first name made every "Newcomer ..." read "NE"."""
+    words = name.to(str).split(" ").to(list[str])
+    first, last = words[0].to(str)[:1], words[words.length() - 1].to(str)[:1]
+    return rx.cond(words.length() > 1, (first + last).upper(), name.to(str)[:2])
+
+
 def avatar(name, url, size: str = "2") -> rx.Component:
-    """A user's avatar with initials as the fallback."""
-    return rx.avatar(src=url, fallback=name.to(str)[:2], size=size, radius="full")
+    """A user's avatar with their initials as the fallback."""
+    return rx.avatar(src=url, fallback=initials(name), size=size, radius="full")
 
 
 def level_chip(level) -> rx.Component:

@@ -86,6 +86,8 @@ def test_shared_timer_two_browsers_with_clock_skew(student):
     expect(guest_page.locator("#participant-list .participant")).to_have_count(2)
     expect(host.page.locator("#participant-list .participant")).to_have_count(2)
     expect(guest_page.locator("#host-name")).to_have_text("Host Hana")
+    # Without a picture, a member's avatar shows their initials.
+    expect(guest_page.locator("#participant-list .participant .rt-AvatarFallback")).to_have_text(["HH", "GG"])
     expect(guest_page.locator("#timer-start")).to_have_count(0)  # only the host controls
 
     host.page.click("#timer-start")
