@@ -37,6 +37,17 @@ def _holder_count(db: Session, session_id: int) -> int:
     ).one()
 
 
+def _holder_counts(db: Session, session_ids: list[int]) -> dict[int, int]:
+    """Places taken (not waitlisted) per session, for a list of sessions: one query."""
+    if not session_ids:
+        return {}
+    return dict(db.exec(
+        select(SessionParticipant.session_id, func.count())
+        .where(col(SessionParticipant.session_id).in_(session_ids), col(SessionParticipant.waitlisted).is_(False))
+        .group_by(SessionParticipant.session_id)
+    ).all())
+
+
 def _places_left(session: StudySession, holders: int) -> int | None:
     return None if session.capacity is None else max(session.capacity - holders, 0)
 
@@ -179,14 +190,7 @@ def public_places(db: Session, *, now: datetime | None = None, limit: int = 500)
     now = now or utcnow()
     sessions = db.exec(select(StudySession).where(StudySession.ends_at > now)
                        .order_by(col(StudySession.starts_at), col(StudySession.id)).limit(limit)).all()
-    ids = [s.id for s in sessions]
-    counts: dict[int, int] = {}
-    if ids:
-        counts = dict(db.exec(
-            select(SessionParticipant.session_id, func.count())
-            .where(col(SessionParticipant.session_id).in_(ids), col(SessionParticipant.waitlisted).is_(False))
-            .group_by(SessionParticipant.session_id)
-        ).all())
+    counts = _holder_counts(db, [s.id for s in sessions])
     return {s.id: (_places_left(s, counts.get(s.id, 0)), status_of(s, now)) for s in sessions}
 
 

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import func
 from sqlmodel import Session, col, select
 
 from sessions_app.models import SessionNote, SessionParticipant, StudySession, User, utcnow
@@ -17,6 +16,7 @@ from sessions_app.services.errors import ServiceError
 from sessions_app.services.scheduled.places import (
     _get,
     _holder_count,
+    _holder_counts,
     _membership,
     _places_left,
     _waitlist_position,
@@ -88,19 +88,13 @@ def list_sessions(
                    .order_by(col(StudySession.starts_at).desc(), col(StudySession.id).desc())
                    .limit(past_limit)).all()
     ids = [s.id for s in (*upcoming, *past)]
-    counts: dict[int, int] = {}
+    counts = _holder_counts(db, ids)
     mine: dict[int, bool] = {}
-    if ids:
-        counts = dict(db.exec(
-            select(SessionParticipant.session_id, func.count())
-            .where(col(SessionParticipant.session_id).in_(ids), col(SessionParticipant.waitlisted).is_(False))
-            .group_by(SessionParticipant.session_id)
+    if ids and viewer_id:
+        mine = dict(db.exec(
+            select(SessionParticipant.session_id, SessionParticipant.waitlisted)
+            .where(col(SessionParticipant.session_id).in_(ids), SessionParticipant.user_id == viewer_id)
         ).all())
-        if viewer_id:
-            mine = dict(db.exec(
-                select(SessionParticipant.session_id, SessionParticipant.waitlisted)
-                .where(col(SessionParticipant.session_id).in_(ids), SessionParticipant.user_id == viewer_id)
-            ).all())
 
     def summary(s: StudySession) -> SessionSummary:
         return SessionSummary(
