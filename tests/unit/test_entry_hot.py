@@ -1,11 +1,12 @@
-"""A room entry on SQLite's split road (``state.room_entry``, ``services.rooms.entry_hot``):
-the login lookup and the entry's checks read beside the writers, then one statement under the
-write lock that re-checks the login, the room and the presence. Every case must end exactly
-as the regular entry (``caller_then(token, True, enter_as_caller, ...)``) ends: the same
-caller, own view, entry or refusal, and the same rows."""
+"""A room entry on SQLite's road (``state.room_entry``, ``services.rooms.entry_hot``): on the
+driver, the login lookup and the entry's checks read beside the writers, then one statement
+under the write lock that re-checks the login, the room and the presence. Every case must
+end exactly as the regular entry (``caller_then(token, True, enter_as_caller, ...)``) ends:
+the same caller, own view, entry or refusal, and the same rows."""
 
 from __future__ import annotations
 
+import contextlib
 from datetime import timedelta
 
 import pytest
@@ -16,6 +17,7 @@ from sessions_app import db as app_db
 from sessions_app.models import AuthSession, Room, RoomMember, utcnow
 from sessions_app.services import accounts, rooms
 from sessions_app.services.rooms import entry_hot
+from sessions_app.services.tokens import hash_token
 from sessions_app.state import room_entry
 from sessions_app.state.base import REFUSED, caller_then
 from tests.support import postgres
@@ -59,13 +61,17 @@ def _no_write_turn_held(engine) -> bool:
     return free
 
 
-def test_a_new_entry_reads_then_writes_one_stint_outside_sqlalchemy(engine, begins):
+def test_a_new_entry_runs_on_the_driver_and_gives_the_regular_result(engine, begins):
     room_id, bob, token = _world(engine)
+    with app_db.session_scope(engine) as db:  # Carl takes the regular road, for comparison
+        carl = make_user(db, "Carl").id
+        carl_token = accounts.start_session(db, user_id=carl)
+    regular = caller_then(carl_token, True, room_entry.enter_as_caller, str(room_id))
     begins.clear()
     uid, view, entry, err = room_entry.enter_by_login(token, str(room_id))
     assert (uid, entry, err) == (bob, rooms.Entry(room_id, True), None)
-    assert view["display_name"] == "Bob" and view["user_id"] == bob
-    assert begins == [1]  # the read; the write ran on the driver (no regular entry after it)
+    assert view == {**regular[1], "user_id": bob, "display_name": "Bob"}
+    assert begins == []  # no SQLAlchemy transaction: reads and write ran on the driver
     assert _stints(engine, room_id, bob) == 1
     assert _no_write_turn_held(engine)
 
@@ -73,10 +79,8 @@ def test_a_new_entry_reads_then_writes_one_stint_outside_sqlalchemy(engine, begi
 def test_a_reload_writes_nothing(engine, begins, monkeypatch):
     room_id, bob, token = _world(engine)
     room_entry.enter_by_login(token, room_id)
-    monkeypatch.setattr(entry_hot, "open_new_stint", lambda *a, **k: pytest.fail("a present user wrote"))
-    begins.clear()
+    monkeypatch.setattr(entry_hot, "sqlite_write_turn", lambda *a: pytest.fail("a present user wrote"))
     assert room_entry.enter_by_login(token, room_id)[2] == rooms.Entry(room_id, False)
-    assert begins == [1]
     assert _stints(engine, room_id, bob) == 1
 
 
@@ -130,14 +134,14 @@ def test_a_private_room_goes_the_regular_way_and_admits_who_may_enter(engine, be
 
 
 @pytest.mark.parametrize("change", ["logout", "closed", "entered elsewhere", "made private"])
-def test_the_write_rechecks_what_changed_since_the_read(engine, begins, monkeypatch, change):
-    """Between the read and the write, another transaction changes what the entry depends on:
-    the write inserts nothing and the regular entry decides, as if it had run after it."""
+def test_the_write_rechecks_what_changed_since_the_reads(engine, begins, monkeypatch, change):
+    """Between the reads and the write, another transaction changes what the entry depends
+    on: the write inserts nothing and the regular entry decides, as if it had run after it."""
     room_id, bob, token = _world(engine)
-    checked = entry_hot.check
+    turn = entry_hot.sqlite_write_turn
 
-    def check_then_change(db, **kwargs):
-        result = checked(db, **kwargs)
+    @contextlib.contextmanager
+    def change_then_turn(*args):
         with app_db.session_scope(engine) as other:
             room = other.get(Room, room_id)
             if change == "logout":
@@ -149,9 +153,10 @@ def test_the_write_rechecks_what_changed_since_the_read(engine, begins, monkeypa
             else:
                 room.is_private = True
                 other.add(room)
-        return result
+        with turn(*args):
+            yield
 
-    monkeypatch.setattr(entry_hot, "check", check_then_change)
+    monkeypatch.setattr(entry_hot, "sqlite_write_turn", change_then_turn)
     uid, _, entry, err = room_entry.enter_by_login(token, room_id)
     if change == "logout":
         assert (uid, entry, err) == (None, None, None)
@@ -163,14 +168,29 @@ def test_the_write_rechecks_what_changed_since_the_read(engine, begins, monkeypa
     assert _no_write_turn_held(engine)
 
 
-def test_open_new_stint_inserts_only_when_everything_holds(engine, begins):
+def test_the_insert_needs_the_callers_own_valid_login(engine, begins):
+    """The insert's own conditions, run on the driver: another user's login, a forged or an
+    expired one open no stint for Bob; his own does, once."""
     room_id, bob, token = _world(engine)
-    assert not entry_hot.open_new_stint(engine, token="forged", room_id=room_id, user_id=bob)
-    with app_db.session_scope(engine) as db:  # another user's login does not open Bob's stint
-        other_token = accounts.start_session(db, user_id=make_user(db, "Eve").id)
-    assert not entry_hot.open_new_stint(engine, token=other_token, room_id=room_id, user_id=bob)
+    with app_db.session_scope(engine) as db:
+        eve_token = accounts.start_session(db, user_id=make_user(db, "Eve").id)
+    sql = entry_hot._statements(engine.dialect)["insert"]
+    now = utcnow()
+
+    def insert(login: str, at=now) -> int:
+        conn = engine.raw_connection()
+        try:
+            params = {"room_id": room_id, "user_id": bob, "token_hash": hash_token(login), "joined_at": at, "now": at}
+            count = conn.cursor().execute(sql.sql, sql.args(params)).rowcount
+            conn.commit()
+            return count
+        finally:
+            conn.close()
+
+    assert insert("forged") == 0
+    assert insert(eve_token) == 0
+    assert insert(token, now + timedelta(days=365)) == 0  # past the login's expiry
     assert _stints(engine, room_id, bob) == 0
-    assert entry_hot.open_new_stint(engine, token=token, room_id=room_id, user_id=bob)
-    assert not entry_hot.open_new_stint(engine, token=token, room_id=room_id, user_id=bob)
+    assert insert(token) == 1
+    assert insert(token) == 0
     assert _stints(engine, room_id, bob) == 1
-    assert _no_write_turn_held(engine)
