@@ -29,6 +29,7 @@ from sqlalchemy import Engine
 from sessions_app.db import sqlite_write_turn
 from sessions_app.models import AuthSession, utcnow
 from sessions_app.services import callers, chat, chat_log
+from sessions_app.services.driver_sql import Statement as _Statement
 from sessions_app.services.errors import ServiceError
 from sessions_app.services.tokens import hash_token
 
@@ -39,23 +40,6 @@ _PosterRoom = collections.namedtuple("_PosterRoom", ["is_open", "phase", "focus_
 def handles(engine: Engine, channel: str) -> bool:
     """Whether ``post`` may serve a post to ``channel`` on ``engine``."""
     return engine.dialect.name == "sqlite" and (channel == chat.LOBBY or chat._room_id_of(channel) is not None)
-
-
-class _Statement:
-    """A Core statement compiled once for a dialect: its SQL, the order of its parameters,
-    the values of its literal ones (``LIMIT 1``, ``seq + 1``) and their bind processors."""
-
-    def __init__(self, stmt, dialect, keys: list[str] | None = None) -> None:
-        compiled = stmt.compile(dialect=dialect, column_keys=keys)
-        self.sql, self.names = compiled.string, list(compiled.positiontup)
-        self.literals = {k: v for k, v in compiled.params.items() if v is not None}
-        # (SQLAlchemy's own processors for these binds, e.g. the UTC timestamp's: an upgrade
-        # that moves them fails tests/unit/test_chat_hot.py, which compares with the Core path)
-        self.processors = {k: p for k, p in compiled._bind_processors.items() if k in self.names}
-
-    def args(self, params: dict) -> tuple:
-        values = {**self.literals, **params}
-        return tuple(self.processors[n](values[n]) if n in self.processors else values[n] for n in self.names)
 
 
 @functools.lru_cache(maxsize=4)

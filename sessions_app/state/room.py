@@ -33,8 +33,10 @@ from sessions_app.live.rooms import (  # noqa: F401 - names kept for callers of 
 from sessions_app.live.sweeper import install  # noqa: F401 - the app installs it from here
 from sessions_app.services import rooms
 from sessions_app.settings import get_settings
-from sessions_app.state.base import REFUSED, Handler
+from sessions_app.state.base import REFUSED, Handler, off_loop
 from sessions_app.state.clock import ClockState
+from sessions_app.state.room_entry import enter_as_caller as _enter  # noqa: F401 - the regular entry
+from sessions_app.state.room_entry import enter_by_login
 
 # Kept for callers of the old names: channels are spelled in ``live.channels``.
 channel = channels.room
@@ -52,10 +54,6 @@ def _control(db, uid: int, room_id: int, action: object) -> tuple[dict, tuple | 
     anchors = rooms.control_timer(db, room_id=room_id, user_id=uid, action=action,
                                   time_scale=get_settings().time_scale)
     return timer_vars(rooms.timer_view(anchors)), rooms.running_anchor(anchors)
-
-
-def _enter(db, uid: int, requested: object) -> rooms.Entry:
-    return rooms.enter_room(db, room_id=requested, user_id=uid)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -204,14 +202,20 @@ class RoomPageState(Handler, rx.State):
     async def load(self):
         """on_load of /rooms/[room_id]: authorize and enter, join the room's channels, read the
         page, link the shared room and fill every part of the page (``PAGE_PARTS``) — one
-        event, two transactions, and nothing but memory work under the room's lock."""
+        event, two transactions (SQLite: the entry's read and its one-statement write, then the
+        page's read), and nothing but memory work under the room's lock."""
         self.error = ""
         requested = realtime.route_param(self, "room_id")
         if self._room_id and str(self._room_id) != str(requested):
             await self._leave_current()  # went straight from one room to another
-        # Who is calling and their entry (authorized by the service): one transaction.
+        # Who is calling and their entry (authorized by the service), in one trip to the pool:
+        # one transaction, or on SQLite a read and a one-statement write (``state.room_entry``).
+        login = realtime.held_cookie(self.router.session.session_id)
         async with entries.entering():  # page reads wait while entries run (``live.entries``)
-            uid, entered = await self._attempt_in_callers_transaction(_enter, requested, view=True)
+            uid, values, entered, err = await off_loop(enter_by_login, login, requested)
+        await self._note_caller(login, uid, values)
+        if err is not None:
+            self._refused(err, None)
         if uid is None:
             await self._parts_away()
             return rx.redirect(routes.login_then(self.router.url.path))

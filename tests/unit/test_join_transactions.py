@@ -6,6 +6,8 @@ and reads the room's snapshot and every other part of the page (board, goals, re
 tasks, mix) in a second, read-only one (``_page_reads``), after joining the room's channels
 and before taking the room's lock. Before, the lookup, the entry and the snapshot were three
 transactions, and each other part of the page one more (plus a lookup of the caller each).
+(On SQLite the load's entry takes the driver road of ``state.room_entry`` and falls back to
+this regular one-transaction entry for what it does not settle: ``test_entry_hot.py``.)
 
 On PostgreSQL, ``become_user`` must really drop the transaction to the user: the rest of the
 transaction sees only that user's rows (row-level security), also after an ``elevated`` step.

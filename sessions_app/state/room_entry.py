@@ -1,0 +1,43 @@
+"""A room page load's first step: who is calling, and their entry into the room.
+
+The regular entry is ONE transaction (``state.base.caller_then``): the login lookup as the
+system, then ``rooms.enter_room`` as the caller. On SQLite the entry takes the road of
+``services.rooms.entry_hot`` instead: reads beside the writers, a reload writes nothing, a
+new stint is one statement under the write lock that re-checks the login, the room and the
+presence, all on the driver. Whatever that road does not settle (a private room, a logout or
+a closing in between) goes the regular way, which decides as before and says why. Either
+way, one trip to the handler pool.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sessions_app import db as app_db
+from sessions_app.live.users import own_view_vars
+from sessions_app.services import rooms
+from sessions_app.services.errors import ServiceError
+from sessions_app.services.rooms import entry_hot
+from sessions_app.state.base import REFUSED, caller_then
+
+
+def enter_as_caller(db, uid: int, requested: object) -> rooms.Entry:
+    """The regular entry (in the caller's transaction, ``caller_then``)."""
+    return rooms.enter_room(db, room_id=requested, user_id=uid)
+
+
+def enter_by_login(token: str | None, requested: object) -> tuple[int | None, dict | None, Any, ServiceError | None]:
+    """``caller_then(token, True, enter_as_caller, requested)``'s result — (uid, own view
+    values, the ``rooms.Entry`` or ``REFUSED``, the refusal); (None, None, None, None) when
+    nobody is logged in — reached on SQLite's road where it can be (module doc)."""
+    engine = app_db.get_engine()
+    if entry_hot.handles(engine):
+        entered = entry_hot.enter(engine, token=token, room_id=requested)
+        if entered is None:
+            return None, None, None, None
+        values = own_view_vars(entered.user)
+        if entered.refused is not None:
+            return entered.user.id, values, REFUSED, entered.refused
+        if entered.room_id:
+            return entered.user.id, values, rooms.Entry(entered.room_id, entered.is_new), None
+    return caller_then(token, True, enter_as_caller, requested)
