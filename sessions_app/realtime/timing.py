@@ -41,6 +41,9 @@ def _spawn(coro) -> asyncio.Task:
     task = asyncio.create_task(_as_system(coro))
     _background.add(task)
     task.add_done_callback(_finished)
+    # A task cancelled before its first step (``schedule`` replacing a run it queued in the
+    # same moment) never starts ``coro``: close it, or Python warns "never awaited" in the log.
+    task.add_done_callback(lambda t: coro.close() if t.cancelled() else None)
     return task
 
 
