@@ -41,6 +41,12 @@ def _limiter() -> MovingWindowRateLimiter:
     return MovingWindowRateLimiter(storage)
 
 
+@lru_cache(maxsize=64)
+def _parsed(rule: str):
+    # ``limits.parse`` runs a regex over the rule on every call; a chat post hits one rule.
+    return parse(rule)
+
+
 def hit(rule: str, *keys: str, message: str) -> None:
     """Count one attempt under ``rule`` for each key; raise ``RateLimited`` if any is over.
 
@@ -49,7 +55,7 @@ def hit(rule: str, *keys: str, message: str) -> None:
         *keys: Identities to count against (an email, a client, a user id...).
         message: What to tell the student when refused.
     """
-    limit = parse(rule)
+    limit = _parsed(rule)
     limiter = _limiter()
     allowed = True
     for key in keys:
