@@ -91,7 +91,7 @@ def main() -> None:
         print(report.compact(results))
         return
 
-    sizes = Sizes(room_sizes=(10,), storm=40, lobbies=(60, 120), chat_paced=8, chat_burst=20, timer_actions=6,
+    sizes = Sizes(room_sizes=(10,), storm=40, lobbies=(60, 120), chat_paced=8, chat_deliveries=0, chat_burst=20, timer_actions=6,
                   lobby_messages=3, lobby_joins=2, call_sizes=(4, 8)) if args.quick else Sizes()
     console = Console(stderr=True)
     results = {"started": datetime.now(UTC).isoformat(timespec="seconds"), "quick": args.quick,
