@@ -4,6 +4,7 @@ number in the DB), and due or overdue phases are caught up from the DB after a r
 
 from __future__ import annotations
 
+import time
 from collections.abc import Awaitable, Callable
 from datetime import datetime, timedelta
 
@@ -20,6 +21,22 @@ from sessions_app.settings import get_settings
 
 # Features that follow the server's phase changes (block goals): called after the broadcast.
 phase_hooks: list[Callable[[int, rooms.Advance], Awaitable[None]]] = []
+
+
+class _Heartbeat:
+    """When this process last noted it was alive, by its monotonic clock (None: not yet)."""
+
+    noted_at: float | None = None
+
+
+def note_alive() -> None:
+    """The server's heartbeat (``uptime.note_alive``), telling it how long ago this process
+    last noted it was alive: a gap it watched is a jump of the wall clock, not an outage."""
+    now = time.monotonic()
+    last = _Heartbeat.noted_at
+    with session_scope() as db:
+        uptime.note_alive(db, watched_for=None if last is None else timedelta(seconds=now - last))
+    _Heartbeat.noted_at = now
 
 
 def follow(room_id: int, running: tuple[int, datetime] | None) -> None:
@@ -47,8 +64,7 @@ async def phase_due(room_id: int, seq: int) -> None:
     """A phase's end time has come: move on exactly once (compare-and-set), credit EXP for a
     completed focus block, and broadcast the new anchors."""
     scale = get_settings().time_scale
-    with session_scope() as db:
-        uptime.note_alive(db)  # a gap before this (a restart) is an outage: no EXP for it
+    note_alive()  # a gap before this (a restart) is an outage: no EXP for it
     with session_scope() as db:
         advanced = rooms.advance_due(db, room_id=room_id, expected_seq=seq, time_scale=scale)
     if advanced is None:
@@ -80,8 +96,7 @@ async def catch_up() -> None:
     Also the server's heartbeat (``uptime.note_alive``, written every ~30 s): on the first run
     after a restart it records the downtime as an outage, before any overdue block is
     credited, so nobody earns for time the server could not see."""
-    with session_scope() as db:
-        uptime.note_alive(db)
+    note_alive()
     with session_scope() as db:
         due = rooms.due_rooms(db, until=utcnow() + timedelta(seconds=20))
     for room_id, seq, when in due:

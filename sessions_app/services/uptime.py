@@ -12,6 +12,14 @@ credits only the minutes up to the last heartbeat before the crash.
 Exactly once across workers: the heartbeat moves forward by compare-and-set on its old value,
 so only the worker that moves it past a gap records the outage (and the outage's start is
 unique in the database as well).
+
+A gap a running process watched is no outage. The caller says how long ago, by its own
+monotonic clock, it last noted it was alive (``watched_for``). When that is short, the
+process was up through the gap, and a jump in the wall clock (an NTP step, the tests' clock)
+is only a jump: the heartbeat follows the clock, forwards or back, and nothing is recorded.
+Recording it would be wrong twice over: the "outage" would run to the jumped time, so once the
+clock came back every block credited before the wall clock caught up would lose that time.
+Only a process's first note (a start) or a stalled process looks at the wall clock's gap.
 """
 
 from __future__ import annotations
@@ -30,9 +38,13 @@ OUTAGE_AFTER = timedelta(seconds=90)
 _ROW = 1
 
 
-def note_alive(db: Session, *, now: datetime | None = None) -> tuple[datetime, datetime] | None:
+def note_alive(db: Session, *, now: datetime | None = None,
+               watched_for: timedelta | None = None) -> tuple[datetime, datetime] | None:
     """Say the server is alive at ``now``; record and return the outage if the last heartbeat
-    is older than ``OUTAGE_AFTER``. The caller commits."""
+    is older than ``OUTAGE_AFTER`` and the caller did not watch the gap.
+
+    ``watched_for``: the time since the calling process last noted it was alive, by its
+    monotonic clock (None on its first note after a start). The caller commits."""
     now = now or utcnow()
     last = db.exec(select(ServerHeartbeat.alive_at).where(ServerHeartbeat.id == _ROW)).first()
     if last is None:  # the very first start: nothing was promised before it
@@ -43,12 +55,15 @@ def note_alive(db: Session, *, now: datetime | None = None) -> tuple[datetime, d
         except IntegrityError:
             pass  # another worker wrote it first
         return None
+    if watched_for is not None and watched_for <= OUTAGE_AFTER:
+        # This process was up the whole time: whatever the wall clock did, no outage. A clock
+        # stepped back takes the heartbeat with it, so a later real outage is still seen.
+        if abs(now - last) >= HEARTBEAT_EVERY:
+            _move(db, last, now)
+        return None
     if now - last < HEARTBEAT_EVERY:
         return None  # written recently (also when the clock stepped back): no write
-    moved = db.exec(update(ServerHeartbeat).where(col(ServerHeartbeat.id) == _ROW,
-                                                  col(ServerHeartbeat.alive_at) == last)
-                    .values(alive_at=now))
-    if moved.rowcount != 1 or now - last <= OUTAGE_AFTER:
+    if not _move(db, last, now) or now - last <= OUTAGE_AFTER:
         return None
     try:
         with db.begin_nested():
@@ -57,6 +72,14 @@ def note_alive(db: Session, *, now: datetime | None = None) -> tuple[datetime, d
     except IntegrityError:
         return None
     return last, now
+
+
+def _move(db: Session, last: datetime, now: datetime) -> bool:
+    """Compare-and-set the heartbeat from ``last`` to ``now``; False if another worker moved it."""
+    moved = db.exec(update(ServerHeartbeat).where(col(ServerHeartbeat.id) == _ROW,
+                                                  col(ServerHeartbeat.alive_at) == last)
+                    .values(alive_at=now))
+    return moved.rowcount == 1
 
 
 def outages_between(db: Session, start: datetime, end: datetime) -> list[tuple[datetime, datetime]]:
