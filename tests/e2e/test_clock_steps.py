@@ -13,13 +13,16 @@ import uuid
 
 from sessions_app.models import ServerHeartbeat
 from sessions_app.state.auth import AuthState
-from sessions_app.state.room import RoomLive
+from sessions_app.state.chat import RoomBoard
+from sessions_app.state.room import RoomLive, RoomPageState
 from tests.e2e.test_realtime_protocol import db_room
 from tests.support.factories import app_db
 from tests.support.protocol import ReflexClient, eventually, protocol_user, run
 
 LIVE = RoomLive.get_full_name()
 AUTH = AuthState.get_full_name()
+BOARD = RoomBoard.get_full_name()
+PAGE = RoomPageState.get_full_name()
 
 
 def test_a_block_that_ends_across_a_clock_jump_still_earns(app_server, app_clock):
@@ -37,8 +40,9 @@ def test_a_block_that_ends_across_a_clock_jump_still_earns(app_server, app_clock
         room_id, _ = db_room(dburl, host_id, private=False, name=f"Jump room {mark}")
         host = ReflexClient(url, token)
         await host.open(f"/rooms/{room_id}", {"room_id": str(room_id)})
+        assert await eventually(lambda: host.last(BOARD, "room_id") == room_id)
         await host.call(f"{LIVE}.control", action="start")
-        assert await eventually(lambda: host.last(LIVE, "phase") == "focus")
+        assert await eventually(lambda: host.last(LIVE, "phase") == "focus"), host.values(PAGE, "error")
         # Ten minutes ahead: the block (25 s at the tests' time scale) ended before the jumped
         # time, and so did the next few phases; the server moves through them at once.
         app_clock(600)
