@@ -146,6 +146,8 @@ class RoomLive(Handler, rx.SharedState):
     # Tabs present: client token → user id (server-only; tokens are never sent to anyone).
     _tabs: dict[str, int] = {}
     _missing_since: dict[str, float] = {}
+    # The number of the member list the store holds (several workers: ``live.rooms.keep_members``).
+    _members_seq: int = 0
 
     def _load_snapshot(self, snap: rooms.RoomSnapshot) -> None:
         """Set every var from a snapshot (``live.rooms.load_snapshot``)."""
@@ -270,9 +272,8 @@ class RoomPageState(Handler, rx.State):
         for part, value in zip(PAGE_PARTS, values, strict=True):
             await part.fill(self, room_id, uid, value)
         announce = is_new or not others_know
-        await presence.arrive(live, token=token, sid=sid, user_id=uid, room_id=room_id, announce=announce,
-                              joined=True, batched=is_new)
-        if announce:
+        if await presence.arrive(live, token=token, sid=sid, user_id=uid, room_id=room_id, announce=announce,
+                                 joined=True, batched=is_new):
             # The member batch this entry announces brings the list (and the host's name) to
             # every tab in the room, this one too: its own load does not carry it as well (in a
             # join storm of 200 that was ~20,000 members serialized under the room's lock).
