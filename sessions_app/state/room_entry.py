@@ -49,3 +49,22 @@ def enter_by_login(token: str | None, requested: object) -> tuple[int | None, di
 @functools.lru_cache(maxsize=4)
 def _pg_road(engine) -> bool:
     return entry_pg.handles(engine)
+
+
+def pack_early(sid: str, requested: object, result: tuple) -> tuple:
+    """An entry made with the connect (``state.room_early``), for the page's load to take
+    over (``unpack_early``), as plain values: the tab's states are pickled between two
+    events with Redis, and the ``REFUSED`` marker would not come back as itself."""
+    uid, values, entered, err = result
+    entry = (entered.room_id, entered.is_new) if isinstance(entered, rooms.Entry) else None
+    return sid, str(requested), uid, values, entry, err
+
+
+def unpack_early(early: tuple, sid: str, requested: object) -> tuple | None:
+    """``enter_by_login``'s result from ``pack_early`` if it was made for this socket and
+    room; None: the load enters itself."""
+    if early is None or early[:2] != (sid, str(requested)):
+        return None
+    _sid, _requested, uid, values, entry, err = early
+    entered = rooms.Entry(*entry) if entry is not None else (REFUSED if uid is not None else None)
+    return uid, values, entered, err
