@@ -27,7 +27,7 @@ from reflex_base.config import get_config
 import sessions_app.state.room  # noqa: F401  (registers the room's store for broadcasts)
 from sessions_app import db as app_db
 from sessions_app import realtime
-from sessions_app.live import channels, targets
+from sessions_app.live import channels, presence, targets
 from sessions_app.live import rooms as live_rooms
 from sessions_app.realtime import ordered_lists
 from sessions_app.services import rooms
@@ -178,3 +178,22 @@ def test_the_store_keeps_the_newest_list_whatever_order_it_is_updated_in():
     assert live._members_seq == 2
     live_rooms.keep_members(live, 3, {"members": ["a"], "host_id": 1, "host_name": "A"})
     assert (live.members, live._members_seq) == (["a"], 3)
+
+
+@pytest.mark.parametrize(("several", "announce", "batched", "asked", "listed"), [
+    (False, False, False, [], False),  # one worker: a reload's load carries the store's list
+    (False, True, False, [7, "lobby"], True),
+    (True, False, False, [7], True),  # several: the store may lag the newest list, a batch brings it
+    (True, True, True, ["lobby"], True),  # a new stint asked for its list at the entry already
+])
+def test_a_room_arrival_with_several_workers_always_gets_a_batched_list(monkeypatch, several, announce, batched,
+                                                                        asked, listed):
+    requests: list = []
+    monkeypatch.setattr(ordered_lists, "available", lambda: several)
+    monkeypatch.setattr(presence, "refresh_members", requests.append)
+    monkeypatch.setattr(presence, "refresh_lobby", lambda: requests.append("lobby"))
+    live = SimpleNamespace(_tabs={}, _missing_since={}, _linked_from=set())
+    got = asyncio.run(presence.arrive(live, token="tab", sid="sid", user_id=3, room_id=7, announce=announce,
+                                      joined=True, batched=batched))
+    presence.forget_tab("tab")
+    assert (got, requests, live._tabs) == (listed, asked, {"tab": 3})
