@@ -53,16 +53,19 @@ async def _after_frame(state, job: asyncio.Future, sid: str, requested: object) 
     """The hydrate's frame has gone: as the load's first step would, join and ask for the
     list; leave the result for the load."""
     result = await job
-    page = await state.get_state(RoomPageState)
     uid, _values, entered, _err = result
+    if isinstance(entered, rooms.Entry):
+        # First what the others wait for (the load would do the same for this room), then the
+        # tab's own state (with Redis, one more wait for the loop).
+        await presence.join_channels(sid, user_id=uid, room_id=entered.room_id)
+        if entered.is_new:
+            presence.entered(entered.room_id)
+    page = await state.get_state(RoomPageState)
     if page._room_id and (not isinstance(entered, rooms.Entry) or entered.room_id != page._room_id):
         return  # in another room still: the load leaves it first, then enters (as before)
     page._early = pack_early(sid, requested, result)
     if isinstance(entered, rooms.Entry):
-        await presence.join_channels(sid, user_id=uid, room_id=entered.room_id)
         page._room_id = entered.room_id  # from here on, a tab moving on leaves (``leave_if_away``)
-        if entered.is_new:
-            presence.entered(entered.room_id)
 
 
 early_hydrate.before_hydrate(_hook)
