@@ -37,6 +37,7 @@ from sessions_app.state import (
     timer_actions,  # noqa: F401 - registers the host's fast timer action
 )
 from sessions_app.state import room as room_state
+from sessions_app.state import room_early as room_early  # the entry with the connect
 from sessions_app.state.scheduled.detail import SessionDetailState
 from sessions_app.testclock import routes as test_clock_routes
 

@@ -5,7 +5,9 @@ A tab's arrival and departure change the room's store (``RoomLive``, locked by t
 by ``rooms.locked_room``), its socket's channels and the DB stint (``services.rooms.leave``),
 then go out as one broadcast; member lists are batched (``MEMBER_BATCH_SECONDS``, at most
 ``MEMBER_BATCH_LONGEST`` while joins keep coming) so a join storm of 200 sends a few lists,
-not 200, and their read runs off the event loop.
+not 200, and their read runs off the event loop. With several workers a list goes out
+numbered and without the room's lock (``realtime.ordered_lists``): a room page load then
+always gets the list that way, never from the store (which may not have taken the newest).
 """
 
 from __future__ import annotations
@@ -14,10 +16,20 @@ import asyncio
 import contextlib
 
 from sessions_app import realtime
-from sessions_app.db import read_scope, session_scope, system_scope
+from sessions_app.db import session_scope, system_scope
 from sessions_app.live import channels
 from sessions_app.live.feeds import refresh_lobby
-from sessions_app.live.rooms import locked_room, member_vars, push, timer_vars
+from sessions_app.live.rooms import (
+    MEMBER_VARS,
+    keep_members,
+    locked_room,
+    member_vars,
+    members_now,
+    push,
+    send_members,
+    timer_vars,
+)
+from sessions_app.realtime import ordered_lists
 from sessions_app.services import rooms
 
 # A member list goes out once joins pause this long, or this long after the first of a burst
@@ -40,21 +52,25 @@ async def join_channels(sid: str, *, user_id: int, room_id: int) -> None:
 
 
 async def arrive(live, *, token: str, sid: str, user_id: int, room_id: int, announce: bool,
-                 joined: bool = False, batched: bool = False) -> None:
+                 joined: bool = False, batched: bool = False) -> bool:
     """A tab entered the room (its store ``live`` is linked and locked by the caller): note
     the tab, put its socket in the room's and the user's channels (unless ``joined`` already,
     ``join_channels``), and — ``announce``: the others do not list this user yet — batch a
-    member update and refresh the lobby."""
+    member update and refresh the lobby. With several workers every arrival gets a batched
+    list (the store may not hold the newest: ``realtime.ordered_lists``). Returns whether a
+    batched list is on its way to this tab (its own load then leaves the list out)."""
     live._tabs = {**live._tabs, token: user_id}
     live._missing_since = {t: s for t, s in live._missing_since.items() if t != token}
     realtime.detach_fanout(live)
     _tab_room[token] = room_id
     if not joined:
         await join_channels(sid, user_id=user_id, room_id=room_id)
+    listed = announce or ordered_lists.available()
+    if listed and not batched:  # (``batched``: requested at the entry already, ``entered``)
+        refresh_members(room_id)
     if announce:
-        if not batched:  # (``batched``: requested at the entry already, ``entered``)
-            refresh_members(room_id)
         refresh_lobby()
+    return listed
 
 
 def entered(room_id: int) -> None:
@@ -97,7 +113,14 @@ async def depart(live, token: str, uid: int, sender_sid: str | None, *, whole_us
         values = {**member_vars(snap), "closed": snap.closed, **timer_vars(snap.timer)}
     if result.closed:
         realtime.cancel(channels.room(room_id))
-    await realtime.publish(live, channels.room(room_id), sender_sid, **values)
+    if ordered_lists.available():
+        # The list goes the numbered way (numbered after this commit, read after the number),
+        # so no list read before the departure can arrive after it; the rest as before.
+        await realtime.publish(live, channels.room(room_id), sender_sid,
+                               **{k: v for k, v in values.items() if k not in MEMBER_VARS})
+        keep_members(live, *await asyncio.to_thread(send_members, room_id))
+    else:
+        await realtime.publish(live, channels.room(room_id), sender_sid, **values)
     refresh_lobby()
 
 
@@ -141,27 +164,22 @@ async def list_sent(room_id: int, timeout: float) -> None:
             await asyncio.wait_for(due.wait(), timeout)
 
 
-def _members_now(room_id: int) -> dict:
-    """The room's member list and host as the DB has them (a read-only transaction: on SQLite
-    it does not wait for the write lock behind the joiners' entries)."""
-    with read_scope() as db:
-        snap = rooms.snapshot(db, room_id)
-        return member_vars(snap) if snap is not None else {}
-
-
 def refresh_members(room_id: int) -> None:
     """Batch member-list changes of a room into one broadcast (a join storm sends a few)."""
     _lists_due.setdefault(room_id, asyncio.Event())
 
     async def run() -> None:
         sent = _lists_due.pop(room_id, None)  # a request from now on waits for the next list
+        if ordered_lists.available():
+            await _send_numbered(room_id, sent)
+            return
         try:
             async with locked_room(room_id) as live:
                 if live is None:
                     return
                 # Read under the room's lock (a departure's list, published under it, is never
                 # overtaken by an older read) but off the loop: the loop keeps serving the joins.
-                values = await asyncio.to_thread(_members_now, room_id)
+                values = await asyncio.to_thread(members_now, room_id)
                 if not values:
                     return
                 for k, v in values.items():
@@ -172,3 +190,19 @@ def refresh_members(room_id: int) -> None:
                 sent.set()
 
     realtime.debounce(f"members-{room_id}", MEMBER_BATCH_SECONDS, MEMBER_BATCH_LONGEST, run)
+
+
+async def _send_numbered(room_id: int, sent: asyncio.Event | None) -> None:
+    """With several workers: the list goes out numbered, without the room's lock (with Redis,
+    Reflex's lock, taken in turn by every page load of the room on every worker), read and
+    sent from a thread (``live.rooms.send_members``); the room's store takes it afterwards,
+    under its lock, unless it holds a newer one."""
+    try:
+        number, values = await asyncio.to_thread(send_members, room_id)
+    finally:
+        if sent is not None:
+            sent.set()
+    if values:
+        async with locked_room(room_id) as live:
+            if live is not None:
+                keep_members(live, number, values)

@@ -9,15 +9,21 @@ whenever it is missing. Every value here is plain (broadcasts carry no computed 
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import dataclasses
 from collections.abc import AsyncIterator
 
 from sessions_app import realtime
-from sessions_app.db import system_scope
+from sessions_app.db import read_scope, system_scope
 from sessions_app.live import channels, targets
 from sessions_app.live.feeds import refresh_lobby
+from sessions_app.realtime import ordered_lists
 from sessions_app.services import rooms, shared_keys
+
+# The vars a member list sets (``member_vars``): with several workers they go out numbered,
+# without the room's lock (``send_members``), every other store var as before.
+MEMBER_VARS = ("members", "host_id", "host_name")
 
 
 @dataclasses.dataclass
@@ -94,8 +100,40 @@ async def _tell_rebuilt(room_id: int, snap: rooms.RoomSnapshot) -> None:
     see and announces only a user it lacks, so the list goes out now — to the room's channel
     and, through the cards, to the lobby. (The sweeper rebuilt a new room's store before its
     host's first load: the load announced nothing and the lobby never showed the room.)"""
-    await push(room_id, **member_vars(snap))
+    if ordered_lists.available():
+        await asyncio.to_thread(send_members, room_id)
+    else:
+        await push(room_id, **member_vars(snap))
     refresh_lobby()
+
+
+def members_now(room_id: int) -> dict:
+    """The room's member list and host as the DB has them (a read-only transaction: on SQLite
+    it does not wait for the write lock behind the joiners' entries); {} for no such room."""
+    with read_scope() as db:
+        snap = rooms.snapshot(db, room_id)
+        return member_vars(snap) if snap is not None else {}
+
+
+def send_members(room_id: int) -> tuple[int, dict]:
+    """With several workers: the room's member list, numbered BEFORE it is read, sent unless
+    a newer one went out (``realtime.ordered_lists``) — blocking, run it in a thread; no room
+    lock. A departure calls it after its commit. Returns (the number, the values sent or {})."""
+    key = channels.room(room_id)
+    number = ordered_lists.next_number(key)
+    values = members_now(room_id)
+    if values and not ordered_lists.send_if_newest(key, number, key, targets.of(targets.ROOM), values):
+        values = {}  # a newer list went out first: this one is stale
+    return number, values
+
+
+def keep_members(live, number: int, values: dict) -> None:
+    """Set a sent list on the room's store (locked by the caller) unless the store holds a
+    newer one already (lists are numbered: ``send_members``)."""
+    if values and number > live._members_seq:
+        for name, value in values.items():
+            setattr(live, name, value)
+        live._members_seq = number
 
 
 async def push(room_id: int, **values) -> None:

@@ -46,6 +46,7 @@ from reflex.istate.manager.token import BaseStateToken
 
 from sessions_app.live import channels
 from sessions_app.realtime import fast_events, hydrated_load, lazy_states, preload, socket_path
+from sessions_app.realtime import ordered_lists as ordered_lists
 from sessions_app.realtime.audience import nobody_in as nobody_in
 
 # Chat posts answered before Reflex's event queue (``realtime.fast_events``).
@@ -101,6 +102,7 @@ def init(app: rx.App, *, grace_seconds: float) -> None:
     socket_path.install(app)  # a tab's socket skips the Starlette stacks (about 10 KB per tab)
     preload.install()  # what Reflex would import under a worker's first form post (7 MB)
     fast_events.install(app)  # the channels each socket entered, for the fast chat posts
+    ordered_lists.install(app)  # member lists in order without the room's lock (several workers)
     app.register_lifespan_task(_install)
 
 

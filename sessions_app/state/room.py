@@ -36,7 +36,7 @@ from sessions_app.settings import get_settings
 from sessions_app.state.base import REFUSED, Handler, off_loop
 from sessions_app.state.clock import ClockState
 from sessions_app.state.room_entry import enter_as_caller as _enter  # noqa: F401 - the regular entry
-from sessions_app.state.room_entry import enter_by_login
+from sessions_app.state.room_entry import enter_by_login, unpack_early
 
 # Kept for callers of the old names: channels are spelled in ``live.channels``.
 channel = channels.room
@@ -146,6 +146,8 @@ class RoomLive(Handler, rx.SharedState):
     # Tabs present: client token → user id (server-only; tokens are never sent to anyone).
     _tabs: dict[str, int] = {}
     _missing_since: dict[str, float] = {}
+    # The number of the member list the store holds (several workers: ``live.rooms.keep_members``).
+    _members_seq: int = 0
 
     def _load_snapshot(self, snap: rooms.RoomSnapshot) -> None:
         """Set every var from a snapshot (``live.rooms.load_snapshot``)."""
@@ -197,6 +199,9 @@ class RoomPageState(Handler, rx.State):
     error: str = ""
     sound_on: bool = False
     _room_id: int = 0
+    # (socket id, requested room, the entry's result) of an entry made with the connect
+    # (``state.room_early``), for this load to take over; never the login itself.
+    _early: tuple | None = None
 
     @rx.event
     async def load(self):
@@ -210,9 +215,13 @@ class RoomPageState(Handler, rx.State):
             await self._leave_current()  # went straight from one room to another
         # Who is calling and their entry (authorized by the service), in one trip to the pool:
         # one transaction, or on SQLite a read and a one-statement write (``state.room_entry``).
-        login = realtime.held_cookie(self.router.session.session_id)
-        async with entries.entering():  # page reads wait while entries run (``live.entries``)
-            uid, values, entered, err = await off_loop(enter_by_login, login, requested)
+        login, sid = realtime.held_cookie(self.router.session.session_id), self.router.session.session_id
+        early, self._early = unpack_early(self._early, sid, requested), None
+        if early is not None:  # entered with the connect (``state.room_early``)
+            uid, values, entered, err = early
+        else:
+            async with entries.entering():  # page reads wait while entries run (``live.entries``)
+                uid, values, entered, err = await off_loop(enter_by_login, login, requested)
         await self._note_caller(login, uid, values)
         if err is not None:
             self._refused(err, None)
@@ -224,13 +233,14 @@ class RoomPageState(Handler, rx.State):
             await self._parts_away()
             return
         room_id, is_new = entered.room_id, entered.is_new
-        token, sid = self.router.session.client_token, self.router.session.session_id
+        token = self.router.session.client_token
         # In the channels first, then read: whatever is broadcast after the join reaches this
         # tab, and whatever came before is in the read (the chat feed merges the chat changes
         # it saw into the tail; the store's cached values are always the newest).
-        await presence.join_channels(sid, user_id=uid, room_id=room_id)
-        if is_new:
-            presence.entered(room_id)  # the others' lists need no more than the entry
+        if early is None:  # (an entry with the connect joined and asked for the list then)
+            await presence.join_channels(sid, user_id=uid, room_id=room_id)
+            if is_new:
+                presence.entered(room_id)  # the others' lists need no more than the entry
         self._room_id = room_id  # from here on, a tab moving on (``leave_if_away``) leaves again
         # The page's read runs before the room's lock is taken: a join storm's 200 reads do
         # not queue one by one behind the lock (each waiting for a pool thread and the loop).
@@ -270,9 +280,8 @@ class RoomPageState(Handler, rx.State):
         for part, value in zip(PAGE_PARTS, values, strict=True):
             await part.fill(self, room_id, uid, value)
         announce = is_new or not others_know
-        await presence.arrive(live, token=token, sid=sid, user_id=uid, room_id=room_id, announce=announce,
-                              joined=True, batched=is_new)
-        if announce:
+        if await presence.arrive(live, token=token, sid=sid, user_id=uid, room_id=room_id, announce=announce,
+                                 joined=True, batched=is_new):
             # The member batch this entry announces brings the list (and the host's name) to
             # every tab in the room, this one too: its own load does not carry it as well (in a
             # join storm of 200 that was ~20,000 members serialized under the room's lock).
