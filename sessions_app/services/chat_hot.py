@@ -58,29 +58,41 @@ def _expires_reader(dialect):
     return AuthSession.__table__.c.expires_at.type.dialect_impl(dialect).result_processor(dialect, None)
 
 
-def post(engine: Engine, *, token: object, channel: str, body: object,
-         now: datetime | None = None) -> tuple[int | None, chat.ChatChange | None, ServiceError | None]:
+def post(engine: Engine, *, token: object, channel: str, body: object, now: datetime | None = None,
+         conn=None) -> tuple[int | None, chat.ChatChange | None, ServiceError | None]:
     """``chat.post`` for the holder of the login ``token``, in one transaction. Returns
     (user id, the change, None); (user id, None, the refusal) — nothing stored; or
-    (None, None, None) when the token is no login (``callers.for_token``'s rule)."""
+    (None, None, None) when the token is no login (``callers.for_token``'s rule).
+
+    ``conn``: a pooled DB-API connection of ``engine`` the caller holds between posts (the
+    chat lane's, ``state.lane.HeldConnection``), left open; none: one is checked out of the
+    pool for this post and given back."""
     if not isinstance(token, str) or not token or len(token) > 128:
         return None, None, None
+    if conn is not None:
+        return _transaction(engine, conn, token, channel, body, now)
     conn = engine.raw_connection()  # pooled; the engine's connect-time pragmas apply
     try:
-        cur = conn.cursor()
-        # This process's writers take turns (``db.sqlite_write_turn``), not SQLite's sleeping
-        # busy wait; then the write lock up front, as the engine's begin hook takes it.
-        with sqlite_write_turn(engine, conn.dbapi_connection):
-            cur.execute("BEGIN IMMEDIATE")
-            try:
-                uid, change, refused = _post(cur, engine.dialect, token, channel, body, now)
-            except BaseException:
-                cur.execute("ROLLBACK")
-                raise
-            cur.execute("COMMIT" if change is not None else "ROLLBACK")
-        return uid, change, refused
+        return _transaction(engine, conn, token, channel, body, now)
     finally:
         conn.close()  # back to the pool
+
+
+def _transaction(engine: Engine, conn, token: str, channel: str, body: object,
+                 now: datetime | None) -> tuple[int | None, chat.ChatChange | None, ServiceError | None]:
+    """The post's one write transaction on ``conn`` (BEGIN IMMEDIATE … COMMIT or ROLLBACK)."""
+    cur = conn.cursor()
+    # This process's writers take turns (``db.sqlite_write_turn``), not SQLite's sleeping
+    # busy wait; then the write lock up front, as the engine's begin hook takes it.
+    with sqlite_write_turn(engine, conn.dbapi_connection):
+        cur.execute("BEGIN IMMEDIATE")
+        try:
+            uid, change, refused = _post(cur, engine.dialect, token, channel, body, now)
+        except BaseException:
+            cur.execute("ROLLBACK")
+            raise
+        cur.execute("COMMIT" if change is not None else "ROLLBACK")
+    return uid, change, refused
 
 
 def _post(cur, dialect, token: str, channel: str, body: object,
