@@ -269,6 +269,10 @@ class Sizes:
     # of a process's CPU time turned into ratios anywhere from 1.8x to 3.0x between runs.
     # Rooms up to 50 post until this many deliveries, faster, in the same 7.5 s window.
     chat_deliveries: int = 1500
+    # Larger rooms (the storm's room of 200) posted 12 messages: ~0.15 CPU-seconds, which the
+    # same 10 ms ticks turned into 1.3x-2.2x between runs of one build. They post until this
+    # many deliveries, at the paced interval (31 posts in a room of 200, ~7.5 s).
+    chat_deliveries_large: int = 6000
     chat_burst: int = 60
     timer_actions: int = 16
     lobby_messages: int = 8
@@ -329,6 +333,8 @@ class Scenarios:
         if len(members) <= 50:
             paced = max(s.chat_paced, -(-s.chat_deliveries // (len(members) - 1)))
             interval = s.chat_interval * s.chat_paced / paced
+        else:
+            paced = max(paced, -(-s.chat_deliveries_large // (len(members) - 1)))
         cpu0 = self.cpu()
         sends: list[Sent] = []
         for i in range(paced):

@@ -15,7 +15,8 @@ but socket.io's takes one.
 once per worker) in a dispatcher that hands WebSocket scopes for the event path to the same
 socket app Reflex mounted there (its subprotocol header fix included), after attaching
 Reflex's contexts as its context middleware would. Everything else — HTTP, lifespan, a
-WebSocket on another path — takes Reflex's stack as before.
+WebSocket on another path — takes Reflex's stack as before. After the accept, the socket's
+frames skip the subprotocol fix's ``send`` wrapper (``realtime.frame_send``).
 
 Part of the ``realtime`` package: the only code that touches Reflex internals.
 """
@@ -29,6 +30,8 @@ import reflex as rx
 from reflex_base.config import get_config
 from reflex_base.constants.event import Endpoint
 from starlette.routing import Mount
+
+from sessions_app.realtime import frame_send
 
 Asgi = Callable[[dict, Any, Any], Awaitable[None]]
 
@@ -62,6 +65,7 @@ def direct(app: rx.App, stack: Asgi, socket_app: Asgi, path: str) -> Asgi:
                 route = route[len(root):]
             if route == path or route.startswith(below):
                 app._set_contexts_internal()  # what Reflex's _ContextMiddleware does
+                scope[frame_send.RAW_SEND] = send  # the frames skip Reflex's accept wrapper
                 await socket_app(scope, receive, send)
                 return
         await stack(scope, receive, send)
@@ -77,6 +81,7 @@ def install(app: rx.App) -> None:
         stack = _reflex_call(self)
         if self is not app:
             return stack
+        frame_send.install(self.sio)
         return direct(self, stack, mounted_socket_app(self), event_path())
 
     rx.App.__call__ = __call__

@@ -23,8 +23,21 @@ from sessions_app import db as app_db
 from sessions_app import realtime
 from sessions_app.live.chat import EVENT_VAR, deliver_to_others
 from sessions_app.services import chat, chat_hot
-from sessions_app.state.base import off_loop, socket_caller_then
+from sessions_app.state.base import socket_caller_then
+from sessions_app.state.lane import HeldConnection, Lane
 from sessions_app.state.tasks import form_text
+
+# SQLite's chat posts run on one thread that keeps its connection (``state.lane``).
+_LANE = Lane("sessions-chat")
+_HELD = HeldConnection()  # used on the lane's thread only
+
+
+def _post_on_lane(engine, token: object, channel: str, body: str):
+    try:
+        return chat_hot.post(engine, token=token, channel=channel, body=body, conn=_HELD.get(engine))
+    except BaseException:
+        _HELD.drop()  # whatever state the connection is in, the next post takes a fresh one
+        raise
 
 
 async def fast_post(event: realtime.FastEvent, *, chat_channel: str, socket_channel: str, feed: type,
@@ -36,8 +49,8 @@ async def fast_post(event: realtime.FastEvent, *, chat_channel: str, socket_chan
     body = form_text(event.form(), "body")
     engine = app_db.get_engine()
     if chat_hot.handles(engine, chat_channel):  # SQLite: the same post on the driver (chat_hot)
-        uid, change, refused = await off_loop(chat_hot.post, engine, token=realtime.held_cookie(event.sid),
-                                              channel=chat_channel, body=body)
+        uid, change, refused = await _LANE.run(_post_on_lane, engine, realtime.held_cookie(event.sid),
+                                               chat_channel, body)
     else:
         uid, change, refused = await socket_caller_then(
             event.sid, lambda db, uid: chat.post(db, channel=chat_channel, user_id=uid, body=body))
