@@ -11,17 +11,16 @@ from datetime import timedelta
 
 import pytest
 from sqlalchemy import event
-from sqlmodel import select
 
 from sessions_app import db as app_db
-from sessions_app.models import AuthSession, Room, RoomMember, utcnow
+from sessions_app.models import Room, RoomMember, utcnow
 from sessions_app.services import accounts, rooms
 from sessions_app.services.rooms import entry_hot
 from sessions_app.services.tokens import hash_token
 from sessions_app.state import room_entry
 from sessions_app.state.base import REFUSED, caller_then
-from tests.support import postgres
-from tests.support.factories import make_room, make_user
+from tests.support import entry_roads, postgres
+from tests.support.factories import make_user
 
 pytestmark = pytest.mark.skipif(postgres.unit_suite_on_postgres(),
                                 reason="the split road is SQLite's; PostgreSQL keeps the regular entry")
@@ -38,21 +37,6 @@ def begins(monkeypatch, engine):
     event.remove(engine, "begin", listener)
 
 
-def _world(engine, *, private: bool = False, hosted: bool = True) -> tuple[int, int, str]:
-    """A room (hosted by its creator, or a bare one without host) and Bob's login."""
-    with app_db.session_scope(engine) as db:
-        host, bob = make_user(db, "Host").id, make_user(db, "Bob").id
-        room_id = make_room(db, host if hosted else None, private=private).id
-        token = accounts.start_session(db, user_id=bob)
-    return room_id, bob, token
-
-
-def _stints(engine, room_id: int, user_id: int) -> int:
-    with app_db.session_scope(engine) as db:
-        return len(db.exec(select(RoomMember).where(RoomMember.room_id == room_id, RoomMember.user_id == user_id,
-                                                    RoomMember.left_at.is_(None))).all())
-
-
 def _no_write_turn_held(engine) -> bool:
     turn = app_db._WRITER_TURNS[engine]
     free = turn.acquire(blocking=False)
@@ -62,7 +46,7 @@ def _no_write_turn_held(engine) -> bool:
 
 
 def test_a_new_entry_runs_on_the_driver_and_gives_the_regular_result(engine, begins):
-    room_id, bob, token = _world(engine)
+    room_id, bob, token = entry_roads.world(engine)
     with app_db.session_scope(engine) as db:  # Carl takes the regular road, for comparison
         carl = make_user(db, "Carl").id
         carl_token = accounts.start_session(db, user_id=carl)
@@ -72,72 +56,51 @@ def test_a_new_entry_runs_on_the_driver_and_gives_the_regular_result(engine, beg
     assert (uid, entry, err) == (bob, rooms.Entry(room_id, True), None)
     assert view == {**regular[1], "user_id": bob, "display_name": "Bob"}
     assert begins == []  # no SQLAlchemy transaction: reads and write ran on the driver
-    assert _stints(engine, room_id, bob) == 1
+    assert entry_roads.stints(engine, room_id, bob) == 1
     assert _no_write_turn_held(engine)
 
 
 def test_a_reload_writes_nothing(engine, begins, monkeypatch):
-    room_id, bob, token = _world(engine)
+    room_id, bob, token = entry_roads.world(engine)
     room_entry.enter_by_login(token, room_id)
     monkeypatch.setattr(entry_hot, "sqlite_write_turn", lambda *a: pytest.fail("a present user wrote"))
     assert room_entry.enter_by_login(token, room_id)[2] == rooms.Entry(room_id, False)
-    assert _stints(engine, room_id, bob) == 1
+    assert entry_roads.stints(engine, room_id, bob) == 1
 
 
 def test_the_first_one_present_hosts_a_room_without_host(engine, begins):
-    room_id, bob, token = _world(engine, hosted=False)
+    room_id, bob, token = entry_roads.world(engine, hosted=False)
     assert room_entry.enter_by_login(token, room_id)[2] == rooms.Entry(room_id, True)
     with app_db.session_scope(engine) as db:
         assert db.get(Room, room_id).host_id == bob
 
 
 def test_a_hosted_room_keeps_its_host(engine, begins):
-    room_id, bob, token = _world(engine)
+    room_id, bob, token = entry_roads.world(engine)
     room_entry.enter_by_login(token, room_id)
     with app_db.session_scope(engine) as db:
         assert db.get(Room, room_id).host_id != bob
 
 
-@pytest.mark.parametrize("what", ["closed", "unknown", "not a number", "private without access", "not logged in",
-                                  "expired login"])
+@pytest.mark.parametrize("what", entry_roads.REFUSALS)
 def test_every_refusal_is_the_regular_entrys(engine, begins, what):
-    room_id, bob, token = _world(engine, private=what == "private without access")
-    requested: object = room_id
-    with app_db.session_scope(engine) as db:
-        if what == "closed":
-            rooms.close_room(db, room=db.get(Room, room_id))
-        elif what == "expired login":
-            for login in db.exec(select(AuthSession).where(AuthSession.user_id == bob)).all():
-                login.expires_at = utcnow() - timedelta(seconds=1)
-                db.add(login)
-    if what == "unknown":
-        requested = room_id + 1000
-    elif what == "not a number":
-        requested = "1; DROP TABLE rooms"
-    elif what == "not logged in":
-        token = "not-a-login"
-    expected = caller_then(token, True, room_entry.enter_as_caller, requested)
-    got = room_entry.enter_by_login(token, requested)
-    assert got[:3] == expected[:3]
-    assert (got[3] and got[3].message) == (expected[3] and expected[3].message)
-    assert got[2] is REFUSED or got[0] is None
-    assert _stints(engine, room_id, bob) == 0
+    entry_roads.assert_refused_as_the_regular_entry(engine, what)
     assert _no_write_turn_held(engine)
 
 
 def test_a_private_room_goes_the_regular_way_and_admits_who_may_enter(engine, begins):
-    room_id, bob, token = _world(engine, private=True)
+    room_id, bob, token = entry_roads.world(engine, private=True)
     with app_db.session_scope(engine) as db:  # Bob came in by the code once, then left
         db.add(RoomMember(room_id=room_id, user_id=bob, joined_at=utcnow(), left_at=utcnow()))
     assert room_entry.enter_by_login(token, room_id)[2] == rooms.Entry(room_id, True)
-    assert _stints(engine, room_id, bob) == 1
+    assert entry_roads.stints(engine, room_id, bob) == 1
 
 
 @pytest.mark.parametrize("change", ["logout", "closed", "entered elsewhere", "made private"])
 def test_the_write_rechecks_what_changed_since_the_reads(engine, begins, monkeypatch, change):
     """Between the reads and the write, another transaction changes what the entry depends
     on: the write inserts nothing and the regular entry decides, as if it had run after it."""
-    room_id, bob, token = _world(engine)
+    room_id, bob, token = entry_roads.world(engine)
     turn = entry_hot.sqlite_write_turn
 
     @contextlib.contextmanager
@@ -164,14 +127,14 @@ def test_the_write_rechecks_what_changed_since_the_reads(engine, begins, monkeyp
         assert entry == rooms.Entry(room_id, False)
     else:
         assert entry is REFUSED and err.message
-    assert _stints(engine, room_id, bob) == (1 if change == "entered elsewhere" else 0)
+    assert entry_roads.stints(engine, room_id, bob) == (1 if change == "entered elsewhere" else 0)
     assert _no_write_turn_held(engine)
 
 
 def test_the_insert_needs_the_callers_own_valid_login(engine, begins):
     """The insert's own conditions, run on the driver: another user's login, a forged or an
     expired one open no stint for Bob; his own does, once."""
-    room_id, bob, token = _world(engine)
+    room_id, bob, token = entry_roads.world(engine)
     with app_db.session_scope(engine) as db:
         eve_token = accounts.start_session(db, user_id=make_user(db, "Eve").id)
     sql = entry_hot._statements(engine.dialect)["insert"]
@@ -190,7 +153,7 @@ def test_the_insert_needs_the_callers_own_valid_login(engine, begins):
     assert insert("forged") == 0
     assert insert(eve_token) == 0
     assert insert(token, now + timedelta(days=365)) == 0  # past the login's expiry
-    assert _stints(engine, room_id, bob) == 0
+    assert entry_roads.stints(engine, room_id, bob) == 0
     assert insert(token) == 1
     assert insert(token) == 0
-    assert _stints(engine, room_id, bob) == 1
+    assert entry_roads.stints(engine, room_id, bob) == 1

@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Iterator
-from datetime import timedelta
 
 import psycopg
 import pytest
@@ -22,13 +21,13 @@ from sqlmodel import SQLModel, select
 
 import sessions_app.models  # noqa: F401  (every table on the metadata)
 from sessions_app import db as app_db
-from sessions_app.models import AuthSession, Room, RoomMember, utcnow
+from sessions_app.models import Room, RoomMember, utcnow
 from sessions_app.services import accounts, rooms
 from sessions_app.services.rooms import entry_pg
 from sessions_app.state import room_entry
-from sessions_app.state.base import REFUSED, caller_then
-from tests.support import postgres
-from tests.support.factories import make_room, make_user
+from sessions_app.state.base import caller_then
+from tests.support import entry_roads, postgres
+from tests.support.factories import make_user
 
 pytestmark = [
     pytest.mark.skipif(bool(postgres.missing_reason()), reason=postgres.missing_reason() or "-"),
@@ -65,25 +64,10 @@ def begins(engine):
     event.remove(engine, "begin", listener)
 
 
-def _world(engine, *, private: bool = False, hosted: bool = True) -> tuple[int, int, str]:
-    """A room (hosted by its creator, or a bare one without host) and Bob's login."""
-    with app_db.system_scope("seeding the test world", engine) as db:
-        host, bob = make_user(db, "Host").id, make_user(db, "Bob").id
-        room_id = make_room(db, host if hosted else None, private=private).id
-        token = accounts.start_session(db, user_id=bob)
-    return room_id, bob, token
-
-
 def _login(engine, name: str) -> tuple[int, str]:
     with app_db.system_scope("seeding the test world", engine) as db:
         uid = make_user(db, name).id
         return uid, accounts.start_session(db, user_id=uid)
-
-
-def _stints(engine, room_id: int, user_id: int) -> int:
-    with app_db.system_scope("counting stints", engine) as db:
-        return len(db.exec(select(RoomMember).where(RoomMember.room_id == room_id, RoomMember.user_id == user_id,
-                                                    RoomMember.left_at.is_(None))).all())
 
 
 def test_the_road_is_taken_on_postgresql(engine):
@@ -92,7 +76,7 @@ def test_the_road_is_taken_on_postgresql(engine):
 
 
 def test_a_new_entry_takes_the_pipeline_and_gives_the_regular_result(engine, begins):
-    room_id, bob, token = _world(engine)
+    room_id, bob, token = entry_roads.world(engine)
     carl, carl_token = _login(engine, "Carl")  # Carl takes the regular road, for comparison
     regular = caller_then(carl_token, True, room_entry.enter_as_caller, str(room_id))
     assert regular[2] == rooms.Entry(room_id, True)
@@ -101,73 +85,52 @@ def test_a_new_entry_takes_the_pipeline_and_gives_the_regular_result(engine, beg
     assert (uid, entry, err) == (bob, rooms.Entry(room_id, True), None)
     assert view == {**regular[1], "user_id": bob, "display_name": "Bob"}
     assert begins == []  # no SQLAlchemy transaction: the driver's pipeline did it all
-    assert _stints(engine, room_id, bob) == 1
+    assert entry_roads.stints(engine, room_id, bob) == 1
 
 
 def test_a_reload_writes_nothing(engine, begins, monkeypatch):
-    room_id, bob, token = _world(engine)
+    room_id, bob, token = entry_roads.world(engine)
     room_entry.enter_by_login(token, room_id)
     insert = entry_pg._statements(engine.dialect)["insert"]
     monkeypatch.setattr(insert, "sql", "SELECT 1/0")  # any write attempt would fail loudly
     assert room_entry.enter_by_login(token, room_id)[2] == rooms.Entry(room_id, False)
-    assert _stints(engine, room_id, bob) == 1
+    assert entry_roads.stints(engine, room_id, bob) == 1
 
 
 def test_a_room_without_host_is_left_to_the_regular_way(engine):
     """Its first member becomes host: an update the pipeline does not make (the regular entry
     does, with the access rules' view of the room). Nothing is written on the way there."""
-    room_id, bob, token = _world(engine, hosted=False)
+    room_id, bob, token = entry_roads.world(engine, hosted=False)
     entered = entry_pg.enter(engine, token=token, room_id=room_id)
     assert (entered.user.id, entered.room_id, entered.refused) == (bob, 0, None)
-    assert _stints(engine, room_id, bob) == 0
+    assert entry_roads.stints(engine, room_id, bob) == 0
 
 
 def test_a_hosted_room_keeps_its_host(engine, begins):
-    room_id, bob, token = _world(engine)
+    room_id, bob, token = entry_roads.world(engine)
     room_entry.enter_by_login(token, room_id)
     with app_db.system_scope("reading back", engine) as db:
         assert db.get(Room, room_id).host_id != bob
 
 
-@pytest.mark.parametrize("what", ["closed", "unknown", "not a number", "private without access", "not logged in",
-                                  "expired login"])
+@pytest.mark.parametrize("what", entry_roads.REFUSALS)
 def test_every_refusal_is_the_regular_entrys(engine, begins, what):
-    room_id, bob, token = _world(engine, private=what == "private without access")
-    requested: object = room_id
-    with app_db.system_scope("changing the test world", engine) as db:
-        if what == "closed":
-            rooms.close_room(db, room=db.get(Room, room_id))
-        elif what == "expired login":
-            for login in db.exec(select(AuthSession).where(AuthSession.user_id == bob)).all():
-                login.expires_at = utcnow() - timedelta(seconds=1)
-                db.add(login)
-    if what == "unknown":
-        requested = room_id + 1000
-    elif what == "not a number":
-        requested = "1; DROP TABLE rooms"
-    elif what == "not logged in":
-        token = "not-a-login"
-    expected = caller_then(token, True, room_entry.enter_as_caller, requested)
-    got = room_entry.enter_by_login(token, requested)
-    assert got[:3] == expected[:3]
-    assert (got[3] and got[3].message) == (expected[3] and expected[3].message)
-    assert got[2] is REFUSED or got[0] is None
-    assert _stints(engine, room_id, bob) == 0
+    entry_roads.assert_refused_as_the_regular_entry(engine, what)
 
 
 def test_a_private_room_goes_the_regular_way_and_admits_who_may_enter(engine, begins):
-    room_id, bob, token = _world(engine, private=True)
+    room_id, bob, token = entry_roads.world(engine, private=True)
     with app_db.system_scope("Bob came in by the code once, then left", engine) as db:
         db.add(RoomMember(room_id=room_id, user_id=bob, joined_at=utcnow(), left_at=utcnow()))
     assert room_entry.enter_by_login(token, room_id)[2] == rooms.Entry(room_id, True)
-    assert _stints(engine, room_id, bob) == 1
+    assert entry_roads.stints(engine, room_id, bob) == 1
 
 
 def test_one_users_tabs_entering_at_once_open_one_stint(engine):
     """The lookup locks the user's row: the second tab's insert sees the first one's stint
     (a statement of its own, after the lock) and inserts nothing; the regular road then says
     "present". Exactly one of the tabs started the stint."""
-    room_id, bob, token = _world(engine)
+    room_id, bob, token = entry_roads.world(engine)
     start, results = threading.Barrier(4), []
 
     def tab() -> None:
@@ -180,18 +143,18 @@ def test_one_users_tabs_entering_at_once_open_one_stint(engine):
     for t in tabs:
         t.join(30)
     assert sorted(e.is_new for e in results) == [False, False, False, True]
-    assert _stints(engine, room_id, bob) == 1
+    assert entry_roads.stints(engine, room_id, bob) == 1
 
 
 def test_the_insert_runs_as_the_user_under_row_level_security(engine, monkeypatch):
     """The second batch states the caller as the transaction's actor: a stint written for
     anyone else (here: the actor is Eve while the row is Bob's) is refused by the database."""
-    room_id, bob, token = _world(engine)
+    room_id, bob, token = entry_roads.world(engine)
     eve, _ = _login(engine, "Eve")
     monkeypatch.setattr(entry_pg, "_AS_USER", entry_pg._AS_USER.replace("%(user_id)s", f"'{eve}'"))
     with pytest.raises(psycopg.errors.InsufficientPrivilege, match="row-level security"):
         entry_pg.enter(engine, token=token, room_id=room_id)
-    assert _stints(engine, room_id, bob) == 0
+    assert entry_roads.stints(engine, room_id, bob) == 0
     with app_db.system_scope("reading back", engine) as db:  # the pooled connection is clean again
         assert db.exec(select(sa.func.current_setting("app.user_id", True))).one() in ("", None)
 
@@ -201,7 +164,7 @@ def test_a_new_entry_is_two_round_trips_and_a_reload_one(engine, monkeypatch, tm
     is one round trip. A new stint: the lookup's batch and the insert's with COMMIT;
     a reload: the lookup and the rollback's ROLLBACK. (The pool's ping at checkout comes
     before the trace starts, as before any transaction.) The regular road needs about a dozen."""
-    room_id, bob, token = _world(engine)
+    room_id, bob, token = entry_roads.world(engine)
     trace, traced = tmp_path / "trace.txt", []
     checkout = engine.raw_connection
 
@@ -236,4 +199,4 @@ def test_a_new_entry_is_two_round_trips_and_a_reload_one(engine, monkeypatch, tm
         regular = waits()
     assert regular >= 10, regular
     monkeypatch.setattr(engine, "raw_connection", checkout)
-    assert _stints(engine, room_id, bob) == 1
+    assert entry_roads.stints(engine, room_id, bob) == 1
