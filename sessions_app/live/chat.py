@@ -151,11 +151,13 @@ async def deliver(socket_channel: str, state_cls: type, change: chat.ChatChange)
     await realtime.push(socket_channel, state_cls, **{EVENT_VAR: wire(change)})
 
 
-async def deliver_to_others(socket_channel: str, state_cls: type, change: chat.ChatChange, sender_sid: str) -> dict:
+async def deliver_to_others(socket_channel: str, state_cls: type, change: chat.ChatChange,
+                            sender_sid: str) -> realtime.Encoded:
     """Broadcast one committed change to every socket of the chat but the sender's, and return
-    the change's value (the sender's own answer carries it: one frame less per post)."""
-    value = wire(change)
-    await realtime.push(socket_channel, state_cls, skip_sid=sender_sid, **{EVENT_VAR: value})
+    the change's value (the sender's own answer carries it: one frame less per post), encoded
+    once for both frames (``realtime.fanout``)."""
+    value = realtime.Encoded(wire(change))
+    await realtime.push_encoded(socket_channel, state_cls, skip_sid=sender_sid, **{EVENT_VAR: value})
     return value
 
 

@@ -48,6 +48,8 @@ from sessions_app.live import channels
 from sessions_app.realtime import fast_events, hydrated_load, lazy_states, preload, socket_path
 from sessions_app.realtime import ordered_lists as ordered_lists
 from sessions_app.realtime.audience import nobody_in as nobody_in
+from sessions_app.realtime.fanout import Encoded as Encoded
+from sessions_app.realtime.fanout import push_encoded as push_encoded
 
 # Chat posts answered before Reflex's event queue (``realtime.fast_events``).
 from sessions_app.realtime.fast_events import FastEvent as FastEvent

@@ -46,6 +46,8 @@ from reflex.constants.state import FIELD_MARKER
 from reflex_base.event import Event
 from reflex_base.utils.form import transform_form_data
 
+from sessions_app.realtime import fanout
+
 log = logging.getLogger("sessions.realtime")
 
 FastHandler = Callable[["FastEvent"], Awaitable[bool]]
@@ -103,7 +105,7 @@ class FastEvent:
                                             for cls, vals in values.items()}}
         if set_value is not None:
             update["events"] = [_set_value_event(*set_value)]  # (shared: never changed)
-        await self._ns.emit("event", update, to=self.sid)
+        await fanout.send(self._ns, self.sid, update)  # ``fanout.Encoded`` values spliced in
 
 
 @functools.lru_cache(maxsize=64)

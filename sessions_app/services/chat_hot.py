@@ -56,6 +56,14 @@ _LOGIN_IN_ROOM = (select(*callers._COLUMNS, _ROOM.id, _ROOM.is_open, _ROOM.phase
                   .limit(1))
 
 
+@functools.lru_cache(maxsize=1024)
+def _token_hash(token: str) -> str:
+    """``hash_token``, remembered: a tab posts with the same login cookie every time, and
+    hashing it again cost more of a (cold) post than its lookup. Only the hash is looked up:
+    a login revoked or expired since is refused by the login statement, as before."""
+    return hash_token(token)
+
+
 def handles(engine: Engine, channel: str) -> bool:
     """Whether ``post`` may serve a post to ``channel`` on ``engine``."""
     return engine.dialect.name == "sqlite" and (channel == chat.LOBBY or chat._room_id_of(channel) is not None)
@@ -112,7 +120,8 @@ def _transaction(engine: Engine, conn, token: str, channel: str, body: object,
 def _post(cur, dialect, token: str, channel: str, body: object,
           now: datetime | None) -> tuple[int | None, chat.ChatChange | None, ServiceError | None]:
     sql = _statements(dialect)
-    params = {"token_hash": hash_token(token), "now": utcnow()}
+    current = utcnow()
+    params = {"token_hash": _token_hash(token), "now": current}
     if (room_id := chat._room_id_of(channel)) is not None:
         params["room_id"] = room_id
     login = sql["login" if room_id is None else "login in room"]
@@ -126,7 +135,7 @@ def _post(cur, dialect, token: str, channel: str, body: object,
         text = chat.accept_body(author.id, body)
     except ServiceError as err:
         return author.id, None, err
-    created_at = now or utcnow()
+    created_at = now or current
     message = sql["message"]
     message_id = cur.execute(message.sql, message.args({"channel": channel, "user_id": author.id, "body": text,
                                                         "created_at": created_at})).fetchone()[0]

@@ -25,7 +25,7 @@ from sessions_app import realtime
 from sessions_app.live import channels
 from sessions_app.live import chat as live_chat
 from sessions_app.models import ChatMessage, SessionParticipant, StudySession, utcnow
-from sessions_app.realtime import fast_events
+from sessions_app.realtime import fanout, fast_events
 from sessions_app.services import accounts, chat, chat_log, cosmetics, rooms, scheduled
 from sessions_app.state.chat import RoomBoard, RoomBoardUi
 from sessions_app.state.lobby_chat import LobbyChatState
@@ -86,7 +86,11 @@ def world(engine, monkeypatch):
     async def push(channel, state_cls, *, skip_sid=None, **values):
         broadcasts.append((channel, state_cls.get_full_name(), skip_sid, values))
 
+    async def push_encoded(channel, state_cls, *, skip_sid=None, **values):
+        broadcasts.append((channel, state_cls.get_full_name(), skip_sid, fanout.plain(values)))
+
     monkeypatch.setattr(realtime, "push", push)
+    monkeypatch.setattr(realtime, "push_encoded", push_encoded)
     ns = FakeNamespace()
     yield SimpleNamespace(host=host, bob=bob, eve=eve, room_id=room_id, other_room=other_room, tokens=tokens,
                           cookies=cookies, ns=ns, to_reflex=to_reflex, broadcasts=broadcasts, engine=engine)
