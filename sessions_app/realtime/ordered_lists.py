@@ -142,7 +142,7 @@ async def send_newest_to(sid: str, channel: str, tag: int) -> bool:
     found = newest(channel)
     if found is None or tag not in found[2]:
         return False
-    await _app.sio.emit("event", found[1], to=sid, namespace=_app.event_namespace.namespace)
+    await _app.sio.manager.send_newest(sid, _app.event_namespace.namespace, channel)
     return True
 
 

@@ -11,6 +11,7 @@ from types import SimpleNamespace
 from typing import TYPE_CHECKING
 
 import socketio
+from engineio import packet as eio_packet
 from reflex.app import _sio_dumps, _sio_loads
 from reflex_base.config import get_config
 from reflex_base.environment import environment
@@ -31,11 +32,15 @@ newest_lists: dict[str, tuple[int, dict, frozenset]] = {}
 # and an event set (and dropped) at each such delivery (``ordered_lists.delivered``).
 delivered_lists: dict[str, int] = {}
 list_delivered: dict[str, asyncio.Event] = {}
+# Per channel: (number, the engine.io packets) of the newest list as sent to one late joiner:
+# encoded once, not once per socket (a list of 200 members is ~24 KB of JSON).
+_encoded_lists: dict[str, tuple[int, list]] = {}
 
 
 def _forget_lists(channel: str | None) -> None:
     newest_lists.pop(channel, None)
     delivered_lists.pop(channel, None)
+    _encoded_lists.pop(channel, None)
 
 
 async def _leave_members_here(manager, namespace: str, members_of: str, channels: list[str] | None) -> None:
@@ -90,6 +95,23 @@ class RedisRoomManager(socketio.AsyncRedisManager):
             delivered_lists[room] = max(number, delivered_lists.get(room, 0))
             if (event := list_delivered.pop(room, None)) is not None:
                 event.set()
+
+    async def send_newest(self, sid: str, namespace: str, channel: str) -> None:
+        """Send the newest noted list of ``channel`` to one socket of this worker, as
+        python-socketio's ``emit`` would (the same packet, a task per send, so it is queued
+        after the frames emitted before it), encoded once per list."""
+        number, update, _tags = newest_lists[channel]
+        eio_sid = self.eio_sid_from_sid(sid, namespace)
+        if eio_sid is None:
+            return  # the socket has gone
+        cached = _encoded_lists.get(channel)
+        if cached is None or cached[0] != number:
+            encoded = self.server.packet_class(socketio.packet.EVENT, namespace=namespace,
+                                               data=["event", update]).encode()
+            packets = [eio_packet.Packet(eio_packet.MESSAGE, p)
+                       for p in (encoded if isinstance(encoded, list) else [encoded])]
+            cached = _encoded_lists[channel] = (number, packets)
+        await asyncio.wait([asyncio.create_task(self.server._send_eio_packet(eio_sid, p)) for p in cached[1]])
 
     async def _handle_close_room(self, message):
         _forget_lists(message.get("room"))

@@ -14,6 +14,7 @@ fixtures of ``test_ordered_lists``); skipped (with the reason) only without ``re
 from __future__ import annotations
 
 import asyncio
+import json
 from types import SimpleNamespace
 
 import pytest
@@ -86,20 +87,36 @@ def test_a_worker_notes_the_newest_list_it_delivers_and_forgets_an_empty_or_clos
 
 
 def test_a_socket_joining_after_a_list_gets_it_only_if_it_lists_its_user(app, monkeypatch):
-    sent: list = []
+    manager, sent = app.sio.manager, []
 
-    async def emit(event, data, to=None, namespace=None):
-        sent.append((to, _ids(data)))
+    async def send_eio_packet(eio_sid, pkt):
+        sent.append((eio_sid, pkt))
 
-    monkeypatch.setattr(app.sio, "emit", emit)
+    monkeypatch.setattr(app.sio, "_send_eio_packet", send_eio_packet)
     monkeypatch.setattr(ordered_lists, "available", lambda: True)
     channel = channels.room(7)
-    asyncio.run(presence.catch_up("sid-a", 7, 1))  # no list yet: the next one comes via the channel
-    assert sent == []
-    asyncio.run(app.sio.manager._handle_emit(_message(1, [1, 2], room=channel)))
-    asyncio.run(presence.catch_up("sid-a", 7, 1))
-    asyncio.run(presence.catch_up("sid-c", 7, 3))  # not listed yet: its list is still to come
-    assert sent == [("sid-a", [1, 2])]
+
+    async def scenario() -> None:
+        sid_a, sid_b, sid_c = [await manager.connect(f"eio-{x}", "/_event") for x in "abc"]
+        await presence.catch_up(sid_a, 7, 1)  # no list yet: the next one comes via the channel
+        assert sent == []
+        await manager._handle_emit(_message(1, [1, 2], room=channel))
+        await presence.catch_up(sid_a, 7, 1)
+        await presence.catch_up(sid_b, 7, 2)
+        await presence.catch_up(sid_c, 7, 3)  # not listed yet: its list is still to come
+        assert [eio for eio, _ in sent] == ["eio-a", "eio-b"]
+        # What python-socketio's emit sends for the list, encoded once for every late joiner.
+        frame = sent[0][1].data
+        assert frame.startswith("2/_event,") and _ids(json.loads(frame.split(",", 1)[1])[1]) == [1, 2]
+        assert sent[0][1] is sent[1][1]
+        await manager._handle_emit(_message(2, [1, 2, 3], room=channel))
+        await presence.catch_up(sid_c, 7, 3)
+        assert _ids(json.loads(sent[-1][1].data.split(",", 1)[1])[1]) == [1, 2, 3]
+        await manager.disconnect(sid_c, "/_event")
+        await presence.catch_up(sid_c, 7, 3)  # a socket that has gone gets nothing
+        assert len(sent) == 3
+
+    asyncio.run(scenario())
 
 
 def test_a_socket_in_the_channel_when_a_list_is_delivered_gets_it_from_the_delivery(app):
