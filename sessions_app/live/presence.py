@@ -73,6 +73,23 @@ async def arrive(live, *, token: str, sid: str, user_id: int, room_id: int, anno
     return listed
 
 
+async def catch_up(sid: str, room_id: int, user_id: int) -> None:
+    """Several workers: a socket that just joined the room's channel gets the newest member
+    list this worker delivered, if it lists the user — a list that went out before the join
+    (the user's own entry asked for it at its commit: ``state.room_early``); later lists
+    reach the socket through the channel (``realtime.ordered_lists.newest``)."""
+    if ordered_lists.available():
+        await ordered_lists.send_newest_to(sid, channels.room(room_id), user_id)
+
+
+async def listed(room_id: int, user_id: int, timeout: float) -> None:
+    """Several workers: wait (at most ``timeout`` seconds) until this worker has delivered a
+    member list that lists the user (``state.room_early``: a connect in a join storm holds
+    its page load back until then, so the loads do not compete with the list)."""
+    if ordered_lists.available():
+        await ordered_lists.delivered(channels.room(room_id), user_id, timeout)
+
+
 def entered(room_id: int) -> None:
     """A new stint was just committed (and the tab's socket is in the room's channel): the
     member batch is requested now, not when the tab's page load ends. The list is read from

@@ -118,11 +118,13 @@ def members_now(room_id: int) -> dict:
 def send_members(room_id: int) -> tuple[int, dict]:
     """With several workers: the room's member list, numbered BEFORE it is read, sent unless
     a newer one went out (``realtime.ordered_lists``) — blocking, run it in a thread; no room
-    lock. A departure calls it after its commit. Returns (the number, the values sent or {})."""
+    lock. A departure calls it after its commit. Each list is tagged with the ids it lists
+    (``presence.catch_up``). Returns (the number, the values sent or {})."""
     key = channels.room(room_id)
     number = ordered_lists.next_number(key)
     values = members_now(room_id)
-    if values and not ordered_lists.send_if_newest(key, number, key, targets.of(targets.ROOM), values):
+    listed = [m.user_id for m in values.get("members", ())]  # tags: a late joiner's check
+    if values and not ordered_lists.send_if_newest(key, number, key, targets.of(targets.ROOM), values, listed):
         values = {}  # a newer list went out first: this one is stale
     return number, values
 

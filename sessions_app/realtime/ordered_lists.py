@@ -21,6 +21,16 @@ were sent, and they were sent in the order of their numbers: none is overtaken b
 one. Both calls are blocking (a sync Redis client, one per process): they run in a thread,
 with the database read between them, so a list never waits for a busy event loop.
 
+A list whose content is the one sent last is not sent again (its number is noted as sent):
+in a join storm both workers' batches read the same full list of 200 once the entries
+pause, and it went to every tab twice.
+
+A socket that joins the channel after a list went out finds it with ``newest(channel)``: each
+worker's listener (``workers.RedisRoomManager``) notes the newest list it delivers — with its
+number and the ``tags`` the sender gave it (whom it lists) — in the same step as it picks
+the recipients, so a socket that joins, then looks, either was among the recipients or finds
+that list or a newer one (``send_newest_to``); ``delivered`` waits for a list's delivery.
+
 Part of the ``realtime`` package: the only code that touches Reflex / socket.io internals
 (the message format is python-socketio 5.18's, pinned; ``tests/unit/test_ordered_lists.py``
 compares it with what the manager publishes).
@@ -28,16 +38,18 @@ compares it with what the manager publishes).
 
 from __future__ import annotations
 
+import asyncio
+import hashlib
 import os
 import threading
 from typing import Any
 
 import redis
 
+from sessions_app.realtime import workers
+from sessions_app.realtime.workers import ORDERED_HOST as ORDERED_HOST
 from sessions_app.realtime.workers import RedisRoomManager
 
-# A host id no worker has: the listener of every worker (the sender's too) delivers it.
-ORDERED_HOST = "sessions-ordered-lists"
 _PREFIX = "sessions:ordered:"
 _KEEP_SECONDS = 7 * 24 * 3600  # an idle list's numbers are forgotten after a week (one hash)
 _SEND = """
@@ -47,6 +59,10 @@ if tonumber(ARGV[1]) <= sent then
 end
 redis.call('HSET', KEYS[1], 'sent', ARGV[1])
 redis.call('EXPIRE', KEYS[1], ARGV[4])
+if redis.call('HGET', KEYS[1], 'digest') == ARGV[5] then
+    return 2
+end
+redis.call('HSET', KEYS[1], 'digest', ARGV[5])
 redis.call('PUBLISH', ARGV[2], ARGV[3])
 return 1
 """
@@ -84,21 +100,66 @@ def next_number(key: str) -> int:
     return int(pipe.execute()[0])
 
 
-def message(channel: str, update: dict) -> dict:
+# What a numbered list's message carries besides python-socketio's own fields (its listener
+# reads only its own; ``RedisRoomManager`` notes these).
+EXTRA_FIELDS = ("number", "tags")
+
+
+def message(channel: str, update: dict, number: int = 0, tags: list[int] | None = None) -> dict:
     """What python-socketio's ``AsyncPubSubManager.emit("event", update, to=channel)``
-    publishes, from a host that is no worker."""
+    publishes, from a host that is no worker, with the list's number and tags."""
     return {"method": "emit", "event": "event", "data": [update], "binary": False,
             "namespace": _app.event_namespace.namespace, "room": channel, "skip_sid": None, "callback": None,
-            "host_id": ORDERED_HOST}
+            "host_id": ORDERED_HOST, "number": number, "tags": list(tags or ())}
 
 
-def send_if_newest(key: str, number: int, channel: str, state_cls: type, values: dict) -> bool:
+def send_if_newest(key: str, number: int, channel: str, state_cls: type, values: dict,
+                   tags: list[int] | None = None) -> bool:
     """Broadcast ``values`` of ``state_cls`` (as ``realtime.push`` does) to ``channel``
-    unless a list of ``key`` with a higher number went out already; whether it went
-    (blocking: call it off the loop)."""
+    unless a list of ``key`` with a higher number went out already; whether it is out (sent
+    now, or the same content sent last). ``tags``: what ``newest`` hands a late joiner with
+    it (blocking: call it off the loop)."""
     from sessions_app import realtime  # the package (its __init__ imports this module)
 
     manager = _app.sio.manager
-    payload = manager.json.dumps(message(channel, realtime._delta(state_cls, values)))
-    sent = _redis().eval(_SEND, 1, _PREFIX + key, number, manager.channel, payload, _KEEP_SECONDS)
+    update = realtime._delta(state_cls, values)
+    payload = manager.json.dumps(message(channel, update, number, tags))
+    digest = hashlib.sha1(manager.json.dumps(update).encode()).hexdigest()
+    sent = _redis().eval(_SEND, 1, _PREFIX + key, number, manager.channel, payload, _KEEP_SECONDS, digest)
     return bool(sent)
+
+
+def newest(channel: str) -> tuple[int, dict, frozenset] | None:
+    """(number, update, tags) of the newest list this worker delivered to ``channel``, or
+    None. Look after the socket joined the channel (module doc)."""
+    return workers.newest_lists.get(channel)
+
+
+async def send_newest_to(sid: str, channel: str, tag: int) -> bool:
+    """Send the newest list of ``channel`` to one socket (already in the channel) if its tags
+    hold ``tag``: a socket that joined after that list went out gets it now, not with the next
+    one. Whether it was sent."""
+    found = newest(channel)
+    if found is None or tag not in found[2]:
+        return False
+    await _app.sio.manager.send_newest(sid, _app.event_namespace.namespace, channel)
+    return True
+
+
+async def delivered(channel: str, tag: int, timeout: float) -> bool:
+    """Wait (at most ``timeout`` seconds) until this worker has delivered a list of
+    ``channel`` tagged ``tag`` to its sockets in the channel (or it is the newest one a late
+    joiner was sent, ``send_newest_to``); whether it has."""
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + timeout
+    while True:
+        found = newest(channel)
+        if found is not None and tag in found[2] and workers.delivered_lists.get(channel, 0) >= found[0]:
+            return True
+        if (left := deadline - loop.time()) <= 0:
+            return False
+        event = workers.list_delivered.setdefault(channel, asyncio.Event())
+        try:
+            await asyncio.wait_for(event.wait(), left)
+        except TimeoutError:
+            return False

@@ -5,11 +5,13 @@ Part of the ``realtime`` package: the only code that touches Reflex internals.
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from types import SimpleNamespace
 from typing import TYPE_CHECKING
 
 import socketio
+from engineio import packet as eio_packet
 from reflex.app import _sio_dumps, _sio_loads
 from reflex_base.config import get_config
 from reflex_base.environment import environment
@@ -18,6 +20,27 @@ if TYPE_CHECKING:
     from sessions_app.settings import Settings
 
 log = logging.getLogger("sessions.realtime")
+
+# The host id of numbered lists (``realtime.ordered_lists``): no worker has it, so every
+# worker's listener (the sender's too) delivers them.
+ORDERED_HOST = "sessions-ordered-lists"
+# Per channel: (number, update, tags) of the newest numbered list this worker's listener has
+# delivered — what a socket joining the channel later gets at once (``ordered_lists.newest``).
+# One entry per channel that had a list; a closed channel's goes.
+newest_lists: dict[str, tuple[int, dict, frozenset]] = {}
+# Per channel: the number of the newest list whose delivery to this worker's sockets is done,
+# and an event set (and dropped) at each such delivery (``ordered_lists.delivered``).
+delivered_lists: dict[str, int] = {}
+list_delivered: dict[str, asyncio.Event] = {}
+# Per channel: (number, the engine.io packets) of the newest list as sent to one late joiner:
+# encoded once, not once per socket (a list of 200 members is ~24 KB of JSON).
+_encoded_lists: dict[str, tuple[int, list]] = {}
+
+
+def _forget_lists(channel: str | None) -> None:
+    newest_lists.pop(channel, None)
+    delivered_lists.pop(channel, None)
+    _encoded_lists.pop(channel, None)
 
 
 async def _leave_members_here(manager, namespace: str, members_of: str, channels: list[str] | None) -> None:
@@ -52,6 +75,47 @@ class RedisRoomManager(socketio.AsyncRedisManager):
         ``leave_room`` for a socket it does not hold, so the message is safe everywhere."""
         await self._publish({"method": "leave_room", "sid": None, "room": None, "namespace": namespace,
                              "members_of": members_of, "channels": channels, "host_id": self.host_id})
+
+    async def _handle_emit(self, message):
+        # A numbered list is noted before it is delivered, in the same step as the delivery
+        # picks its recipients: a socket joining the channel is either among them or finds it
+        # here (``ordered_lists.newest``). Lists arrive in number order (one Redis channel).
+        # A list tagged with nobody (a room everyone left) is forgotten, not kept: the notes
+        # stay bounded by the rooms with members.
+        room, number = message.get("room"), message.get("number")
+        noted = message.get("host_id") == ORDERED_HOST and isinstance(number, int) and room is not None
+        if noted and number > newest_lists.get(room, (0,))[0]:
+            if tags := frozenset(message.get("tags") or ()):
+                newest_lists[room] = (number, message["data"][0], tags)
+            else:
+                _forget_lists(room)
+                noted = False
+        await super()._handle_emit(message)
+        if noted and room in newest_lists:
+            delivered_lists[room] = max(number, delivered_lists.get(room, 0))
+            if (event := list_delivered.pop(room, None)) is not None:
+                event.set()
+
+    async def send_newest(self, sid: str, namespace: str, channel: str) -> None:
+        """Send the newest noted list of ``channel`` to one socket of this worker, as
+        python-socketio's ``emit`` would (the same packet, a task per send, so it is queued
+        after the frames emitted before it), encoded once per list."""
+        number, update, _tags = newest_lists[channel]
+        eio_sid = self.eio_sid_from_sid(sid, namespace)
+        if eio_sid is None:
+            return  # the socket has gone
+        cached = _encoded_lists.get(channel)
+        if cached is None or cached[0] != number:
+            encoded = self.server.packet_class(socketio.packet.EVENT, namespace=namespace,
+                                               data=["event", update]).encode()
+            packets = [eio_packet.Packet(eio_packet.MESSAGE, p)
+                       for p in (encoded if isinstance(encoded, list) else [encoded])]
+            cached = _encoded_lists[channel] = (number, packets)
+        await asyncio.wait([asyncio.create_task(self.server._send_eio_packet(eio_sid, p)) for p in cached[1]])
+
+    async def _handle_close_room(self, message):
+        _forget_lists(message.get("room"))
+        await super()._handle_close_room(message)
 
     async def _handle_leave_room(self, message):
         if message.get("members_of"):

@@ -10,6 +10,17 @@ the room's and the user's channels and a new stint asks for the member list — 
 does first — and the result waits in the tab's ``RoomPageState`` for its load, which takes
 it over instead of entering again (``RoomPageState.load``).
 
+A new stint asks for the member list as soon as it is committed, not once its socket has
+joined the room's channel; a socket that joins after that list went out is sent the newest
+list that lists its user right after joining (``presence.catch_up``: each worker keeps the
+newest list it delivered), so the tabs whose hydrate comes last in a join storm do not wait
+for one more list. In a burst of entries the hydrate then holds the tab's page load back
+(at most ``entries.READ_DEFER_LONGEST``) until this worker has delivered a list listing the
+user: with Redis, every page load (Reflex's ``on_load_internal`` dispatch, then the load) is a
+lock, a load and a save of the tab's states, and ~100 of them on a worker competed with the
+later tabs' hydrates and with the list everyone waits for. The page loads waited for that
+list anyway (``presence.list_sent``), only later, after their dispatch and state load.
+
 Nothing is decided differently: the same entry, authorized by the same held login cookie,
 for the room of the tab's own route; the load still makes every other decision (a refusal's
 message, the login redirect). The socket joins only after the hydrate's frame, so no list
@@ -45,21 +56,27 @@ def _hook(state) -> Any:
 
 
 async def _enter(login: str, requested: object) -> tuple:
+    """The entry; a new stint asks for the member list at once (module doc)."""
     async with entries.entering():  # page reads wait while entries run (``live.entries``)
-        return await off_loop(enter_by_login, login, requested)
+        result = await off_loop(enter_by_login, login, requested)
+    entered = result[2]
+    if isinstance(entered, rooms.Entry) and entered.is_new:
+        presence.entered(entered.room_id)
+    return result
 
 
 async def _after_frame(state, job: asyncio.Future, sid: str, requested: object) -> None:
-    """The hydrate's frame has gone: as the load's first step would, join and ask for the
-    list; leave the result for the load."""
+    """The hydrate's frame has gone: as the load's first step would, join (and get the list
+    if it went out already; in a burst, wait for it); leave the result for the load."""
     result = await job
     uid, _values, entered, _err = result
     if isinstance(entered, rooms.Entry):
         # First what the others wait for (the load would do the same for this room), then the
         # tab's own state (with Redis, one more wait for the loop).
         await presence.join_channels(sid, user_id=uid, room_id=entered.room_id)
-        if entered.is_new:
-            presence.entered(entered.room_id)
+        await presence.catch_up(sid, entered.room_id, uid)  # a list that went out before the join
+        if entered.is_new and await entries.reads_may_start():  # a burst of entries: the page
+            await presence.listed(entered.room_id, uid, entries.READ_DEFER_LONGEST)  # load after their list
     page = await state.get_state(RoomPageState)
     if page._room_id and (not isinstance(entered, rooms.Entry) or entered.room_id != page._room_id):
         return  # in another room still: the load leaves it first, then enters (as before)

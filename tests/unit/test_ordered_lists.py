@@ -113,8 +113,11 @@ def test_the_message_is_the_one_socketio_publishes_for_a_room_broadcast(app, pub
     manager._publish, manager._handle_emit = publish, deliver_here
     update = {"delta": {"s": {"members_rx_state_": [{"user_id": 1}]}}, "events": []}
     asyncio.run(manager.emit("event", update, to="room-7", namespace="/_event"))
-    ours = ordered_lists.message("room-7", update)
-    assert {**captured[0], "host_id": ours["host_id"]} == ours
+    ours = ordered_lists.message("room-7", update, 3, [1])
+    # The same message, plus the list's number and tags (the listener reads only its own fields).
+    assert {**captured[0], "host_id": ours["host_id"]} == {
+        k: v for k, v in ours.items() if k not in ordered_lists.EXTRA_FIELDS}
+    assert (ours["number"], ours["tags"]) == (3, [1])
     # A host id no worker has: every worker's listener (the sender's too) delivers it.
     assert ours["host_id"] != manager.host_id
 
