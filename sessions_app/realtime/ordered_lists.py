@@ -21,9 +21,10 @@ were sent, and they were sent in the order of their numbers: none is overtaken b
 one. Both calls are blocking (a sync Redis client, one per process): they run in a thread,
 with the database read between them, so a list never waits for a busy event loop.
 
-A list whose content is the one sent last is not sent again (its number is noted as sent):
-in a join storm both workers' batches read the same full list of 200 once the entries
-pause, and it went to every tab twice.
+Every list goes out, even one equal to the last: with several workers a tab's page load leaves
+the member list out of its own frame and waits for the list its arrival asks for (a second tab
+of a member, a client-side navigation into the room), and a worker that just restarted has
+noted no list to hand it (``newest``).
 
 A socket that joins the channel after a list went out finds it with ``newest(channel)``: each
 worker's listener (``workers.RedisRoomManager``) notes the newest list it delivers — with its
@@ -39,7 +40,6 @@ compares it with what the manager publishes).
 from __future__ import annotations
 
 import asyncio
-import hashlib
 import os
 import threading
 from typing import Any
@@ -59,10 +59,6 @@ if tonumber(ARGV[1]) <= sent then
 end
 redis.call('HSET', KEYS[1], 'sent', ARGV[1])
 redis.call('EXPIRE', KEYS[1], ARGV[4])
-if redis.call('HGET', KEYS[1], 'digest') == ARGV[5] then
-    return 2
-end
-redis.call('HSET', KEYS[1], 'digest', ARGV[5])
 redis.call('PUBLISH', ARGV[2], ARGV[3])
 return 1
 """
@@ -117,15 +113,14 @@ def send_if_newest(key: str, number: int, channel: str, state_cls: type, values:
                    tags: list[int] | None = None) -> bool:
     """Broadcast ``values`` of ``state_cls`` (as ``realtime.push`` does) to ``channel``
     unless a list of ``key`` with a higher number went out already; whether it is out (sent
-    now, or the same content sent last). ``tags``: what ``newest`` hands a late joiner with
+    now). ``tags``: what ``newest`` hands a late joiner with
     it (blocking: call it off the loop)."""
     from sessions_app import realtime  # the package (its __init__ imports this module)
 
     manager = _app.sio.manager
     update = realtime._delta(state_cls, values)
     payload = manager.json.dumps(message(channel, update, number, tags))
-    digest = hashlib.sha1(manager.json.dumps(update).encode()).hexdigest()
-    sent = _redis().eval(_SEND, 1, _PREFIX + key, number, manager.channel, payload, _KEEP_SECONDS, digest)
+    sent = _redis().eval(_SEND, 1, _PREFIX + key, number, manager.channel, payload, _KEEP_SECONDS)
     return bool(sent)
 
 

@@ -351,3 +351,27 @@ def test_call_signalling_crosses_workers(scaled_server, services):
         await asyncio.gather(*(c.close() for c in [host, *tabs]))
 
     run(scenario())
+
+
+def test_a_members_second_tab_that_navigates_into_the_room_lists_everyone(scaled_server, scaled_context):
+    """With several workers a room page's own load leaves the member list out and waits for
+    the list its arrival asks for. A member's second tab that navigates in from the lobby
+    (client-side, no new socket) changes nobody's membership, so that list reads the same as
+    the last one: it must still go out, or the tab lists nobody."""
+    host, guest = scaled_context("Nav Host"), scaled_context("Nav Guest")
+    goto(host, "/rooms/new")
+    name = f"Nav {uuid.uuid4().hex[:4]}"
+    host.fill("#room-name", name)
+    host.click("#room-submit")
+    host.wait_for_url("**/rooms/*")
+    room_id = host.url.rstrip("/").rsplit("/", 1)[1]
+    goto(guest, f"/rooms/{room_id}")
+    expect(guest.locator("#participant-list .participant")).to_have_count(2)
+
+    second = guest.context.new_page()
+    goto(second, "/lobby")
+    second.click(f'.room-card[data-room-id="{room_id}"]')
+    second.wait_for_url(f"**/rooms/{room_id}")
+    expect(second.locator("#room-title")).to_have_text(name)
+    expect(second.locator("#participant-list .participant")).to_have_count(2)
+    expect(host.locator("#participant-list .participant")).to_have_count(2)
