@@ -64,10 +64,10 @@ def _verdict(target, app, floor) -> str:
     return f"≤ {target[1]:g}× {'✓' if app / floor <= target[1] else '✗'}"
 
 
-def _ratio(app, floor) -> str:
+def _ratio(app, floor, digits: int = 1) -> str:
     try:
         if floor and not math.isnan(floor) and not math.isnan(app):
-            return f"{app / floor:.1f}×"
+            return f"{app / floor:.{digits}f}×"
     except TypeError:
         pass
     return "–"
@@ -189,6 +189,16 @@ COMPACT = ["lobby 1000 message", "lobby 1000 count change", "room 10 chat", "roo
            "room 50 chat burst", "room 200 chat burst", "room 50 timer", "room 200 timer"]
 
 
+def _cpu_ratio(app: dict, floor: dict) -> str:
+    """CPU per delivery ÷ the floor's: two decimals when both were counted per thread in
+    nanoseconds (``bench.servers.CpuSample``), one and "(ticks)" when a thread ended between
+    the samples and 10 ms ticks were used."""
+    if app.get("cpu_precise") and floor.get("cpu_precise"):
+        return _ratio(app["cpu_s_per_1000"], floor["cpu_s_per_1000"], digits=2)
+    ratio = _ratio(app["cpu_s_per_1000"], floor["cpu_s_per_1000"])
+    return ratio if "cpu_precise" not in app else f"{ratio} (ticks)"
+
+
 def compact(results: dict) -> str:
     """One row per key scenario and worker count (the README's table)."""
     out = ["| scenario | workers | p50 Sessions / floor | p99 Sessions / floor | ÷ floor p50 · p99 | "
@@ -207,7 +217,7 @@ def compact(results: dict) -> str:
                             if "burst" in name else "")
             out.append(f"| {label} | {mode} | {ms(a['p50_ms'])} / {ms(f['p50_ms'])} ms | "
                        f"{ms(a['p99_ms'])} / {ms(f['p99_ms'])} ms | {_ratio(a['p50_ms'], f['p50_ms'])} · "
-                       f"{_ratio(a['p99_ms'], f['p99_ms'])} | {_ratio(a['cpu_s_per_1000'], f['cpu_s_per_1000'])} | "
+                       f"{_ratio(a['p99_ms'], f['p99_ms'])} | {_cpu_ratio(a, f)} | "
                        f"{a['lost']} · {a['duplicates']} |")
         storm = app.get("join storm 200")
         fstorm = floor.get("join storm 200", {})

@@ -27,7 +27,7 @@ from bench.measure import (
     wait_delivered,
     wait_for,
 )
-from bench.servers import Stack, cpu_seconds, rss_bytes
+from bench.servers import CpuSample, Stack, cpu_seconds, rss_bytes
 
 _run = uuid.uuid4().hex[:6]
 _keys = itertools.count()
@@ -266,8 +266,10 @@ class Sizes:
     chat_paced: int = 30
     chat_interval: float = 0.25
     # A small room's 30 posts were ~270 deliveries: ~0.1 CPU-seconds, which the 10 ms ticks
-    # of a process's CPU time turned into ratios anywhere from 1.8x to 3.0x between runs.
-    # Rooms up to 50 post until this many deliveries, faster, in the same 7.5 s window.
+    # of a process's CPU time turned into ratios anywhere from 1.8x to 3.0x between runs (CPU
+    # is now counted per thread in nanoseconds: ``servers.CpuSample``; the longer runs stay,
+    # they average more posts). Rooms up to 50 post until this many deliveries, faster, in
+    # the same 7.5 s window.
     chat_deliveries: int = 1500
     # Larger rooms (the storm's room of 200) posted 12 messages: ~0.15 CPU-seconds, which the
     # same 10 ms ticks turned into 1.3x-2.2x between runs of one build. They post until this
@@ -296,7 +298,7 @@ class Scenarios:
         self._next_user += n
         return out
 
-    def cpu(self) -> float:
+    def cpu(self) -> CpuSample:
         return cpu_seconds(self.stack.processes(self.t.name))
 
     # room: chat fan-out and the host's timer ------------------------------------------------
@@ -349,6 +351,7 @@ class Scenarios:
         dups = sum(c.duplicates for c in members)
         self.results[f"{label} chat"] = summary(paced_out, cpu1 - cpu0, frame_bytes(members))
         self.results[f"{label} chat"]["duplicates"] = dups
+        self.results[f"{label} chat"]["cpu_precise"] = cpu1.precise_since(cpu0)
         self.tick(f"{label} chat")
 
         # Burst: 10 senders, all at once, as fast as the server takes them.
@@ -369,6 +372,7 @@ class Scenarios:
         await wait_delivered(sends, timeout=90, quiet=3.0)
         cpu1 = self.cpu()
         res = summary(outcome(sends), cpu1 - cpu0)
+        res["cpu_precise"] = cpu1.precise_since(cpu0)
         res["duplicates"] = sum(c.duplicates for c in members)
         self.results[f"{label} chat burst"] = res
         self.tick(f"{label} chat burst")
@@ -392,6 +396,7 @@ class Scenarios:
         await wait_delivered(sends, timeout=30)
         cpu1 = self.cpu()
         res = summary(outcome(sends), cpu1 - cpu0)
+        res["cpu_precise"] = cpu1.precise_since(cpu0)
         res["duplicates"] = sum(c.duplicates for c in members if c is not host)
         self.results[f"{label} timer"] = res
         self.tick(f"{label} timer")
@@ -504,6 +509,7 @@ class Scenarios:
         await wait_delivered(sends, timeout=60)
         cpu1 = self.cpu()
         res = summary(outcome(sends), cpu1 - cpu0, frame_bytes(lobby))
+        res["cpu_precise"] = cpu1.precise_since(cpu0)
         res["duplicates"] = sum(c.duplicates for c in lobby[1:])
         # The sender's own extra frames (its own delta and the broadcast both carry the message).
         res["sender_duplicates"] = lobby[0].duplicates

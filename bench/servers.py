@@ -70,7 +70,42 @@ def tree(pid: int) -> list[psutil.Process]:
         return []
 
 
-def cpu_seconds(procs: list[psutil.Process]) -> float:
+class CpuSample:
+    """The CPU time of a set of processes at one moment, per thread, in nanoseconds.
+
+    A process's own CPU time (``/proc/<pid>/stat``) counts in 10 ms ticks: a scenario whose
+    floor used 0.08 s read 8 ticks, so one tick moved its ratio by ~0.25x between runs. Each
+    thread's ``/proc/<pid>/task/<tid>/schedstat`` counts in nanoseconds. A thread that exits
+    takes its count with it, so ``later - earlier`` falls back to the ticks when a thread
+    seen earlier is gone (``precise_since`` tells which was used).
+    """
+
+    def __init__(self, procs: list[psutil.Process]) -> None:
+        self.ticks = _tick_seconds(procs)
+        self.threads: dict[int, int] = {}
+        for p in procs:
+            try:
+                tids = os.listdir(f"/proc/{p.pid}/task")
+            except OSError:
+                continue
+            for tid in tids:
+                try:
+                    with open(f"/proc/{p.pid}/task/{tid}/schedstat") as f:
+                        self.threads[int(tid)] = int(f.read().split()[0])
+                except (OSError, ValueError, IndexError):
+                    pass  # the thread ended between the listing and the read
+
+    def precise_since(self, earlier: CpuSample) -> bool:
+        """Whether every thread of ``earlier`` still runs, so the nanosecond counts add up."""
+        return bool(self.threads) and not set(earlier.threads) - set(self.threads)
+
+    def __sub__(self, earlier: CpuSample) -> float:
+        if not self.precise_since(earlier):
+            return self.ticks - earlier.ticks
+        return sum(ns - earlier.threads.get(tid, 0) for tid, ns in self.threads.items()) / 1e9
+
+
+def _tick_seconds(procs: list[psutil.Process]) -> float:
     total = 0.0
     for p in procs:
         try:
@@ -79,6 +114,11 @@ def cpu_seconds(procs: list[psutil.Process]) -> float:
         except psutil.NoSuchProcess:
             pass
     return total
+
+
+def cpu_seconds(procs: list[psutil.Process]) -> CpuSample:
+    """A sample of the processes' CPU time; subtract two samples for the seconds between."""
+    return CpuSample(procs)
 
 
 def rss_bytes(procs: list[psutil.Process]) -> int:
