@@ -6,7 +6,9 @@ end-to-end tests (the running app's database, through ``app_db``).
 - ``make_room``: a room; with a host it is opened through ``rooms.create_room`` (the host is a
   member, a private room gets a code), without one it is a bare row.
 - ``plan_session``: a scheduled session through ``scheduled.create_session``, from
-  ``session_form`` (a valid form, Tuesday 10 March 2026 12:00–12:47 Berlin) and ``NOW``.
+  ``session_form`` (a valid form, Tuesday 10 March 2026 12:00–12:47 Berlin) and ``NOW``;
+  ``pick_zone``: a zone in which a session starting now fits in today (one ends on its start
+  day); ``plan_session_now``: a session starting this minute, in such a zone.
 - ``login_token``: a login for a user, as the app stores it; ``new_login`` does user + login in
   the app's database for protocol clients and fast browser logins.
 
@@ -20,7 +22,8 @@ import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
+from zoneinfo import ZoneInfo
 
 from sqlmodel import Session
 
@@ -90,6 +93,30 @@ def session_form(**overrides) -> dict:
 def plan_session(db: Session, creator_id: int, now: datetime = NOW, **overrides) -> StudySession:
     """A scheduled session created by ``creator_id`` from ``session_form(**overrides)``."""
     return scheduled.create_session(db, creator_id=creator_id, now=now, **session_form(**overrides))
+
+
+# Zones far apart: whatever the hour, one of them has room for a session before its midnight.
+ZONES = ["Europe/Berlin", "America/New_York", "Asia/Tokyo", "America/Los_Angeles", "Australia/Sydney",
+         "Asia/Kolkata", "UTC"]
+
+
+def pick_zone(lead: timedelta = timedelta(minutes=60), now: datetime | None = None) -> str:
+    """A zone whose local time ``now`` is past 01:00 and stays on the same day for ``lead``."""
+    for name in ZONES:
+        local = (now or datetime.now(UTC)).astimezone(ZoneInfo(name))
+        if local.hour >= 1 and (local + lead).date() == local.date():
+            return name
+    raise AssertionError("no zone with room for a session today")
+
+
+def plan_session_now(db: Session, creator_id: int, minutes: int = 40, **overrides) -> StudySession:
+    """A session starting this minute for ``minutes``, in a zone where it ends today: in UTC
+    one started at 23:30 would end tomorrow, which the form refuses."""
+    now = datetime.now(UTC)
+    start = now.astimezone(ZoneInfo(pick_zone(timedelta(minutes=minutes + 1), now=now)))
+    end = start + timedelta(minutes=minutes)
+    return plan_session(db, creator_id, now=now, date=start.date().isoformat(), start=f"{start:%H:%M}",
+                        end=f"{end:%H:%M}", timezone=str(start.tzinfo), **overrides)
 
 
 def login_token(db: Session, user_id: int) -> str:

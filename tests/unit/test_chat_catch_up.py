@@ -10,15 +10,14 @@ from __future__ import annotations
 
 import json
 import random
-from datetime import timedelta
 
 import pytest
 
 from sessions_app.live.chat import apply, message_views, wire, wire_catch_up
-from sessions_app.models import ChatMessage, utcnow
+from sessions_app.models import ChatMessage
 from sessions_app.services import chat, chat_log, rooms, scheduled
 from sessions_app.services.errors import ServiceError
-from tests.support.factories import make_room, make_user
+from tests.support.factories import make_room, make_user, plan_session_now
 
 
 @pytest.fixture(autouse=True)
@@ -29,11 +28,7 @@ def fast(settings_env):
 
 def _session_channel(db, creator: int) -> str:
     """A scheduled session starting now, whose chat is open to its creator."""
-    start = utcnow() + timedelta(minutes=5)
-    made = scheduled.create_session(
-        db, creator_id=creator, title="Catch-up session", description="", meeting_link="",
-        date=start.date().isoformat(), start=f"{start:%H:%M}", end=f"{(start + timedelta(hours=1)):%H:%M}",
-        capacity="", timezone="UTC")
+    made = plan_session_now(db, creator, minutes=60, title="Catch-up session", capacity="")
     return scheduled.chat_channel(made.id)
 
 
