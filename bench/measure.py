@@ -10,7 +10,7 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 
 from bench.client import BaseClient
-from bench.servers import Stack, cpu_seconds
+from bench.servers import Stack, cpu_sample
 
 OPEN_CONCURRENCY = 25  # clients opening at once (open_all)
 
@@ -124,9 +124,9 @@ async def quiet_server(stack: Stack, target: str, limit: float = 40.0) -> None:
     procs = stack.processes(target)
     deadline = time.monotonic() + limit
     while time.monotonic() < deadline:
-        c0 = cpu_seconds(procs)
+        c0 = cpu_sample(procs)
         await asyncio.sleep(1.0)
-        if cpu_seconds(procs) - c0 < 0.10:
+        if cpu_sample(procs) - c0 < 0.10:
             return
 
 

@@ -27,7 +27,7 @@ from bench.measure import (
     wait_delivered,
     wait_for,
 )
-from bench.servers import CpuSample, Stack, cpu_seconds, rss_bytes
+from bench.servers import CpuSample, Stack, cpu_sample, rss_bytes
 
 _run = uuid.uuid4().hex[:6]
 _keys = itertools.count()
@@ -299,7 +299,7 @@ class Scenarios:
         return out
 
     def cpu(self) -> CpuSample:
-        return cpu_seconds(self.stack.processes(self.t.name))
+        return cpu_sample(self.stack.processes(self.t.name))
 
     # room: chat fan-out and the host's timer ------------------------------------------------
 

@@ -116,7 +116,7 @@ def _tick_seconds(procs: list[psutil.Process]) -> float:
     return total
 
 
-def cpu_seconds(procs: list[psutil.Process]) -> CpuSample:
+def cpu_sample(procs: list[psutil.Process]) -> CpuSample:
     """A sample of the processes' CPU time; subtract two samples for the seconds between."""
     return CpuSample(procs)
 
