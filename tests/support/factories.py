@@ -28,7 +28,7 @@ from zoneinfo import ZoneInfo
 from sqlmodel import Session
 
 from sessions_app.db import as_system, make_engine
-from sessions_app.models import Room, StudySession, User
+from sessions_app.models import Room, StudySession, User, utcnow
 from sessions_app.services import accounts, passwords, rooms, scheduled
 
 PASSWORD = "correct horse battery staple"
@@ -103,7 +103,7 @@ ZONES = ["Europe/Berlin", "America/New_York", "Asia/Tokyo", "America/Los_Angeles
 def pick_zone(lead: timedelta = timedelta(minutes=60), now: datetime | None = None) -> str:
     """A zone whose local time ``now`` is past 01:00 and stays on the same day for ``lead``."""
     for name in ZONES:
-        local = (now or datetime.now(UTC)).astimezone(ZoneInfo(name))
+        local = (now or utcnow()).astimezone(ZoneInfo(name))
         if local.hour >= 1 and (local + lead).date() == local.date():
             return name
     raise AssertionError("no zone with room for a session today")
@@ -112,7 +112,7 @@ def pick_zone(lead: timedelta = timedelta(minutes=60), now: datetime | None = No
 def plan_session_now(db: Session, creator_id: int, minutes: int = 40, **overrides) -> StudySession:
     """A session starting this minute for ``minutes``, in a zone where it ends today: in UTC
     one started at 23:30 would end tomorrow, which the form refuses."""
-    now = datetime.now(UTC)
+    now = utcnow()  # the app's clock (tests/unit/conftest.py may move it)
     start = now.astimezone(ZoneInfo(pick_zone(timedelta(minutes=minutes + 1), now=now)))
     end = start + timedelta(minutes=minutes)
     return plan_session(db, creator_id, now=now, date=start.date().isoformat(), start=f"{start:%H:%M}",

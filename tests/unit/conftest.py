@@ -1,9 +1,12 @@
 """Unit-test fixtures: a fresh SQLite file database per test, clean rate limits, cheap argon2
-hashes, and ``settings_env`` to run one test with other settings."""
+hashes, ``settings_env`` to run one test with other settings, and ``UNIT_TIME_OF_DAY`` to run
+the suite at a chosen time of day."""
 
 from __future__ import annotations
 
+import os
 import shutil
+from datetime import UTC, datetime, timedelta
 
 import pytest
 from argon2 import PasswordHasher
@@ -11,6 +14,7 @@ from sqlmodel import Session, SQLModel
 
 import sessions_app.models  # noqa: F401  (every table on the metadata)
 from sessions_app.db import SYSTEM, make_engine, set_default_actor
+from sessions_app.models import base
 from sessions_app.services import passwords, ratelimit
 from sessions_app.settings import get_settings
 from tests.support import postgres
@@ -105,3 +109,33 @@ def settings_env(monkeypatch):
     monkeypatch.undo()
     get_settings.cache_clear()
     ratelimit._limiter.cache_clear()
+
+
+def _time_of_day_offset() -> timedelta | None:
+    """``UNIT_TIME_OF_DAY=HH:MM``: how far to move the app's clock so it reads that time (UTC)
+    today; None without it. Malformed values stop the run rather than test at the real time."""
+    at = os.environ.get("UNIT_TIME_OF_DAY", "")
+    if not at:
+        return None
+    try:
+        hour, minute = (int(part) for part in at.split(":"))
+        wall = datetime.now(UTC)
+        return wall.replace(hour=hour, minute=minute, second=0, microsecond=0) - wall
+    except ValueError as err:
+        raise pytest.UsageError(f"UNIT_TIME_OF_DAY must be HH:MM (UTC), not {at!r}") from err
+
+
+@pytest.fixture(autouse=True)
+def _time_of_day():
+    """With ``UNIT_TIME_OF_DAY=HH:MM`` every test starts with the app's clock
+    (``models.base.utcnow``) at that time of day: ``make test`` runs the unit suite at 23:40 and
+    at 00:05 UTC, where a test that assumes "in an hour is still today" (or "an hour ago was")
+    fails every time instead of only when CI happens to run near midnight. Tests read "now"
+    from ``utcnow()`` as the app does."""
+    offset = _time_of_day_offset()
+    if offset is None:
+        yield
+        return
+    base.set_clock_offset(offset)
+    yield
+    base.set_clock_offset(timedelta(0))

@@ -11,7 +11,7 @@ from icalendar import Calendar
 from sqlmodel import select
 from starlette.applications import Starlette
 
-from sessions_app.models import CalendarFeed
+from sessions_app.models import CalendarFeed, utcnow
 from sessions_app.services import calendar, scheduled
 from tests.support.factories import NOW, make_user, plan_session
 
@@ -113,7 +113,7 @@ def test_feed_http_route_serves_text_calendar(db, engine, monkeypatch):
     from sessions_app import db as db_module
 
     bea = make_user(db, "Bea").id
-    session = plan_session(db, bea, now=datetime.now(UTC), date=(datetime.now(UTC) + timedelta(days=2)).date().isoformat())
+    session = plan_session(db, bea, now=utcnow(), date=(utcnow() + timedelta(days=2)).date().isoformat())
     token = calendar.create_feed_token(db, user_id=bea)
     db.commit()
     monkeypatch.setattr(db_module, "get_engine", lambda: engine)

@@ -10,7 +10,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 from sqlmodel import Session, select
 
-from sessions_app.models import FocusCredit, Room, RoomMember, User
+from sessions_app.models import FocusCredit, Room, RoomMember, User, utcnow
 from sessions_app.services import progression as prog
 from tests.support.factories import make_room, make_user
 
@@ -430,7 +430,7 @@ def test_stats_sum_present_minutes_and_blocks(db):
 def test_stats_default_today_is_the_students_local_day(db):
     user = make_user(db, tz="Pacific/Kiritimati")  # UTC+14: rarely the same day as UTC
     room = make_room(db)
-    now = datetime.now(UTC)
+    now = utcnow()
     stint(db, room, user, now - timedelta(hours=1))
     credit(db, room, seq=1, start=now - BLOCK)
     assert prog.stats(db, user_id=user.id).current_streak == 1
