@@ -16,10 +16,13 @@ from sessions_app.components.chat_feed import chat_feed
 from sessions_app.components.layout import avatar, form_error, page, panel
 from sessions_app.components.on_change import on_change
 from sessions_app.services.chat import MAX_BODY
+from sessions_app.services.scheduled import CHAT_OPENS_BEFORE
 from sessions_app.state.auth import AuthState
 from sessions_app.state.scheduled.common import NoteView, ParticipantView
 from sessions_app.state.scheduled.detail import SessionDetailState
 from sessions_app.state.session_chat import TAIL, SessionChatState
+
+CHAT_OPENS_MINUTES = int(CHAT_OPENS_BEFORE.total_seconds() // 60)
 
 S = SessionDetailState
 C = SessionChatState
@@ -109,9 +112,12 @@ def _actions() -> rx.Component:
         ),
         rx.button(rx.icon("calendar-plus", size=16), "Add to calendar (.ics)", id="add-to-calendar",
                   variant="outline", size="3", on_click=S.download_ics),
-        rx.link(rx.hstack(rx.icon("external-link", size=14), rx.text("Google Calendar"), align="center", spacing="1"),
-                href=S.google_link, id="google-calendar", is_external=True, size="3",
-                rel="noopener noreferrer"),
+        rx.cond(
+            S.google_link != "",
+            rx.link(rx.hstack(rx.icon("external-link", size=14), rx.text("Google Calendar"), align="center", spacing="1"),
+                    href=S.google_link, id="google-calendar", is_external=True, size="3",
+                    rel="noopener noreferrer"),
+        ),
         rx.cond(
             S.can_edit,
             rx.hstack(
@@ -177,7 +183,14 @@ def _insiders() -> rx.Component:
                               rx.link(S.meeting_link, href=S.meeting_link, id="session-link", is_external=True,
                                       rel="noopener noreferrer", style={"overflow_wrap": "anywhere"}),
                               align="center", spacing="2", wrap="wrap"),
-                    rx.text("No outside meeting link: meet in the call below once the chat opens.", size="2", color_scheme="gray"),
+                    rx.cond(
+                        S.chat_readable,
+                        rx.text("No outside meeting link: meet in the call below.", size="2", color_scheme="gray"),
+                        rx.cond(S.status == "upcoming",
+                                rx.text(f"No outside meeting link: the chat and its call open on this page "
+                                        f"{CHAT_OPENS_MINUTES} minutes before the start.", size="2",
+                                        color_scheme="gray", id="session-chat-opens")),
+                    ),
                 ),
                 spacing="3", width="100%",
             )

@@ -130,7 +130,10 @@ def ics_filename(title: str) -> str:
 
 
 def google_calendar_link(detail: SessionDetail) -> str:
-    """A Google Calendar "add event" link for one session, as its viewer may see it."""
+    """A Google Calendar "add event" link for one session, as its viewer may see it; "" for a
+    cancelled session (there is nothing to add: its .ics says CANCELLED instead)."""
+    if detail.status == "cancelled":
+        return ""
     item = item_from_detail(detail)
     params = {
         "action": "TEMPLATE",

@@ -25,12 +25,12 @@ from icalendar import Calendar
 from playwright.sync_api import Page, expect
 from sqlmodel import select
 
-from sessions_app.models import Room, SessionParticipant, StudySession
+from sessions_app.models import Room, SessionParticipant, StudySession, utcnow
 from sessions_app.services import chat, scheduled
 from sessions_app.state.scheduled import SessionDetailState
 from sessions_app.state.session_chat import SessionChatState
 from tests.e2e.conftest import goto
-from tests.support.factories import app_db, pick_zone, plan_session_now
+from tests.support.factories import app_db, pick_zone, plan_session, plan_session_now
 from tests.support.protocol import ReflexClient, eventually, protocol_user, run, settle
 
 DETAIL = SessionDetailState.get_full_name()
@@ -186,7 +186,31 @@ def test_join_chat_privacy_calendar_edit_and_cancel(student):
         expect(p.locator("#session-cancelled")).to_be_visible()
     expect(guest.page.locator("#session-chat")).to_have_count(0)
     expect(card.locator(".session-places")).to_have_text("Cancelled")
+    # Nothing to add to a calendar any more: no Google link; the .ics (which says CANCELLED) stays.
+    expect(guest.page.locator("#google-calendar")).to_have_count(0)
+    expect(guest.page.locator("#add-to-calendar")).to_be_visible()
     shoot(guest.page, "session-cancelled")
+
+
+def test_a_full_session_waitlists_with_one_notice_and_says_when_its_chat_opens(student, app_server):
+    host, first, second = (student(name, at=None) for name in ("Host Ines", "First Finn", "Second Sia"))
+    day = (utcnow() + timedelta(days=3)).date().isoformat()
+    with app_db(app_server.database_url) as db:
+        sid = plan_session(db, host.user_id, now=utcnow(), date=day, capacity="1", meeting_link="",
+                           title=f"Days ahead {uuid.uuid4().hex[:6]}").id
+    goto(first.page, f"/sessions/{sid}")
+    first.page.click("#session-join")
+    expect(first.page.locator("#session-message")).to_have_text("You're in. See you there!")
+    # No meeting link and days to go: the page says where and when they will meet.
+    expect(first.page.locator("#session-chat-opens")).to_contain_text("15 minutes before the start")
+    expect(first.page.locator("#session-chat")).to_have_count(0)
+    shoot(first.page, "session-days-ahead")
+
+    goto(second.page, f"/sessions/{sid}")
+    second.page.click("#session-join")
+    expect(second.page.locator("#session-waitlist-position")).to_have_text("1")
+    expect(second.page.locator("#session-message")).to_have_count(0)  # one notice, not a green twin
+    shoot(second.page, "session-waitlisted")
 
 
 def test_session_opens_as_a_live_room_for_its_participants(student, app_server):
@@ -212,10 +236,12 @@ def test_session_opens_as_a_live_room_for_its_participants(student, app_server):
     for p in (host.page, guest.page):
         expect(p.locator("#participant-list .participant")).to_have_count(2)
         expect(p.locator("#host-name")).to_have_text("Host Hanna")
-    expect(host.page.locator("#timer-start")).to_be_visible()
-    expect(guest.page.locator("#timer-start")).to_have_count(0)
-    host.page.click("#timer-start")
-    expect(guest.page.locator("#timer-phase")).to_have_text("focus")
+    # The timer has run since the scheduled minute: nobody pressed Start (PRODUCT.md). (With the
+    # tests' TIME_SCALE a block lasts 25 s, so it may be a break by now: never idle.)
+    for p in (host.page, guest.page):
+        expect(p.locator("#timer-phase")).not_to_have_text("idle")
+    expect(host.page.locator("#timer-skip")).to_be_visible()  # the host still controls it
+    expect(guest.page.locator("#timer-skip")).to_have_count(0)
 
     # Outsiders: no button, and the room itself refuses them (it is private, no code given).
     goto(outsider.page, f"/sessions/{sid}")

@@ -23,7 +23,7 @@ from sqlmodel import Session
 
 from sessions_app.db import make_engine
 from sessions_app.models import SessionParticipant, StudySession, utcnow
-from sessions_app.services import scheduled, shared_keys
+from sessions_app.services import rooms, scheduled, shared_keys
 from sessions_app.state.account import AccountState
 from sessions_app.state.auth import AuthState
 from sessions_app.state.chat import RoomBoard, RoomBoardUi
@@ -90,9 +90,12 @@ def db_session(database_url: str, creator_id: int, participant_ids: list[int], *
 
 
 def open_live_room(database_url: str, session_id: int, user_id: int) -> int:
+    """The session's live room, opened by ``user_id`` (its host until the creator comes), with
+    its timer reset: it starts in a focus block, whose quiet chat would refuse the test's post."""
     engine, db = _db(database_url)
     with db:
         room_id = scheduled.open_live_room(db, session_id=session_id, user_id=user_id).room_id
+        rooms.control_timer(db, room_id=room_id, user_id=user_id, action="reset")
         db.commit()
     engine.dispose()
     return room_id

@@ -63,6 +63,18 @@ def test_google_calendar_link_format(db):
     assert "discord" not in calendar.google_calendar_link(outside)
 
 
+def test_a_cancelled_session_offers_no_google_calendar_event(db):
+    creator, bea = make_user(db, "Ada").id, make_user(db, "Bea").id
+    session = plan_session(db, creator)
+    scheduled.join_session(db, session_id=session.id, user_id=bea, now=NOW)
+    scheduled.cancel_session(db, session_id=session.id, user_id=creator, now=NOW)
+    seen = scheduled.session_detail(db, session_id=session.id, viewer_id=bea, now=NOW)
+    assert seen.status == "cancelled"
+    assert calendar.google_calendar_link(seen) == ""  # the page shows no link to add it
+    (event,) = events(calendar.session_ics(seen, now=NOW))  # the .ics still says what happened
+    assert event["STATUS"] == "CANCELLED"
+
+
 def test_feed_lists_joined_sessions_and_marks_cancelled_ones(db):
     ada, bea = make_user(db, "Ada").id, make_user(db, "Bea").id
     joined = plan_session(db, ada, title="Joined one")

@@ -71,7 +71,7 @@ def test_live_room_is_created_once_private_named_after_the_session_and_hosted_by
     assert room.host_id == bea and rooms.is_member(db, room.id, bea)
 
     again = scheduled.open_live_room(db, session_id=session.id, user_id=cem, now=DURING)
-    assert again == scheduled.LiveRoom(first.room_id, False)
+    assert again == scheduled.LiveRoom(first.room_id, False, None)
     host = scheduled.open_live_room(db, session_id=session.id, user_id=creator, now=DURING)
     assert host.room_id == first.room_id
     db.refresh(room)
@@ -87,6 +87,41 @@ def test_live_room_when_the_creator_opens_it_first(db):
     live = scheduled.open_live_room(db, session_id=session.id, user_id=creator, now=START)
     room = db.get(Room, live.room_id)
     assert live.created and room.host_id == creator and rooms.is_member(db, room.id, creator)
+
+
+def test_the_live_room_s_timer_runs_from_the_scheduled_minute(db):
+    # PRODUCT.md: "the timer starts on the scheduled minute" — not when someone presses Start.
+    creator, bea = make_user(db, "Ada").id, make_user(db, "Bea").id
+    session = plan_session(db, creator)
+    scheduled.join_session(db, session_id=session.id, user_id=bea, now=NOW)
+    live = scheduled.open_live_room(db, session_id=session.id, user_id=bea, now=DURING)  # 5 minutes late
+    anchors = rooms.timer_of(db.get(Room, live.room_id))
+    assert anchors.phase == "focus" and anchors.running
+    assert anchors.started_at == START and anchors.ends_at == START + timedelta(minutes=25)
+    assert live.running == (anchors.seq, anchors.ends_at)  # what the server schedules
+    assert anchors.remaining_ms(DURING) == 20 * 60_000
+    # Whoever comes next joins that same block; nothing restarts it.
+    again = scheduled.open_live_room(db, session_id=session.id, user_id=creator, now=DURING + timedelta(minutes=1))
+    assert not again.created and again.running is None
+    assert rooms.timer_of(db.get(Room, live.room_id)) == anchors
+
+
+def test_a_live_room_opened_after_its_first_block_starts_a_block_then(db):
+    creator = make_user(db, "Ada").id
+    session = plan_session(db, creator)
+    late = START + timedelta(minutes=30)  # the first 25-minute block is over: nobody sat through it
+    live = scheduled.open_live_room(db, session_id=session.id, user_id=creator, now=late)
+    anchors = rooms.timer_of(db.get(Room, live.room_id))
+    assert anchors.phase == "focus" and anchors.started_at == late
+    assert anchors.ends_at == late + timedelta(minutes=25)
+
+
+def test_a_test_time_scale_shortens_the_live_room_s_first_block(db):
+    creator = make_user(db, "Ada").id
+    session = plan_session(db, creator)
+    live = scheduled.open_live_room(db, session_id=session.id, user_id=creator, now=START, time_scale=60)
+    anchors = rooms.timer_of(db.get(Room, live.room_id))
+    assert anchors.ends_at == START + timedelta(seconds=25)
 
 
 def test_live_room_refuses_outsiders_the_waitlist_and_the_wrong_time(db):

@@ -11,7 +11,7 @@ import reflex as rx
 
 from sessions_app import realtime, routes
 from sessions_app.db import session_scope
-from sessions_app.live import channels, targets
+from sessions_app.live import channels, phases, targets
 from sessions_app.live.session_page import (
     announce,
     chat_closed,
@@ -20,6 +20,7 @@ from sessions_app.live.session_page import (
 )
 from sessions_app.services import calendar, scheduled, text
 from sessions_app.services.scheduled import SessionDetail
+from sessions_app.settings import get_settings
 from sessions_app.state.auth import AuthState
 from sessions_app.state.base import REFUSED, Handler, off_loop
 from sessions_app.state.scheduled.common import (
@@ -265,10 +266,9 @@ class SessionDetailState(Handler, rx.State):
     async def join(self):
         """Take a place (or a waitlist spot when full)."""
         def success(result: scheduled.JoinResult) -> str:
-            if result.waitlisted:
-                return (f"The session is full: you are number {result.waitlist_position} on the waitlist. "
-                        "You get a place automatically if one frees up.")
-            return "You're in. See you there!"
+            # On the waitlist the page's own waitlist notice says where they stand (and keeps
+            # it current): a second, green copy of it read like a success.
+            return "" if result.waitlisted else "You're in. See you there!"
 
         return await self._act(lambda db, uid: scheduled.join_session(db, session_id=self.viewing_id, user_id=uid),
                                success, PLACES)
@@ -311,12 +311,15 @@ class SessionDetailState(Handler, rx.State):
         if uid is None:
             return rx.redirect(routes.login_then(routes.session(self.viewing_id)))
         self.message = self.error = ""
-        live = await self._attempt(_in_db, scheduled.open_live_room, session_id=self.viewing_id, user_id=uid)
+        live = await self._attempt(_in_db, scheduled.open_live_room, session_id=self.viewing_id, user_id=uid,
+                                   time_scale=get_settings().time_scale)
         if live is REFUSED:
             message = self.error
             await self._reload(uid)
             self.error = self.error or message
             return None
+        if live.created:  # its timer runs from the scheduled minute: the server moves its phases on
+            phases.after_timer_change(live.room_id, live.running)
         return rx.redirect(routes.room(live.room_id))
 
     @rx.event
