@@ -32,7 +32,7 @@ const sessionsChime = () => {
     o.connect(g); g.connect(ctx.destination); o.start(); o.stop(ctx.currentTime + 1.3);
   } catch (e) { /* no audio available */ }
 };
-function SessionsCountdown({ endsAt, pausedRemaining, serverNow, clientSent, phase, phaseLabel, main, id, className }) {
+function SessionsCountdown({ endsAt, pausedRemaining, serverNow, clientSent, phase, phaseLabel, idleMs, main, id, className }) {
   const [, setTick] = useState(0);
   const lastPhase = useRef(null);
   useEffect(() => {
@@ -47,7 +47,9 @@ function SessionsCountdown({ endsAt, pausedRemaining, serverNow, clientSent, pha
     const h = setInterval(() => setTick((x) => (x + 1) % 1000000), 250);
     return () => clearInterval(h);
   }, []);
-  const remaining = pausedRemaining >= 0 ? pausedRemaining
+  // Idle: the length of the focus block a Start would begin (when given), not 00:00.
+  const remaining = phase === "idle" ? (idleMs > 0 ? idleMs : 0)
+    : pausedRemaining >= 0 ? pausedRemaining
     : (endsAt > 0 ? Math.max(0, endsAt - (Date.now() + sessionsClock().offset)) : 0);
   const text = sessionsFmt(remaining);
   useEffect(() => {
@@ -94,6 +96,8 @@ class Countdown(rx.Component):
     client_sent: rx.Var[int]
     phase: rx.Var[str]
     phase_label: rx.Var[str]
+    # What an idle timer shows (ms): the focus length a Start would begin; 0 shows 00:00.
+    idle_ms: rx.Var[int]
     main: rx.Var[bool]
 
     def add_imports(self):

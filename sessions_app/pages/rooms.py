@@ -41,7 +41,7 @@ def timer_panel() -> rx.Component:
             ),
             rx.center(
                 remaining(RoomLive.ends_at_ms, RoomLive.paused_remaining_ms, RoomLive.phase, RoomLive.phase_label,
-                          main=True, id="timer-remaining"),
+                          main=True, id="timer-remaining", idle_ms=RoomLive.focus_minutes * 60_000),
                 font_size=["4.5rem", "7rem", "8rem"], font_weight="700", letter_spacing="-0.02em",
                 width="100%", padding_y="0.5rem", color=rx.color(phase_color(RoomLive.phase), 12),
             ),

@@ -103,6 +103,9 @@ def heatmap_grid() -> rx.Component:
         rx.hstack(weekdays, cells, spacing="0", align="start"),
         direction="ltr",
         width="max-content",
+        # A month that begins in the newest week is labelled over the last column: room for the
+        # label to run past it (the scroll box clipped "Dec" to "De").
+        padding_right="16px",
     )
 
 

@@ -89,6 +89,8 @@ def test_shared_timer_two_browsers_with_clock_skew(student):
     # Without a picture, a member's avatar shows their initials.
     expect(guest_page.locator("#participant-list .participant .rt-AvatarFallback")).to_have_text(["HH", "GG"])
     expect(guest_page.locator("#timer-start")).to_have_count(0)  # only the host controls
+    for p in (host.page, guest_page):  # before Start: the block a Start begins, not 00:00
+        expect(p.locator("#timer-remaining")).to_have_text("60:00")
 
     host.page.click("#timer-start")
     for p in (host.page, guest_page):
@@ -122,6 +124,7 @@ def test_shared_timer_two_browsers_with_clock_skew(student):
     for p in (host.page, guest_page):
         expect(p.locator("#timer-phase")).to_have_text("idle")
         expect(p.locator("#cycles-completed")).to_have_text("0")
+        expect(p.locator("#timer-remaining")).to_have_text("60:00")
 
 
 def test_phase_ends_on_server_and_cycle_counts(student, app_server, app_clock):
