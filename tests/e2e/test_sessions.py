@@ -52,9 +52,9 @@ def plan_in_browser(page: Page, zone: str, title: str, start: datetime, end: dat
     page.fill("#session-end", end.strftime("%H:%M"))
     page.fill("#session-capacity", capacity)
     page.click("#session-submit")
-    page.wait_for_url(re.compile(r".*/sessions/\d+$"), timeout=20_000)
+    page.wait_for_url(re.compile(r".*/sessions/\d+\?saved=new$"), timeout=20_000)
     expect(page.locator("#session-title")).to_have_text(title)
-    return int(page.url.rstrip("/").rsplit("/", 1)[1])
+    return int(re.search(r"/sessions/(\d+)", page.url).group(1))
 
 
 def shoot(page: Page, name: str) -> None:
@@ -94,6 +94,7 @@ def test_join_chat_privacy_calendar_edit_and_cancel(student):
     expect(host.page.locator("#session-participants .participant")).to_have_count(1)
     expect(host.page.locator("#session-chat")).to_be_visible()  # starts within 15 minutes
     expect(host.page.locator("#session-live-room")).to_have_count(0)  # not started yet
+    expect(host.page.locator("#session-message")).to_have_text("Your session is planned. Share this page to invite people.")
 
     # The outsider watches the page and the list before anyone joins.
     goto(outsider.page, f"/sessions/{sid}")
@@ -169,7 +170,8 @@ def test_join_chat_privacy_calendar_edit_and_cancel(student):
     new_title = title + " (part 2)"
     host.page.fill("#session-title", new_title)
     host.page.click("#session-submit")
-    host.page.wait_for_url(f"**/sessions/{sid}")
+    host.page.wait_for_url(f"**/sessions/{sid}?saved=edit")
+    expect(host.page.locator("#session-message")).to_have_text("Changes saved. Everyone who joined sees them.")
     for p in (guest.page, outsider.page):
         expect(p.locator("#session-title")).to_have_text(new_title)
     expect(guest.page.locator("#session-message")).to_contain_text("changed this session")

@@ -28,6 +28,9 @@ _SESSION_PATH_RE = re.compile(r"/sessions/(\d{1,12})(?:/edit)?/?$")
 DELETED_MESSAGE = "The host deleted their account, so this session was cancelled."
 EDITED_MESSAGE = "The host just changed this session. Check the time and the details."
 PROMOTED_MESSAGE = "A place freed up: you're in now. See you there!"
+# What the creator reads on the session's page right after the form (``?saved=`` on the way back).
+SAVED_MESSAGES = {"new": "Your session is planned. Share this page to invite people.",
+                  "edit": "Changes saved. Everyone who joined sees them."}
 
 
 # Kept for callers that name the page channel the old way; ``channels.session`` is the one.

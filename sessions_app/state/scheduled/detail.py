@@ -33,6 +33,7 @@ from sessions_app.state.scheduled.common import (
     NOTES,
     PLACES,
     PROMOTED_MESSAGE,
+    SAVED_MESSAGES,
     NoteView,
     ParticipantView,
     new_rev,
@@ -184,6 +185,8 @@ class SessionDetailState(Handler, rx.State):
             await self._reload(uid, fresh=True)
             if self.found:
                 schedule_clock(session_id)
+                if self.is_creator:  # just back from the form: say it worked
+                    self.message = SAVED_MESSAGES.get(self.router.url.query_parameters.get("saved", ""), "")
         self.loaded = True
         if not self._tz_from_browser:
             return rx.call_script(BROWSER_TZ_SCRIPT, callback=SessionDetailState.set_browser_tz)

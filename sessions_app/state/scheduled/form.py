@@ -180,4 +180,4 @@ class SessionFormState(Handler, rx.State):
             if not chat_still_open:  # moved later: nobody may read the chat until it opens again
                 await realtime.close_channel(channels.session_chat(saved_id))
             await announce(saved_id, EDIT)
-        yield rx.redirect(routes.session(saved_id))
+        yield rx.redirect(f"{routes.session(saved_id)}?saved={'edit' if editing else 'new'}")
