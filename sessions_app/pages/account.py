@@ -72,6 +72,41 @@ def name_form() -> rx.Component:
     )
 
 
+def _password_input(label: str, name: str, autocomplete: str) -> rx.Component:
+    return rx.vstack(
+        rx.text(label, as_="label", html_for=f"password-{name}", size="2", weight="medium"),
+        rx.input(id=f"password-{name}", name=name, type="password", auto_complete=autocomplete, required=True,
+                 width="100%", size="3"),
+        spacing="1", width="100%",
+    )
+
+
+def password_form() -> rx.Component:
+    """Change the password (the current one first); other devices are logged out."""
+    return panel(
+        rx.form(
+            rx.vstack(
+                rx.heading("Password", size="4"),
+                rx.text("Changing it logs you out everywhere else.", color_scheme="gray", size="2"),
+                _password_input("Current password", "current", "current-password"),
+                _password_input("New password", "password", "new-password"),
+                _password_input("New password again", "confirm", "new-password"),
+                rx.cond(AccountState.password_error != "",
+                        rx.callout(AccountState.password_error, icon="triangle-alert", color_scheme="red",
+                                   id="password-error", role="alert", width="100%")),
+                rx.cond(AccountState.password_message != "",
+                        rx.callout(AccountState.password_message, icon="check", color_scheme="green",
+                                   id="password-message", role="status", width="100%")),
+                rx.button("Change password", type="submit", id="password-save", size="3"),
+                spacing="3", width="100%", max_width="28rem",
+            ),
+            on_submit=AccountState.change_password,
+            reset_on_submit=True,
+            id="password-form",
+        )
+    )
+
+
 def profile() -> rx.Component:
     """The profile page."""
     from sessions_app.pages.stats import stats_section  # the progression part of the profile
@@ -107,6 +142,7 @@ def settings() -> rx.Component:
             )
         ),
         streaks_settings_panel(),
+        password_form(),
         panel(
             rx.vstack(
                 rx.heading("Your data", size="4"),

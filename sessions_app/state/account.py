@@ -1,4 +1,4 @@
-"""Profile and settings: rename, time zone, export, delete account."""
+"""Profile and settings: rename, time zone, password, export, delete account."""
 
 from __future__ import annotations
 
@@ -10,7 +10,8 @@ from sessions_app import login_cookie, realtime, routes
 from sessions_app.live.presence import leave_all_rooms
 from sessions_app.live.session_page import announce_departure
 from sessions_app.live.users import own_view_vars
-from sessions_app.services import account_data, accounts, text
+from sessions_app.services import account_data, accounts, accounts_async, text
+from sessions_app.services.errors import ServiceError
 from sessions_app.state.auth import AuthState, purge_tabs
 from sessions_app.state.base import REFUSED, Handler, in_db
 
@@ -33,11 +34,15 @@ class AccountState(Handler, rx.State):
     message: str = ""
     error: str = ""
     confirm_open: bool = False
+    # The password form's own outcome, shown inside its panel (the passwords themselves never
+    # sit in a var: they arrive in the submitted form and go straight to the service).
+    password_error: str = ""
+    password_message: str = ""
 
     @rx.event
     async def load(self):
         """on_load of /profile and /settings."""
-        self.message = self.error = ""
+        self.message = self.error = self.password_error = self.password_message = ""
         self.confirm_open = False
         uid = await self._caller_id(view=True)
         auth = await self.get_state(AuthState)
@@ -87,6 +92,29 @@ class AccountState(Handler, rx.State):
             return rx.redirect(routes.LOGIN)
         if saved:
             self.message = "Time zone saved."
+
+    @rx.event
+    async def change_password(self, form: dict):
+        """Change the password: the current one is checked (failures throttled like logins),
+        the new one must be strong; every other login of the account ends."""
+        uid = await self._caller_id()
+        if uid is None:
+            return rx.redirect(routes.login_then(routes.SETTINGS))
+        self.password_error = self.password_message = ""
+        form = form if isinstance(form, dict) else {}  # a crafted event may send anything
+        new = form.get("password")
+        if new != form.get("confirm"):
+            self.password_error = "The two new passwords differ. Type the same one in both boxes."
+            return
+        auth = await self.get_state(AuthState)
+        try:
+            ended = await accounts_async.change_password(user_id=uid, current=form.get("current"), new=new,
+                                                         keep_token=auth._login_token(), client=auth._client_key())
+        except ServiceError as err:
+            self.password_error = err.message
+            return
+        self.password_message = "Password changed." + (
+            "" if not ended else f" You were logged out on {ended} other device{'s' if ended > 1 else ''}.")
 
     @rx.event
     async def export(self):

@@ -155,6 +155,43 @@ def test_login_and_signup_errors_are_clear(new_context, tmp_path):
     expect(page.locator("#user-menu")).to_have_text(name)
 
 
+def test_changing_the_password_in_settings_logs_out_the_other_devices(new_context):
+    """/settings: the current password first; a wrong one or a mismatch is refused in the
+    form; after a change this browser stays logged in, the other one is out, and only the new
+    password logs in."""
+    _, page, _ = new_context()
+    name, email = sign_up(page)
+    _, laptop, _ = new_context()
+    log_in(laptop, email)
+    goto(page, "/settings")
+    new = "violet tram under seven bridges"
+
+    def submit(current: str, password: str, confirm: str) -> None:
+        page.fill("#password-current", current)
+        page.fill("#password-password", password)
+        page.fill("#password-confirm", confirm)
+        page.click("#password-save")
+
+    submit("not my password", new, new)
+    expect(page.locator("#password-error")).to_have_text("That is not your current password.")
+    submit(PASSWORD, new, new + "!")
+    expect(page.locator("#password-error")).to_contain_text("differ")
+    submit(PASSWORD, new, new)
+    expect(page.locator("#password-message")).to_have_text("Password changed. You were logged out on 1 other device.")
+    expect(page.locator("#password-error")).to_have_count(0)
+    for box in ("#password-current", "#password-password", "#password-confirm"):
+        expect(page.locator(box)).to_have_value("")  # nothing typed stays on the page
+
+    page.reload()
+    expect(page.locator("#user-menu")).to_have_text(name)  # this browser is still in
+    laptop.reload()
+    expect(laptop.locator("#user-menu")).to_have_count(0)  # the other one is out
+    submit_login(laptop, email, PASSWORD)
+    expect(laptop.locator("#form-error")).to_contain_text(BAD_LOGIN)
+    log_in(laptop, email, new)
+    expect(laptop.locator("#user-menu")).to_have_text(name)
+
+
 def test_login_required_page_returns_after_login(new_context, app_server):
     """/profile sends a stranger to /login?next=/profile and back there after logging in."""
     _, page, _ = new_context()
