@@ -10,10 +10,10 @@ computed. Sign-up is rate-limited per client and for the whole server before any
 from __future__ import annotations
 
 from sqlalchemy import Engine
-from sqlmodel import col, delete
+from sqlmodel import col, delete, select
 
 from sessions_app.db import session_scope
-from sessions_app.models import AuthSession, EmailToken, LoginTicket, User
+from sessions_app.models import AuthSession, EmailToken, LoginTicket, User, utcnow
 from sessions_app.services import accounts, login_guard, passwords, ratelimit
 from sessions_app.services.errors import ServiceError
 from sessions_app.services.recovery import RESET
@@ -73,7 +73,7 @@ async def change_password(*, user_id: int, current: object, new: object, keep_to
                           engine: Engine | None = None) -> int:
     """Replace ``user_id``'s password after checking the current one; every other login of the
     account ends (the one holding ``keep_token`` stays), and so do pending login tickets and
-    mailed reset links. Returns how many other logins ended.
+    mailed reset links. Returns how many other (unexpired) logins ended.
 
     A wrong current password counts as a failed login of the account from ``client``
     (``login_guard``: growing delays), so a borrowed, logged-in browser cannot be used to guess
@@ -104,8 +104,10 @@ async def change_password(*, user_id: int, current: object, new: object, keep_to
             raise ServiceError(CHANGED_MEANWHILE)
         stored.password_hash = new_hash
         db.add(stored)
-        ended = db.exec(delete(AuthSession).where(col(AuthSession.user_id) == user_id,
-                                                  col(AuthSession.token_hash) != kept)).rowcount
+        others = (col(AuthSession.user_id) == user_id, col(AuthSession.token_hash) != kept)
+        # Expired logins go too, but only live ones count as devices logged out.
+        ended = len(db.exec(select(AuthSession.id).where(*others, col(AuthSession.expires_at) > utcnow())).all())
+        db.exec(delete(AuthSession).where(*others))
         db.exec(delete(LoginTicket).where(col(LoginTicket.user_id) == user_id))
         # A reset link mailed earlier would set a password over the new one; a link that
         # proves the address stays valid.

@@ -6,12 +6,13 @@ tickets and mailed reset links; an address-confirmation link stays valid."""
 from __future__ import annotations
 
 import asyncio
+from datetime import timedelta
 
 import pytest
 from sqlmodel import Session, select
 
 from sessions_app.db import session_scope
-from sessions_app.models import EmailToken, User
+from sessions_app.models import AuthSession, EmailToken, User, utcnow
 from sessions_app.services import accounts, accounts_async, passwords, recovery
 from sessions_app.services.errors import RateLimited, ServiceError
 from tests.support.factories import make_user
@@ -47,13 +48,18 @@ def _hash(engine, uid) -> str:
 
 
 def test_the_new_password_works_the_old_one_does_not_and_only_this_login_stays(engine, ada):
-    assert _change(engine, ada) == 1  # one other login ended
+    with session_scope(engine) as db:  # a login that expired long ago goes too, uncounted
+        db.add(AuthSession(user_id=ada["id"], token_hash="old", created_at=utcnow() - timedelta(days=90),
+                           expires_at=utcnow() - timedelta(days=60)))
+    assert _change(engine, ada) == 1  # one other (live) login ended
     with Session(engine) as db:
         assert accounts.authenticate(db, email="ada@example.com", password=NEW, client="c").id == ada["id"]
         with pytest.raises(ServiceError, match="do not match"):
             accounts.authenticate(db, email="ada@example.com", password=OLD, client="c")
         purposes = {t.purpose for t in db.exec(select(EmailToken)).all()}
+        logins = db.exec(select(AuthSession)).all()
     assert _logged_in(engine, ada["here"]) and not _logged_in(engine, ada["elsewhere"])
+    assert len(logins) == 1  # only this browser's
     assert purposes == {recovery.VERIFY}  # the reset link is gone; the confirmation link stays
 
 
