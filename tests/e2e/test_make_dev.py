@@ -43,7 +43,7 @@ class DevWatch(threading.Thread):
         self.app, self.fport, self.bport, self.db = app, fport, bport, db
         self.ready = threading.Event()
         self.stop = threading.Event()
-        self.workers: set[tuple[int, float]] = set()
+        self.workers: set[tuple[int, int]] = set()
         self.ready_at = 0.0
         self.log_start = 0
         self.writes = 0

@@ -35,6 +35,20 @@ STABLE_SECONDS = 60
 RELOAD_LINE = re.compile(r"reload|recompil|Detected (file )?change|WatchFiles|Killing worker", re.IGNORECASE)
 
 
+def _started(proc: psutil.Process) -> int:
+    """When ``proc`` started, in clock ticks since boot (``/proc/<pid>/stat``): with its pid, it
+    names one process for good. psutil's ``create_time()`` adds ``/proc/stat``'s ``btime``,
+    whole seconds of (wall clock − uptime), which steps by a second when an adjustment of the
+    wall clock crosses a boundary. Both make tests once reported every server process
+    replaced at the same moment of one CI run while the servers logged nothing; neither failed
+    again when rerun, nor in earlier runs."""
+    try:
+        with open(f"/proc/{proc.pid}/stat") as f:
+            return int(f.read().rsplit(")", 1)[1].split()[19])
+    except (OSError, IndexError, ValueError) as err:
+        raise psutil.NoSuchProcess(proc.pid) from err
+
+
 def _ok(url: str) -> bool:
     import urllib.request
 
@@ -62,7 +76,7 @@ class MakeTarget:
     env: dict[str, str]
     log_path: Path
     proc: subprocess.Popen | None = None
-    seen: set[tuple[int, float]] = field(default_factory=set)
+    seen: set[tuple[int, int]] = field(default_factory=set)
 
     def start(self) -> None:
         with self.log_path.open("w") as log:
@@ -87,18 +101,18 @@ class MakeTarget:
             time.sleep(0.5)
         raise AssertionError(f"make {self.target}: {what} not seen in time:\n{self.log()[-4000:]}")
 
-    def tree(self) -> set[tuple[int, float]]:
+    def tree(self) -> set[tuple[int, int]]:
         """Every process below make (pid, start time); remembered for the cleanup check."""
         procs = set()
         for p in psutil.Process(self.proc.pid).children(recursive=True):
             try:
-                procs.add((p.pid, p.create_time()))
+                procs.add((p.pid, _started(p)))
             except psutil.NoSuchProcess:
                 pass
         self.seen |= procs
         return procs
 
-    def servers(self, port: int) -> set[tuple[int, float]]:
+    def servers(self, port: int) -> set[tuple[int, int]]:
         """The processes of the tree listening on a TCP port (supervisor and workers)."""
         tree = {pid for pid, _ in self.tree()}
         owners = set()
@@ -107,7 +121,7 @@ class MakeTarget:
                 p = psutil.Process(pid)
                 if any(c.laddr and c.laddr.port == port and c.status == psutil.CONN_LISTEN
                        for c in p.net_connections("tcp")):
-                    owners.add((pid, p.create_time()))
+                    owners.add((pid, _started(p)))
             except psutil.NoSuchProcess:
                 pass
         return owners
@@ -121,7 +135,7 @@ class MakeTarget:
             for pid, started in self.seen:
                 try:
                     p = psutil.Process(pid)
-                    if p.create_time() == started and p.status() != psutil.STATUS_ZOMBIE:
+                    if _started(p) == started and p.status() != psutil.STATUS_ZOMBIE:
                         alive.append(f"{pid} {' '.join(p.cmdline())[:120]}")
                 except psutil.NoSuchProcess:
                     pass
@@ -147,7 +161,7 @@ class MakeTarget:
         for pid, started in self.seen:
             try:
                 p = psutil.Process(pid)
-                if p.create_time() == started:
+                if _started(p) == started:
                     p.kill()
             except psutil.NoSuchProcess:
                 pass
@@ -172,13 +186,13 @@ def run_app(tmp_path_factory) -> Iterator[tuple[MakeTarget, str, int]]:
     app.kill_all()
 
 
-def _gone(procs: set[tuple[int, float]]) -> list[int]:
+def _gone(procs: set[tuple[int, int]]) -> list[int]:
     """The processes of ``procs`` (pid, start time) that no longer run: a reload or restart
     replaces its server processes, while a busy machine may only delay a listing of them."""
     gone = []
     for pid, started in procs:
         try:
-            if psutil.Process(pid).create_time() != started:
+            if _started(psutil.Process(pid)) != started:
                 gone.append(pid)
         except psutil.NoSuchProcess:
             gone.append(pid)
