@@ -155,11 +155,23 @@ def page(*children, max_width: str = "72rem") -> rx.Component:
     )
 
 
+def _refused(message, id_: str) -> rx.Component:
+    return rx.cond(message != "", rx.callout(message, icon="triangle-alert", color_scheme="red", id=id_,
+                                             role="alert", width="100%"))
+
+
 def form_error(message) -> rx.Component:
     """``#form-error``: a clear message when something was refused."""
-    return rx.cond(
-        message != "",
-        rx.callout(message, icon="triangle-alert", color_scheme="red", id="form-error", role="alert", width="100%"),
+    return _refused(message, "form-error")
+
+
+def form_outcome(error, message, *, prefix: str = "form") -> rx.Component:
+    """A form's outcome: ``#<prefix>-error`` when something was refused, ``#<prefix>-message``
+    when it went well (each shown only while set)."""
+    return rx.fragment(
+        _refused(error, f"{prefix}-error"),
+        rx.cond(message != "", rx.callout(message, icon="check", color_scheme="green", id=f"{prefix}-message",
+                                          role="status", width="100%")),
     )
 
 

@@ -4,7 +4,7 @@ import reflex as rx
 
 from sessions_app import routes
 from sessions_app.components.focus_blocks import block_log_section
-from sessions_app.components.layout import avatar, page, panel
+from sessions_app.components.layout import avatar, form_outcome, page, panel
 from sessions_app.components.mood import cosmetics_panel
 from sessions_app.pages.recovery import verify_panel
 from sessions_app.state.account import AccountState
@@ -22,12 +22,7 @@ COMMON_ZONES = ["UTC", "Europe/London", "Europe/Berlin", "Europe/Paris", "Europe
 
 
 def _messages() -> rx.Component:
-    return rx.fragment(
-        rx.cond(AccountState.error != "",
-                rx.callout(AccountState.error, icon="triangle-alert", color_scheme="red", id="form-error", role="alert")),
-        rx.cond(AccountState.message != "",
-                rx.callout(AccountState.message, icon="check", color_scheme="green", id="form-message", role="status")),
-    )
+    return form_outcome(AccountState.error, AccountState.message)
 
 
 def _stat(label: str, value, id_: str) -> rx.Component:
@@ -91,12 +86,7 @@ def password_form() -> rx.Component:
                 _password_input("Current password", "current", "current-password"),
                 _password_input("New password", "password", "new-password"),
                 _password_input("New password again", "confirm", "new-password"),
-                rx.cond(AccountState.password_error != "",
-                        rx.callout(AccountState.password_error, icon="triangle-alert", color_scheme="red",
-                                   id="password-error", role="alert", width="100%")),
-                rx.cond(AccountState.password_message != "",
-                        rx.callout(AccountState.password_message, icon="check", color_scheme="green",
-                                   id="password-message", role="status", width="100%")),
+                form_outcome(AccountState.password_error, AccountState.password_message, prefix="password"),
                 rx.button("Change password", type="submit", id="password-save", size="3"),
                 spacing="3", width="100%", max_width="28rem",
             ),

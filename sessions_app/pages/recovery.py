@@ -4,21 +4,13 @@ notes shown on the lobby and the settings page."""
 import reflex as rx
 
 from sessions_app import routes
-from sessions_app.components.layout import field, form_card, form_error, panel
+from sessions_app.components.layout import field, form_card, form_outcome, panel
 from sessions_app.state.auth import AuthState
 from sessions_app.state.recovery import RecoveryState
 
 
-def form_message(message) -> rx.Component:
-    """``#form-message``: what just happened, when it went well."""
-    return rx.cond(
-        message != "",
-        rx.callout(message, icon="check", color_scheme="green", id="form-message", role="status", width="100%"),
-    )
-
-
 def _messages() -> rx.Component:
-    return rx.fragment(form_error(RecoveryState.error), form_message(RecoveryState.message))
+    return form_outcome(RecoveryState.error, RecoveryState.message)
 
 
 def verify_banner() -> rx.Component:

@@ -6,7 +6,7 @@ from __future__ import annotations
 import reflex as rx
 
 from sessions_app import routes
-from sessions_app.components.layout import field, panel
+from sessions_app.components.layout import field, form_outcome, panel
 from sessions_app.services.streaks import DAY_START_CHOICES, WEEKLY_GOAL_MAX
 from sessions_app.state.streaks import StreaksState
 
@@ -36,12 +36,7 @@ def settings_panel() -> rx.Component:
                 ), "0 for no goal; 300 is five hours."),
                 columns=rx.breakpoints(initial="1", sm="2"), spacing="4", width="100%",
             ),
-            rx.cond(StreaksState.error != "",
-                    rx.callout(StreaksState.error, icon="triangle-alert", color_scheme="red",
-                               id="settings-streaks-error", role="alert", width="100%")),
-            rx.cond(StreaksState.message != "",
-                    rx.callout(StreaksState.message, icon="check", color_scheme="green",
-                               id="settings-streaks-message", role="status", width="100%")),
+            form_outcome(StreaksState.error, StreaksState.message, prefix="settings-streaks"),
             rx.button("Save", id="settings-streaks-save", on_click=StreaksState.save),
             spacing="3", width="100%",
         )
