@@ -24,6 +24,7 @@ SIGNUP_LIMITED = "Too many sign-ups from here. Wait a while, then try again."
 SIGNUP_BUSY = "Too many people are signing up right now. Wait a minute, then try again."
 NO_PASSWORD = ("This account has no password yet (it signs in with another provider). "
                "To add one, use “Forgot password?” on the login page.")
+MISMATCH = "The two new passwords differ. Type the same one in both boxes."
 WRONG_CURRENT = "That is not your current password."
 SAME_PASSWORD = "The new password is the one you have now. Pick a different one."
 CHANGED_MEANWHILE = "Your password was just changed somewhere else. Log in again with the new one."
@@ -69,9 +70,10 @@ async def authenticate(*, email: object, password: object, client: str, device: 
     return user
 
 
-async def change_password(*, user_id: int, current: object, new: object, keep_token: object, client: str,
-                          engine: Engine | None = None) -> int:
-    """Replace ``user_id``'s password after checking the current one; every other login of the
+async def change_password(*, user_id: int, current: object, new: object, confirm: object, keep_token: object,
+                          client: str, engine: Engine | None = None) -> int:
+    """Replace ``user_id``'s password (typed twice: ``new`` and ``confirm``) after checking the
+    current one; every other login of the
     account ends (the one holding ``keep_token`` stays), and so do pending login tickets and
     mailed reset links. Returns how many other (unexpired) logins ended.
 
@@ -80,6 +82,8 @@ async def change_password(*, user_id: int, current: object, new: object, keep_to
     it faster than the login page allows. argon2 and zxcvbn run on the password pool, outside
     any transaction (as ``sign_up``); the write is a compare-and-set on the old hash.
     """
+    if new != confirm:  # a typo in one box: nothing checked, nothing counted
+        raise ServiceError(MISMATCH, field="confirm")
     with session_scope(engine) as db:
         user = db.get(User, user_id)
         old_hash, email = (user.password_hash, user.email or "") if user else (None, "")

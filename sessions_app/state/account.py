@@ -102,14 +102,11 @@ class AccountState(Handler, rx.State):
             return rx.redirect(routes.login_then(routes.SETTINGS))
         self.password_error = self.password_message = ""
         form = form if isinstance(form, dict) else {}  # a crafted event may send anything
-        new = form.get("password")
-        if new != form.get("confirm"):
-            self.password_error = "The two new passwords differ. Type the same one in both boxes."
-            return
         auth = await self.get_state(AuthState)
         try:
-            ended = await accounts_async.change_password(user_id=uid, current=form.get("current"), new=new,
-                                                         keep_token=auth._login_token(), client=auth._client_key())
+            ended = await accounts_async.change_password(
+                user_id=uid, current=form.get("current"), new=form.get("password"), confirm=form.get("confirm"),
+                keep_token=auth._login_token(), client=auth._client_key())
         except ServiceError as err:
             self.password_error = err.message
             return

@@ -32,8 +32,9 @@ def ada(engine):
         return {"id": user.id, "here": here, "elsewhere": elsewhere}
 
 
-def _change(engine, ada, current=OLD, new=NEW, client="10.0.0.1"):
+def _change(engine, ada, current=OLD, new=NEW, client="10.0.0.1", confirm=None):
     return asyncio.run(accounts_async.change_password(user_id=ada["id"], current=current, new=new,
+                                                      confirm=new if confirm is None else confirm,
                                                       keep_token=ada["here"], client=client, engine=engine))
 
 
@@ -81,6 +82,16 @@ def test_a_refused_change_changes_nothing(engine, ada, current, new, message):
     assert _logged_in(engine, ada["here"]) and _logged_in(engine, ada["elsewhere"])
 
 
+def test_two_different_new_passwords_are_refused_before_anything_is_checked(engine, ada, settings_env):
+    settings_env(LOGIN_FREE_FAILURES="1")
+    before = _hash(engine, ada["id"])
+    for _ in range(3):  # not failed logins: a typo does not count against the account
+        with pytest.raises(ServiceError, match="differ"):
+            _change(engine, ada, current="a wrong guess", confirm=NEW + "!")
+    assert _hash(engine, ada["id"]) == before
+    assert _change(engine, ada) == 1
+
+
 def test_guessing_the_current_password_is_throttled_like_a_login(engine, ada, settings_env):
     settings_env(LOGIN_FREE_FAILURES="2")
     for _ in range(3):
@@ -95,5 +106,5 @@ def test_an_account_without_a_password_is_told_how_to_add_one(engine):
     with session_scope(engine) as db:
         uid = make_user(db, "Oauth Olli").id  # signed up through a provider: no password
     with pytest.raises(ServiceError, match="no password yet"):
-        asyncio.run(accounts_async.change_password(user_id=uid, current="", new=NEW, keep_token="",
+        asyncio.run(accounts_async.change_password(user_id=uid, current="", new=NEW, confirm=NEW, keep_token="",
                                                    client="c", engine=engine))
