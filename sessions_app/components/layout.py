@@ -165,6 +165,12 @@ def form_error(message) -> rx.Component:
     return _refused(message, "form-error")
 
 
+def form_notice(message, id_: str) -> rx.Component:
+    """``#<id_>``: why the visitor is here (e.g. logged out elsewhere), shown only while set."""
+    return rx.cond(message != "", rx.callout(message, icon="info", color_scheme="amber", id=id_, role="status",
+                                             width="100%"))
+
+
 def form_outcome(error, message, *, prefix: str = "form") -> rx.Component:
     """A form's outcome: ``#<prefix>-error`` when something was refused, ``#<prefix>-message``
     when it went well (each shown only while set)."""

@@ -3,7 +3,7 @@
 import reflex as rx
 
 from sessions_app import routes
-from sessions_app.components.layout import field, form_card, form_error
+from sessions_app.components.layout import field, form_card, form_error, form_notice
 from sessions_app.state.auth import AuthState
 
 
@@ -34,6 +34,7 @@ def login() -> rx.Component:
     """The login page."""
     return form_card(
         "Welcome back", "Log in to join your study rooms.",
+        form_notice(AuthState.login_notice, "login-notice"),
         form_error(AuthState.form_error),
         rx.form(
             rx.vstack(

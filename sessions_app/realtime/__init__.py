@@ -17,6 +17,7 @@ The small API:
     ``every(seconds, fn)``                              periodic safety nets (sweeper, catch-up)
     ``make_sio(settings)``                              the socket.io server for several workers
     ``leave_user_channels(user_id, *channels)``         a right ended: all the user's sockets leave
+    ``end_logins(user_id, script, keep=, only=)``       logins ended: their sockets leave and log out
     ``close_channel(channel)`` / ``leave_all(sid)``     everyone leaves / one socket leaves everything
     ``call_browser(to, function, data)``               the call script in a channel's (or a tab's) pages
 
@@ -60,13 +61,13 @@ from sessions_app.realtime.fast_events import fast_event as fast_event
 from sessions_app.realtime.guards import (
     _guard_connect,
     _install_event_budget,
+    cookie_digest,
     install_cookie_hold,
 )
 from sessions_app.realtime.guards import _split_cookie as _split_cookie
 from sessions_app.realtime.guards import held_cookie as held_cookie
 from sessions_app.realtime.guards import is_tab_token as is_tab_token
 from sessions_app.realtime.guards import set_event_cost as set_event_cost
-from sessions_app.realtime.guards import sockets_with_cookie as sockets_with_cookie
 from sessions_app.realtime.hydrated_load import fold_hydrated as fold_hydrated
 from sessions_app.realtime.hydrated_load import mark_hydrated as mark_hydrated
 
@@ -228,6 +229,23 @@ async def leave_user_channels(user_id: int, *channels: str) -> None:
         await manager.leave_members(namespace, user_channel(user_id), wanted)
 
 
+async def end_logins(user_id: int, script: str, *, keep: str = "", only: str = "", skip_sid: str = "") -> None:
+    """Logins of ``user_id`` ended: ``only`` that one (a logout), every one but ``keep`` (a
+    password change), or every one (a reset by mail). Each socket of the user, on every worker,
+    that presented an ended login cookie at its handshake leaves every channel now and runs
+    ``script`` (the logout route), except ``skip_sid`` (the caller: it gets its own answer).
+
+    The sockets are found through the user's channel (``channels.user``), which every page that
+    receives pushes for a login joins (the lobby, a room, a session's chat), so a tab whose
+    cookie died gets nothing more even if it ignores the script. Cookies travel between workers as digests only (``guards.cookie_digest``)."""
+    manager, namespace = _app.sio.manager, _namespace()
+    ended = {"keep": cookie_digest(keep), "only": cookie_digest(only), "skip": skip_sid}
+    update = _script_update(script)
+    await _leave_members_here(manager, namespace, user_channel(user_id), None, ended, update)
+    if isinstance(manager, RedisRoomManager):
+        await manager.leave_members(namespace, user_channel(user_id), None, ended, update)
+
+
 async def close_channel(channel: str) -> None:
     """Everyone leaves ``channel`` (on every worker): nobody holds the right any more."""
     await _app.sio.close_room(channel, namespace=_namespace())
@@ -318,9 +336,13 @@ async def call_browser(to: str, function: str, data) -> None:
     a ``_call_script`` event, the frontend's ordered event queue: a burst of signals reaches
     the page one by one and in order (state deltas could be batched into one render)."""
     code = f"window.SessionsCall&&window.SessionsCall.on({json.dumps(function)},{json.dumps(data, default=dataclasses.asdict)})"
-    update = {"delta": {}, "events": [{"name": "_call_script", "router_data": {},
-                                       "payload": {"javascript_code": code, "callback": None}}]}
-    await _app.sio.emit("event", update, to=to, namespace=_namespace())
+    await _app.sio.emit("event", _script_update(code), to=to, namespace=_namespace())
+
+
+def _script_update(code: str) -> dict:
+    """An ``event`` frame that runs ``code`` in the page (``rx.call_script``'s event)."""
+    return {"delta": {}, "events": [{"name": "_call_script", "router_data": {},
+                                     "payload": {"javascript_code": code, "callback": None}}]}
 
 
 @contextlib.asynccontextmanager

@@ -11,6 +11,7 @@ Part of the ``realtime`` package: the only code that touches Reflex internals.
 
 from __future__ import annotations
 
+import hashlib
 import logging
 import re
 import time
@@ -173,7 +174,16 @@ def held_cookie(sid: str) -> str:
     return _held_cookies.get(sid, "") if sid else ""
 
 
-def sockets_with_cookie(value: str) -> list[str]:
-    """This worker's sockets that presented the held-back cookie ``value`` (the tabs of one
-    login in one browser); none for an empty value."""
-    return [sid for sid, held in list(_held_cookies.items()) if value and held == value]
+def cookie_digest(value: str) -> str:
+    """A held cookie as it may travel between workers (through Redis): its SHA-256, "" for none."""
+    return hashlib.sha256(value.encode()).hexdigest() if value else ""
+
+
+def holds_ended_login(sid: str, ended: dict) -> bool:
+    """Whether this worker's socket ``sid`` presented a login that ``ended`` describes (digests,
+    ``cookie_digest``): ``{"only": d}`` that one login, ``{"keep": d}`` every login but that
+    one, ``{}`` every login."""
+    held = cookie_digest(held_cookie(sid))
+    if ended.get("only"):
+        return held == ended["only"]
+    return not ended.get("keep") or held != ended["keep"]

@@ -16,6 +16,8 @@ from reflex.app import _sio_dumps, _sio_loads
 from reflex_base.config import get_config
 from reflex_base.environment import environment
 
+from sessions_app.realtime.guards import holds_ended_login
+
 if TYPE_CHECKING:
     from sessions_app.settings import Settings
 
@@ -43,12 +45,20 @@ def _forget_lists(channel: str | None) -> None:
     _encoded_lists.pop(channel, None)
 
 
-async def _leave_members_here(manager, namespace: str, members_of: str, channels: list[str] | None) -> None:
-    """This worker's sockets in ``members_of`` leave ``channels`` (None: every channel)."""
+async def _leave_members_here(manager, namespace: str, members_of: str, channels: list[str] | None,
+                              ended: dict | None = None, update: dict | None = None) -> None:
+    """This worker's sockets in ``members_of`` leave ``channels`` (None: every channel).
+    ``ended``: only the sockets that presented an ended login (``guards.holds_ended_login``),
+    and each is then sent ``update`` (an ``event`` frame: the logout script), unless it is
+    ``ended["skip"]`` (the caller, which gets its own answer)."""
     for sid, _ in list(manager.get_participants(namespace, members_of)):
+        if ended is not None and not holds_ended_login(sid, ended):
+            continue
         rooms = [r for r in manager.get_rooms(sid, namespace) if r != sid] if channels is None else channels
         for room in rooms:
             await manager.leave_room(sid, namespace, room)
+        if update is not None and ended is not None and sid != ended.get("skip"):
+            await manager.server.emit("event", update, to=sid, namespace=namespace)
 
 
 # --- several workers --------------------------------------------------------------------------
@@ -67,14 +77,17 @@ class RedisRoomManager(socketio.AsyncRedisManager):
         return await super().emit(event, data, namespace=namespace, room=target, skip_sid=skip_sid,
                                   callback=callback, **kwargs)
 
-    async def leave_members(self, namespace: str, members_of: str, channels: list[str] | None) -> None:
-        """Ask every worker to take its sockets in ``members_of`` out of ``channels``.
+    async def leave_members(self, namespace: str, members_of: str, channels: list[str] | None,
+                            ended: dict | None = None, update: dict | None = None) -> None:
+        """Ask every worker to take its sockets in ``members_of`` out of ``channels`` (only
+        those of an ``ended`` login, each then sent ``update``: ``_leave_members_here``).
 
         Sent as a ``leave_room`` message with ``sid: None``: python-socketio's listener only
         dispatches the methods it knows, and a worker without this override ignores a
         ``leave_room`` for a socket it does not hold, so the message is safe everywhere."""
         await self._publish({"method": "leave_room", "sid": None, "room": None, "namespace": namespace,
-                             "members_of": members_of, "channels": channels, "host_id": self.host_id})
+                             "members_of": members_of, "channels": channels, "ended": ended,
+                             "update": update, "host_id": self.host_id})
 
     async def _handle_emit(self, message):
         # A numbered list is noted before it is delivered, in the same step as the delivery
@@ -120,7 +133,7 @@ class RedisRoomManager(socketio.AsyncRedisManager):
     async def _handle_leave_room(self, message):
         if message.get("members_of"):
             await _leave_members_here(self, message.get("namespace"), message["members_of"],
-                                      message.get("channels"))
+                                      message.get("channels"), message.get("ended"), message.get("update"))
         else:
             await super()._handle_leave_room(message)
 

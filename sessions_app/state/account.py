@@ -9,7 +9,7 @@ import reflex as rx
 from sessions_app import login_cookie, realtime, routes
 from sessions_app.live.presence import leave_all_rooms
 from sessions_app.live.session_page import announce_departure
-from sessions_app.live.users import own_view_vars
+from sessions_app.live.users import ENDED_BY_PASSWORD, logins_ended, own_view_vars
 from sessions_app.services import account_data, accounts, accounts_async, text
 from sessions_app.services.errors import ServiceError
 from sessions_app.state.auth import AuthState, purge_tabs
@@ -110,6 +110,8 @@ class AccountState(Handler, rx.State):
         except ServiceError as err:
             self.password_error = err.message
             return
+        # The other devices' open tabs are logged out now, not at their next event.
+        await logins_ended(uid, keep=auth._login_token(), reason=ENDED_BY_PASSWORD)
         self.password_message = "Password changed." + (
             "" if not ended else f" You were logged out on {ended} other device{'s' if ended > 1 else ''}.")
 

@@ -21,7 +21,7 @@ import reflex as rx
 from sessions_app import login_cookie, oauth, oauth_more, realtime, routes
 from sessions_app.db import act_as_user, system_scope
 from sessions_app.live import targets
-from sessions_app.live.users import own_view_vars
+from sessions_app.live.users import ENDED_BY_PASSWORD, logins_ended, own_view_vars
 from sessions_app.services import accounts, accounts_async, login_guard, mail, recovery
 from sessions_app.services.errors import ServiceError
 from sessions_app.settings import get_settings
@@ -31,6 +31,8 @@ DEVICE_COOKIE_DAYS = 365
 MAX_PENDING_OAUTH = 5
 OAUTH_FAILED = "The login did not complete. Start the login again."
 TICKET_REFUSED = login_cookie.TICKET_REFUSED
+LOGGED_OUT_NOTICES = {ENDED_BY_PASSWORD: "The password of your account was changed, so this device was logged out. "
+                                         "Log in with the new password."}
 
 
 # This worker's tabs that were logged in, per user (client tokens, newest last): when the
@@ -71,9 +73,12 @@ def _own_view_for(token: str) -> tuple[int | None, dict]:
         return (user.id, own_view_vars(user)) if user is not None else (None, {})
 
 
-def _end_login(token: str) -> None:
+def _end_login(token: str) -> int | None:
+    """Revoke a login; whose it was (None: none live)."""
     with system_scope("logout: the login cookie revokes itself") as db:
+        user = accounts.user_for_token(db, token)
         accounts.end_session(db, token=token)
+        return user.id if user is not None else None
 
 
 @targets.register(targets.OWN_VIEW)
@@ -97,6 +102,7 @@ class AuthState(rx.State):
     level_progress: float = 0.0
     exp_to_next: int = 0
     form_error: str = ""
+    login_notice: str = ""
     busy: bool = False
     _browser_tz: str = "UTC"
     # The OAuth ``state`` values this tab started, newest last (backend-only).
@@ -202,6 +208,9 @@ class AuthState(rx.State):
         """on_load of /login and /signup: logged-in users go on; read the browser's zone."""
         self.form_error, self._flash = self._flash, ""
         self.busy = False
+        # ``?ended=`` names why this tab was logged out (``live.users.logins_ended``); only
+        # known reasons show, so a crafted link cannot put its own words on the page.
+        self.login_notice = LOGGED_OUT_NOTICES.get(self.router.url.query_parameters.get("ended", ""), "")
         if await self._load_caller() is not None:
             return rx.redirect(self._next())
         return rx.call_script("Intl.DateTimeFormat().resolvedOptions().timeZone",
@@ -308,13 +317,15 @@ class AuthState(rx.State):
     @rx.event
     async def log_out(self):
         """Revoke this login and forget it in the browser."""
-        token = self._login_token()
-        await asyncio.to_thread(_end_login, token)
+        token, sid = self._login_token(), self.router.session.session_id
+        user_id = await asyncio.to_thread(_end_login, token)
         self._clear()
-        # Every tab of this login (this one and the browser's others) leaves every channel:
-        # the user's EXP pushes, rooms, chats. Other devices of the same user keep theirs.
-        for sid in {self.router.session.session_id, *realtime.sockets_with_cookie(token)}:
-            await realtime.leave_all(sid)
+        # Every tab of this login (this one and the browser's others, on every worker) leaves
+        # every channel: the user's EXP pushes, rooms, chats; the others show the logout at
+        # once. Other devices of the same user keep theirs.
+        await realtime.leave_all(sid)
+        if user_id is not None:
+            await logins_ended(user_id, only=token, skip_sid=sid)
         # The HTTP route clears the (now dead) HttpOnly cookie; the full page load that
         # follows reconnects the tab without it.
         return rx.call_script(login_cookie.logout_script(routes.HOME))

@@ -13,6 +13,7 @@ import reflex as rx
 
 from sessions_app import routes
 from sessions_app.db import system_scope
+from sessions_app.live.users import ENDED_BY_PASSWORD, logins_ended
 from sessions_app.services import mail, recovery
 from sessions_app.state.auth import AuthState
 from sessions_app.state.base import REFUSED, Handler, in_db
@@ -26,11 +27,10 @@ PASSWORD_CHANGED = ("Your password was changed and every login of your account w
                     "Log in with the new password.")
 
 
-def _reset(token: str, password: object) -> bool:
-    """Set the new password (argon2: runs in a worker thread)."""
+def _reset(token: str, password: object) -> int:
+    """Set the new password (argon2: runs in a worker thread); the account's user id."""
     with system_scope("password reset link") as db:
-        recovery.reset_password(db, token=token, password=password)
-    return True
+        return recovery.reset_password(db, token=token, password=password).id
 
 
 def _verify(token: str) -> int:
@@ -157,10 +157,13 @@ class RecoveryState(Handler, rx.State):
         password = form.get("password") if isinstance(form, dict) else None
         if isinstance(password, str) and len(password) > MAX_FIELD:
             password = password[:MAX_FIELD]
-        if await self._attempt(_reset, self._reset_token, password) is REFUSED:
+        user_id = await self._attempt(_reset, self._reset_token, password)
+        if user_id is REFUSED:
             if self.error == recovery.LINK_INVALID:
                 self.reset_valid = False
             return
+        # Every open tab of the account (a stolen device's too) is logged out now.
+        await logins_ended(user_id, skip_sid=self.router.session.session_id, reason=ENDED_BY_PASSWORD)
         self._reset_token = ""
         self.reset_valid = False
         self.reset_done = True

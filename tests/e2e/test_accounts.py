@@ -184,8 +184,12 @@ def test_changing_the_password_in_settings_logs_out_the_other_devices(new_contex
 
     page.reload()
     expect(page.locator("#user-menu")).to_have_text(name)  # this browser is still in
+    # The other one, left open on the lobby, is out at once: on the login page, told why.
+    laptop.wait_for_url(re.compile(r"/login/?\?ended=password$"))
+    expect(laptop.locator("#login-notice")).to_contain_text("password of your account was changed")
+    expect(laptop.locator("#user-menu")).to_have_count(0)
     laptop.reload()
-    expect(laptop.locator("#user-menu")).to_have_count(0)  # the other one is out
+    expect(laptop.locator("#user-menu")).to_have_count(0)
     submit_login(laptop, email, PASSWORD)
     expect(laptop.locator("#form-error")).to_contain_text(BAD_LOGIN)
     log_in(laptop, email, new)

@@ -111,6 +111,9 @@ def test_forgot_password_resets_it_and_ends_every_old_login(new_context, mail_se
     page.click("#reset-submit")
     expect(page.locator("#form-message")).to_contain_text("Your password was changed")
     expect(page.locator("#reset-submit")).to_have_count(0)
+    # The owner's browser, left open on the lobby, is logged out at once and told why.
+    owner.wait_for_url(re.compile(r"/login/?\?ended=password$"))
+    expect(owner.locator("#login-notice")).to_contain_text("password of your account was changed")
 
     # The link is used up.
     goto(page, link)

@@ -375,3 +375,51 @@ def test_a_members_second_tab_that_navigates_into_the_room_lists_everyone(scaled
     expect(second.locator("#room-title")).to_have_text(name)
     expect(second.locator("#participant-list .participant")).to_have_count(2)
     expect(host.locator("#participant-list .participant")).to_have_count(2)
+
+
+def test_a_logout_logs_out_the_logins_other_tabs_on_every_worker(scaled_server, services):
+    """``realtime.end_logins`` across workers: a login's tabs on both workers; one logs out.
+    Every other tab of that login is sent the logout and gets nothing more (crafted clients,
+    which ignore the logout: only the server takes them out of the channels)."""
+    from sessions_app.state.auth import AuthState
+    from sessions_app.state.chat import RoomBoardUi
+
+    post = f"{RoomBoardUi.get_full_name()}.send"
+    url, dburl = scaled_server.url, services["DATABASE_URL"]
+    rds = redis.Redis.from_url(services["REFLEX_REDIS_URL"])
+
+    def instance(client: ReflexClient) -> str | None:
+        token = parse_qs(urlparse(client.sio.connection_url).query)["token"][0]
+        raw = rds.get(f"token_manager_socket_record_{token}")
+        return pickle.loads(raw).instance_id if raw else None
+
+    async def scenario() -> None:
+        host_id, host_token = protocol_user(dburl, "Scaled Logout Host")
+        _, member_token = protocol_user(dburl, "Scaled Logout Member")
+        room_id, _ = db_room(dburl, host_id, private=False, name="Logout across")
+        path, query = f"/rooms/{room_id}", {"room_id": str(room_id)}
+        host = ReflexClient(url, host_token)
+        await host.open(path, query)
+        tabs: list[ReflexClient] = []
+        # The tabs after the first (the one logging out) on both workers.
+        while len(tabs) < 6 or len({instance(t) for t in tabs[1:]} - {None}) < 2:
+            assert len(tabs) < 30, "all of the member's tabs landed on one worker"
+            tabs.append(ReflexClient(url, member_token))
+            await tabs[-1].open(path, query)
+        await settle([host, *tabs], quiet=1.0)
+        await host.call(post, form={"body": "before the logout"})
+        assert await eventually(lambda: all("before the logout" in t.text() for t in tabs))
+
+        leaving, others = tabs[0], tabs[1:]
+        await leaving.call(f"{AuthState.get_full_name()}.log_out")
+        assert await eventually(lambda: all(any("/auth/logout" in js for js in t.scripts()) for t in others)), \
+            "a tab of the login was not sent the logout"
+        await settle([host, *tabs], quiet=1.0)
+        await host.call(post, form={"body": "after the logout"})
+        assert await eventually(lambda: "after the logout" in host.text())
+        await settle([host, *tabs], quiet=1.0)
+        assert [instance(t) for t in tabs if "after the logout" in t.text()] == []
+        assert not any("/auth/logout" in js for js in host.scripts())
+        await asyncio.gather(host.close(), *(t.close() for t in tabs))
+
+    run(scenario())

@@ -34,6 +34,7 @@ from sessions_app.state.session_chat import SessionChatState
 from tests.e2e.conftest import goto, host_room
 from tests.e2e.test_realtime_protocol import db_room
 from tests.e2e.test_rooms import skip_to_phase_end
+from tests.support.factories import PASSWORD, app_db, login_token, new_login
 from tests.support.protocol import (
     HYDRATE,
     NAMESPACE,
@@ -228,6 +229,10 @@ def test_after_logout_a_tab_gets_no_pushes_for_the_old_user(app_server, app_cloc
         # still in the room, so the block's end credits them and pushes their new EXP.
         await leaver.call(f"{AUTH}.log_out")
         assert await eventually(lambda: leaver.last(AUTH, "user_id") == 0)
+        # The browser's other tab is sent to the logout route at once (a browser follows it;
+        # this crafted one does not, and gets nothing more either way).
+        assert await eventually(lambda: any("/auth/logout" in js for js in sibling.scripts()))
+        assert not any("/auth/logout" in js for js in stayer.scripts())
         leaver.frames.clear()
         sibling.frames.clear()
         await stayer.call(POST, form={"body": f"after the logout {mark}"})
@@ -245,6 +250,46 @@ def test_after_logout_a_tab_gets_no_pushes_for_the_old_user(app_server, app_cloc
             assert f"after the logout {mark}" not in received
             assert tab.values(LIVE, "phase") == []
         for tab in (stayer, leaver, sibling):
+            await tab.close()
+
+    run(scenario())
+
+
+def test_a_password_change_logs_out_the_other_devices_open_tabs_at_once(app_server):
+    """A stolen device's room page stops receiving the moment the password changes, even if
+    its client ignores the logout it is sent; the tabs of the login that changed it stay."""
+    url, dburl = app_server.url, app_server.database_url
+    mark = uuid.uuid4().hex[:8]
+
+    async def scenario() -> None:
+        owner_id, _, kept_login = new_login(dburl, f"Owner {mark}", password=PASSWORD)
+        with app_db(dburl) as db:
+            stolen_login = login_token(db, owner_id)  # the other device
+        host_id, host_token = protocol_user(dburl, f"Host {mark}")
+        room_id, _ = db_room(dburl, host_id, private=False, name=f"Stolen room {mark}")
+        path, query = f"/rooms/{room_id}", {"room_id": str(room_id)}
+        host, kept_tab, stolen_tab = (ReflexClient(url, host_token), ReflexClient(url, kept_login),
+                                      ReflexClient(url, stolen_login))
+        for tab in (host, kept_tab, stolen_tab):
+            await tab.open(path, query)
+            assert await eventually(lambda t=tab: t.last(BOARD, "room_id") == room_id)
+        await host.call(f"{QUIET}.set_focus_chat", open_=True)  # posts are refused in quiet focus
+
+        settings = ReflexClient(url, kept_login)
+        await settings.open("/settings")
+        new = "violet tram under seven bridges"
+        await settings.call(f"{ACCOUNT}.change_password",
+                            form={"current": PASSWORD, "password": new, "confirm": new})
+        assert await eventually(lambda: "Password changed" in (settings.last(ACCOUNT, "password_message") or ""))
+        assert await eventually(lambda: any("/auth/logout" in js and "ended%3Dpassword" in js
+                                            for js in stolen_tab.scripts()))
+        assert not any("/auth/logout" in js for js in kept_tab.scripts() + settings.scripts())
+        stolen_tab.frames.clear()
+        await host.call(POST, form={"body": f"after the change {mark}"})
+        assert await eventually(lambda: any(f"after the change {mark}" in m.body for m in kept_tab.chat(BOARD)))
+        await settle([host, kept_tab, stolen_tab])
+        assert f"after the change {mark}" not in stolen_tab.text()
+        for tab in (host, kept_tab, stolen_tab, settings):
             await tab.close()
 
     run(scenario())

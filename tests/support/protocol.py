@@ -95,6 +95,11 @@ class ReflexClient:
                 view = apply(view, fresh, keep)
         return view
 
+    def scripts(self) -> list[str]:
+        """The JavaScript of every ``rx.call_script`` the server sent this tab, in order."""
+        return [e["payload"]["javascript_code"] for f in self.frames for e in f.get("events") or []
+                if e.get("name") == "_call_script"]
+
     def text(self) -> str:
         """Everything received, as one string (for privacy checks)."""
         return json.dumps(self.frames)

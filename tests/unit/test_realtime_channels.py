@@ -12,6 +12,7 @@ import socketio
 from reflex_base.config import get_config
 
 from sessions_app import realtime
+from sessions_app.realtime import guards
 from sessions_app.settings import Settings
 
 NS = "/_event"
@@ -69,3 +70,69 @@ def test_a_worker_takes_its_sockets_of_the_user_out_of_the_channels(manager):
         assert set(manager.get_rooms(bea_tab, NS)) == before
 
     _run(scenario())
+
+
+def test_ended_logins_leave_every_channel_and_are_sent_the_logout_on_every_worker(manager, monkeypatch):
+    """``realtime.end_logins``: only the sockets that presented an ended login cookie leave
+    (all but ``keep``, or ``only`` one), each is sent the logout frame (not ``skip``), and the
+    cookies cross Redis as digests only."""
+    published: list[dict] = []
+    sent: list[tuple[str, dict]] = []
+
+    async def publish(message):
+        published.append(message)
+
+    async def emit(event, data, to=None, namespace=None, **_):
+        sent.append((to, data))
+
+    manager._publish = publish
+    monkeypatch.setattr(manager.server, "emit", emit)
+    frame = {"delta": {}, "events": [{"name": "_call_script", "payload": {"javascript_code": "logout()"}}]}
+
+    async def scenario() -> None:
+        tabs = {}
+        for eio, cookie in (("eio-1", "kept"), ("eio-2", "stolen"), ("eio-3", "stolen"), ("eio-4", "other")):
+            sid = await manager.connect(eio, NS)
+            monkeypatch.setitem(guards._held_cookies, sid, cookie)
+            for channel in ("user-1", "room-5", "lobby"):
+                await manager.enter_room(sid, NS, channel)
+            tabs[eio] = sid
+        bea = await manager.connect("eio-9", NS)
+        monkeypatch.setitem(guards._held_cookies, bea, "stolen")  # not in the user's channel
+        await manager.enter_room(bea, NS, "room-5")
+
+        def channels_of(sid: str) -> set[str]:
+            return {r for r in manager.get_rooms(sid, NS) if r != sid}
+
+        # A password change: every login but the kept one, as another worker asks for it.
+        ended = {"keep": guards.cookie_digest("kept"), "only": "", "skip": ""}
+        await manager.leave_members(NS, "user-1", None, ended, frame)
+        message = published[-1]
+        assert "kept" not in str(message) and "stolen" not in str(message)
+        await manager._handle_leave_room({**message, "host_id": "another-worker"})
+        assert channels_of(tabs["eio-1"]) == {"user-1", "room-5", "lobby"}
+        for eio in ("eio-2", "eio-3", "eio-4"):
+            assert channels_of(tabs[eio]) == set()
+        assert sorted(to for to, _ in sent) == sorted(tabs[e] for e in ("eio-2", "eio-3", "eio-4"))
+        assert all(data == frame for _, data in sent)
+        assert channels_of(bea) == {"room-5"}
+
+        # A logout: only that login's tabs; the caller's own tab is not sent the frame.
+        sent.clear()
+        for eio in ("eio-2", "eio-3", "eio-4"):
+            await manager.enter_room(tabs[eio], NS, "user-1")
+            await manager.enter_room(tabs[eio], NS, "room-5")
+        only = {"keep": "", "only": guards.cookie_digest("stolen"), "skip": tabs["eio-2"]}
+        await manager._handle_leave_room({**message, "ended": only, "host_id": "another-worker"})
+        assert channels_of(tabs["eio-2"]) == channels_of(tabs["eio-3"]) == set()
+        assert channels_of(tabs["eio-4"]) == {"user-1", "room-5"}
+        assert [to for to, _ in sent] == [tabs["eio-3"]]
+
+    _run(scenario())
+
+
+def test_a_socket_without_a_login_cookie_never_matches_one_login():
+    assert guards.cookie_digest("") == ""
+    assert guards.holds_ended_login("no-such-socket", {"only": guards.cookie_digest("x")}) is False
+    assert guards.holds_ended_login("no-such-socket", {"keep": guards.cookie_digest("x")}) is True
+    assert guards.holds_ended_login("no-such-socket", {}) is True
