@@ -17,7 +17,7 @@ export FRONTEND_PORT BACKEND_PORT
 # up front cost a fresh install about 6 s.
 PIP_INSTALL := $(BIN)/pip install --progress-bar off --no-compile
 
-.PHONY: run dev install install-test migrate test test-unit test-postgres test-e2e lint format prod bench clean screenshot \
+.PHONY: run dev install install-test migrate test test-unit test-postgres test-e2e lint format prod bench clean \
 	services-install services-start services-stop
 
 $(BIN)/python:

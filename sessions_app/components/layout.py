@@ -129,7 +129,8 @@ def navbar() -> rx.Component:
             rx.hstack(
                 rx.link(rx.button("Log in", variant="ghost"), href=routes.LOGIN),
                 rx.link(rx.button("Sign up"), href=routes.SIGNUP),
-                spacing="2",
+                # (a ghost button's negative margins lifted "Log in" above the other's line)
+                spacing="2", align="center",
             ),
         ),
         id="navbar", width="100%", align="center", padding_x=["1rem", "1.5rem"], padding_y="0.75rem",

@@ -191,13 +191,6 @@ class AuthState(rx.State):
         return uid
 
     @rx.event
-    async def require_login(self):
-        """on_load of pages that need a login: send strangers to /login and back afterwards."""
-        self.form_error = ""
-        if await self._load_caller() is None:
-            return rx.redirect(routes.login_then(self._here()))
-
-    @rx.event
     async def load_optional(self):
         """on_load of public pages: show the user if logged in, require nothing."""
         self.form_error = ""
