@@ -109,6 +109,31 @@ def socket_instance(rds: redis.Redis, page: Page) -> str | None:
     return pickle.loads(raw).instance_id if raw else None  # our own private Redis: trusted
 
 
+def _worker_of(services: dict) -> Callable[[ReflexClient], str | None]:
+    """Which worker holds a protocol client's socket (Reflex's socket record in Redis)."""
+    rds = redis.Redis.from_url(services["REFLEX_REDIS_URL"])
+
+    def instance(client: ReflexClient) -> str | None:
+        token = parse_qs(urlparse(client.sio.connection_url).query)["token"][0]
+        raw = rds.get(f"token_manager_socket_record_{token}")
+        return pickle.loads(raw).instance_id if raw else None
+
+    return instance
+
+
+async def _tabs_on_both_workers(url: str, login: str, path: str, query: dict, instance,
+                                beside_first: bool = False) -> list[ReflexClient]:
+    """Tabs of one login on ``path`` until both workers hold some (``beside_first``: some
+    besides the first tab). The workers share one listening socket, so which one takes a tab
+    is up to the kernel: six tabs usually suffice."""
+    tabs: list[ReflexClient] = []
+    while len(tabs) < 6 or len({instance(t) for t in tabs[1 if beside_first else 0:]} - {None}) < 2:
+        assert len(tabs) < 30, "all of the login's tabs landed on one worker"
+        tabs.append(ReflexClient(url, login))
+        await tabs[-1].open(path, query)
+    return tabs
+
+
 @pytest.fixture
 def scaled_context(browser: Browser, scaled_server: AppServer) -> Iterator[Callable[[str], Page]]:
     """Browser contexts on the scaled app that fail the test on page/console/server errors."""
@@ -210,12 +235,7 @@ def test_one_frame_per_member_across_workers(scaled_server, services, browser_na
     (``browser_name``, unused, puts this test in the same pytest-playwright group as the other
     one, so the module's servers start once instead of twice.)"""
     url, dburl = scaled_server.url, services["DATABASE_URL"]
-    rds = redis.Redis.from_url(services["REFLEX_REDIS_URL"])
-
-    def instance(client: ReflexClient) -> str | None:
-        token = parse_qs(urlparse(client.sio.connection_url).query)["token"][0]
-        raw = rds.get(f"token_manager_socket_record_{token}")
-        return pickle.loads(raw).instance_id if raw else None
+    instance = _worker_of(services)
 
     async def scenario() -> None:
         host_id, host_token = protocol_user(dburl, "Scaled Host")
@@ -257,12 +277,7 @@ def test_leaving_in_one_tab_takes_the_users_tabs_on_every_worker_out_of_the_room
 
     post = f"{RoomBoardUi.get_full_name()}.send"
     url, dburl = scaled_server.url, services["DATABASE_URL"]
-    rds = redis.Redis.from_url(services["REFLEX_REDIS_URL"])
-
-    def instance(client: ReflexClient) -> str | None:
-        token = parse_qs(urlparse(client.sio.connection_url).query)["token"][0]
-        raw = rds.get(f"token_manager_socket_record_{token}")
-        return pickle.loads(raw).instance_id if raw else None
+    instance = _worker_of(services)
 
     async def scenario() -> None:
         host_id, host_token = protocol_user(dburl, "Scaled Leave Host")
@@ -271,13 +286,7 @@ def test_leaving_in_one_tab_takes_the_users_tabs_on_every_worker_out_of_the_room
         path, query = f"/rooms/{room_id}", {"room_id": str(room_id)}
         host = ReflexClient(url, host_token)
         await host.open(path, query)
-        # The workers share one listening socket, so which one takes a tab is up to the
-        # kernel: open tabs until the member has tabs on both (six usually suffice).
-        tabs: list[ReflexClient] = []
-        while len(tabs) < 6 or len({instance(t) for t in tabs} - {None}) < 2:
-            assert len(tabs) < 30, "all of the member's tabs landed on one worker"
-            tabs.append(ReflexClient(url, member_token))
-            await tabs[-1].open(path, query)
+        tabs = await _tabs_on_both_workers(url, member_token, path, query, instance)
         await settle([host, *tabs], quiet=1.0)
         leaving = tabs[0]
         await host.call(post, form={"body": "before the leave"})
@@ -386,12 +395,7 @@ def test_a_logout_logs_out_the_logins_other_tabs_on_every_worker(scaled_server, 
 
     post = f"{RoomBoardUi.get_full_name()}.send"
     url, dburl = scaled_server.url, services["DATABASE_URL"]
-    rds = redis.Redis.from_url(services["REFLEX_REDIS_URL"])
-
-    def instance(client: ReflexClient) -> str | None:
-        token = parse_qs(urlparse(client.sio.connection_url).query)["token"][0]
-        raw = rds.get(f"token_manager_socket_record_{token}")
-        return pickle.loads(raw).instance_id if raw else None
+    instance = _worker_of(services)
 
     async def scenario() -> None:
         host_id, host_token = protocol_user(dburl, "Scaled Logout Host")
@@ -400,12 +404,8 @@ def test_a_logout_logs_out_the_logins_other_tabs_on_every_worker(scaled_server, 
         path, query = f"/rooms/{room_id}", {"room_id": str(room_id)}
         host = ReflexClient(url, host_token)
         await host.open(path, query)
-        tabs: list[ReflexClient] = []
         # The tabs after the first (the one logging out) on both workers.
-        while len(tabs) < 6 or len({instance(t) for t in tabs[1:]} - {None}) < 2:
-            assert len(tabs) < 30, "all of the member's tabs landed on one worker"
-            tabs.append(ReflexClient(url, member_token))
-            await tabs[-1].open(path, query)
+        tabs = await _tabs_on_both_workers(url, member_token, path, query, instance, beside_first=True)
         await settle([host, *tabs], quiet=1.0)
         await host.call(post, form={"body": "before the logout"})
         assert await eventually(lambda: all("before the logout" in t.text() for t in tabs))
