@@ -26,6 +26,7 @@ import dataclasses
 
 from sessions_app import realtime
 from sessions_app.db import session_scope, system_scope
+from sessions_app.live import channels, targets
 from sessions_app.services import chat, chat_log
 
 # The var the change travels in, and the one naming the channel a tab's list belongs to.
@@ -149,6 +150,19 @@ def flatten(changes: list[dict]) -> list[dict]:
 async def deliver(socket_channel: str, state_cls: type, change: chat.ChatChange) -> None:
     """Broadcast one committed change to every socket of the chat (the sender's too)."""
     await realtime.push(socket_channel, state_cls, **{EVENT_VAR: wire(change)})
+
+
+async def deliver_changes(changes) -> None:
+    """Committed changes of any chats (an account's deletion: ``chat.author_gone``), each to
+    the sockets of its own chat."""
+    for change in changes:
+        kind, ident = chat.chat_of(change.channel)
+        if kind == "lobby":
+            await deliver(channels.lobby(), targets.of(targets.LOBBY_CHAT), change)
+        elif kind == "room":
+            await deliver(channels.room(ident), targets.of(targets.ROOM_BOARD), change)
+        elif kind == "session":
+            await deliver(channels.session_chat(ident), targets.of(targets.SESSION_CHAT), change)
 
 
 async def deliver_to_others(socket_channel: str, state_cls: type, change: chat.ChatChange,

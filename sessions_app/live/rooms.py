@@ -141,3 +141,19 @@ def keep_members(live, number: int, values: dict) -> None:
 async def push(room_id: int, **values) -> None:
     """One broadcast of store vars to the room's channel (server-side: nobody to skip)."""
     await realtime.push(channels.room(room_id), targets.of(targets.ROOM), **values)
+
+
+async def forget_user(room_id: int, user_id: int) -> None:
+    """An account was deleted: the room's cached task and goal lists (``RoomBoard``,
+    ``RoomGoals``: a page load keeps the cached ones) drop its lines, and every tab in the
+    room gets the lists without them."""
+    for kind, var in ((targets.ROOM_BOARD, "tasks"), (targets.ROOM_GOALS, "goals")):
+        cls = targets.of(kind)
+        async with realtime.modify_shared(cls, shared_key(room_id)) as store:
+            if store.room_id != room_id:
+                continue  # nothing cached: the next load reads the DB
+            kept = [item for item in store.get_value(var) if item.user_id != user_id]
+            if len(kept) == len(store.get_value(var)):
+                continue
+            setattr(store, var, kept)
+        await realtime.push(channels.room(room_id), cls, **{var: kept})

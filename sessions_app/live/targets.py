@@ -15,6 +15,10 @@ LOBBY = "lobby"  # the lobby's room cards
 SESSIONS_LIST = "sessions-list"  # the /sessions page's live places
 SESSION_PAGE = "session-page"  # one /sessions/<id> page: public numbers and revisions
 OWN_VIEW = "own-view"  # a user's own view (EXP, level) on every tab of theirs
+ROOM_BOARD = "room-board"  # the shared ``RoomBoard`` of a live room: its chat and tasks
+ROOM_GOALS = "room-goals"  # the shared ``RoomGoals`` of a live room
+LOBBY_CHAT = "lobby-chat"  # a lobby tab's chat
+SESSION_CHAT = "session-chat"  # a session page's chat
 
 _targets: dict[str, type] = {}
 

@@ -10,6 +10,7 @@ from sessions_app.services import accounts
 
 # Why a tab was logged out, as the login page's ``?ended=`` (``AuthState.load_auth_page``).
 ENDED_BY_PASSWORD = "password"
+ENDED_BY_DELETION = "deleted"
 
 
 def own_view_vars(user) -> dict:

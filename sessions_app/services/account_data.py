@@ -3,7 +3,7 @@ all of it (in the caller's one transaction)."""
 
 from __future__ import annotations
 
-from dataclasses import asdict
+from dataclasses import asdict, replace
 from datetime import datetime
 
 from sqlmodel import Session, col, delete, select
@@ -28,7 +28,7 @@ from sessions_app.models import (
     User,
     utcnow,
 )
-from sessions_app.services import scheduled
+from sessions_app.services import chat, scheduled
 from sessions_app.services.accounts import me
 from sessions_app.services.errors import ServiceError
 
@@ -91,6 +91,13 @@ def delete_account(db: Session, *, user_id: int, now: datetime | None = None) ->
 def _delete_account(db: Session, *, user: User, now: datetime | None) -> scheduled.Departure:
     user_id = user.id
     departure = scheduled.release_user(db, user_id=user_id, now=now)
+    # What open pages show of the user and must drop (their rooms' cached task and goal
+    # lists, chat tails), read before the rows go.
+    rooms = {*db.exec(select(Task.room_id).where(Task.user_id == user_id, col(Task.room_id).is_not(None))).all(),
+             *db.exec(select(BlockGoal.room_id).where(BlockGoal.user_id == user_id,
+                                                      col(BlockGoal.room_id).is_not(None))).all()}
+    departure = replace(departure, rooms=tuple(sorted(rooms)),
+                        chat_changes=tuple(chat.author_gone(db, user_id=user_id)))
     # Explicit deletes as well as the FK cascade: SQLite only cascades with foreign_keys=ON.
     for model in (AuthSession, LoginTicket, EmailToken, OAuthAccount, Task, ChatMessage, FocusCredit, RoomMember,
                   SessionNote, SessionParticipant, CalendarFeed, BlockGoal, ChatReaction):

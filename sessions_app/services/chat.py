@@ -235,6 +235,34 @@ def delete(db: Session, *, message_id: object, user_id: int | None, channel: str
     return ChatChange(seq=seq, channel=channel, deleted_id=int(mid), fill=fill)
 
 
+def author_gone(db: Session, *, user_id: int, limit: int = PAGE) -> list[ChatChange]:
+    """An account is being deleted (in the caller's transaction, before its rows go): each of
+    its messages that a chat's last ``limit`` still shows — what open pages hold — is logged
+    as a deletion in its channel. Returns the changes, for the caller to broadcast after the
+    commit (no ``fill``: the tails get shorter until the next load)."""
+    changes = []
+    for channel in db.exec(select(ChatMessage.channel).where(ChatMessage.user_id == user_id).distinct()).all():
+        shown = db.exec(select(ChatMessage.id, ChatMessage.user_id).where(ChatMessage.channel == channel)
+                        .order_by(col(ChatMessage.id).desc()).limit(limit)).all()
+        for message_id, author in reversed(shown):
+            if author == user_id:
+                seq = chat_log.record(db, channel=channel, message_id=message_id, deleted=True)
+                changes.append(ChatChange(seq=seq, channel=channel, deleted_id=message_id))
+    return changes
+
+
+def chat_of(channel: str) -> tuple[str, int | None]:
+    """Which chat a channel name is: ("lobby", None), ("room", room id), ("session", session
+    id), or ("", None)."""
+    if channel == LOBBY:
+        return "lobby", None
+    if (room_id := _room_id_of(channel)) is not None:
+        return "room", room_id
+    if (session_id := _session_id_of(channel)) is not None:
+        return "session", session_id
+    return "", None
+
+
 @dataclass(frozen=True)
 class Tail:
     """A channel's last messages and the sequence number they are current at."""

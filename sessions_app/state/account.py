@@ -7,9 +7,16 @@ import json
 import reflex as rx
 
 from sessions_app import login_cookie, realtime, routes
+from sessions_app.live.chat import deliver_changes
 from sessions_app.live.presence import leave_all_rooms
+from sessions_app.live.rooms import forget_user
 from sessions_app.live.session_page import announce_departure
-from sessions_app.live.users import ENDED_BY_PASSWORD, logins_ended, own_view_vars
+from sessions_app.live.users import (
+    ENDED_BY_DELETION,
+    ENDED_BY_PASSWORD,
+    logins_ended,
+    own_view_vars,
+)
 from sessions_app.services import account_data, accounts, accounts_async, text
 from sessions_app.services.errors import ServiceError
 from sessions_app.state.auth import AuthState, purge_tabs
@@ -143,11 +150,17 @@ class AccountState(Handler, rx.State):
         departure = await self._attempt(in_db, account_data.delete_account, user_id=uid)
         if departure is REFUSED:
             return
-        # Pages open on the sessions they hosted learn they are cancelled; freed places show.
+        # Pages open on the sessions they hosted learn they are cancelled; freed places show;
+        # open chats drop their messages and rooms their tasks and goals.
         await announce_departure(departure)
-        # Every socket of theirs (this one too) leaves every channel: nothing more reaches them.
-        await realtime.leave_user_channels(uid)
-        await realtime.leave_all(self.router.session.session_id)
+        await deliver_changes(departure.chat_changes)
+        for room_id in departure.rooms:
+            await forget_user(room_id, uid)
+        # Every socket of theirs (this one too) leaves every channel: nothing more reaches them;
+        # their other tabs are told (on the login page) and this one goes home.
+        sid = self.router.session.session_id
+        await realtime.leave_all(sid)
+        await logins_ended(uid, skip_sid=sid, reason=ENDED_BY_DELETION)
         (await self.get_state(AuthState))._clear()
         self.confirm_open = False
         # Nothing of the account stays in the state store either: every tab of it is reset.

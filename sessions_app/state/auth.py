@@ -21,7 +21,12 @@ import reflex as rx
 from sessions_app import login_cookie, oauth, oauth_more, realtime, routes
 from sessions_app.db import act_as_user, system_scope
 from sessions_app.live import targets
-from sessions_app.live.users import ENDED_BY_PASSWORD, logins_ended, own_view_vars
+from sessions_app.live.users import (
+    ENDED_BY_DELETION,
+    ENDED_BY_PASSWORD,
+    logins_ended,
+    own_view_vars,
+)
 from sessions_app.services import accounts, accounts_async, login_guard, mail, recovery
 from sessions_app.services.errors import ServiceError
 from sessions_app.settings import get_settings
@@ -32,7 +37,8 @@ MAX_PENDING_OAUTH = 5
 OAUTH_FAILED = "The login did not complete. Start the login again."
 TICKET_REFUSED = login_cookie.TICKET_REFUSED
 LOGGED_OUT_NOTICES = {ENDED_BY_PASSWORD: "The password of your account was changed, so this device was logged out. "
-                                         "Log in with the new password."}
+                                         "Log in with the new password.",
+                      ENDED_BY_DELETION: "This account was deleted on another device, with everything it owned."}
 
 
 # This worker's tabs that were logged in, per user (client tokens, newest last): when the

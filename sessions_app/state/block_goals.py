@@ -20,7 +20,7 @@ import logging
 import reflex as rx
 
 from sessions_app import realtime
-from sessions_app.live import channels, phases
+from sessions_app.live import channels, phases, targets
 from sessions_app.services import block_goals, rooms
 from sessions_app.state.auth import AuthState
 from sessions_app.state.base import REFUSED, Handler, in_db, off_loop
@@ -126,6 +126,7 @@ class BlockGoalUi(Handler, rx.State):
         await realtime.push(channels.user(uid), BlockGoalUi, skip_sid=self.router.session.session_id, **following)
 
 
+@targets.register(targets.ROOM_GOALS)
 @realtime.broadcast_only
 class RoomGoals(Handler, rx.SharedState):
     """The open goals of the members present in one room (plain vars only)."""

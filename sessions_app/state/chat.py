@@ -21,7 +21,7 @@ import reflex as rx
 
 from sessions_app import realtime
 from sessions_app.db import session_scope
-from sessions_app.live import channels
+from sessions_app.live import channels, targets
 from sessions_app.live.chat import (  # noqa: F401 - MessageView, SegmentView: names kept for callers
     MessageView,
     SegmentView,
@@ -162,6 +162,7 @@ async def _fast_send(event: realtime.FastEvent) -> bool:
                            feed=RoomBoard, form=RoomBoardUi, error_var="chat_error", input_id="chat-input")
 
 
+@targets.register(targets.ROOM_BOARD)
 @realtime.broadcast_only
 class RoomBoard(Handler, rx.SharedState):
     """The room's chat tail and tasks, as every member sees them. Plain vars only."""

@@ -11,6 +11,7 @@ import reflex as rx
 
 from sessions_app import realtime
 from sessions_app.db import session_scope
+from sessions_app.live import targets
 from sessions_app.live.chat import MessageView, catch_up_wire, deliver, message_views, tail_views
 from sessions_app.services import chat
 from sessions_app.state.base import REFUSED, Handler
@@ -30,6 +31,7 @@ def _lobby_older(uid: int, first_older: int | None) -> tuple[list[MessageView], 
         return message_views(tail), older, done
 
 
+@targets.register(targets.LOBBY_CHAT)
 class LobbyChatState(Handler, rx.State):
     """This tab's lobby chat: the tail (replaced by broadcasts), its older history, errors."""
 

@@ -16,7 +16,7 @@ import reflex as rx
 
 from sessions_app import realtime
 from sessions_app.db import session_scope
-from sessions_app.live import channels
+from sessions_app.live import channels, targets
 from sessions_app.live.chat import MessageView, catch_up_wire, deliver, tail_views
 from sessions_app.services import chat, scheduled
 from sessions_app.state.base import REFUSED, Handler
@@ -36,6 +36,7 @@ def _in_db(fn, *args, **kwargs):
         return fn(db, *args, **kwargs)
 
 
+@targets.register(targets.SESSION_CHAT)
 class SessionChatState(Handler, rx.State):
     """This tab's view of one session's chat."""
 

@@ -390,6 +390,12 @@ def test_a_deleted_account_s_tabs_get_nothing_more(app_server):
         for client in (host_session, in_session):
             assert await eventually(lambda c=client: c.last(DETAIL, "chat_readable") is True)
         assert await eventually(lambda: len(host_room.last(LIVE, "members", [])) == 2)  # (then 1 means gone)
+        # What the others see of the user: a room task and a chat message.
+        await in_room.call(f"{BOARD}.add_task", form={"text": f"task of the gone {mark}"})
+        await in_room.call(POST, form={"body": f"said by the gone {mark}"})
+        assert await eventually(lambda: any(t["text"] == f"task of the gone {mark}"
+                                            for t in host_room.last(BOARD, "tasks", [])))
+        assert await eventually(lambda: any(m.body == f"said by the gone {mark}" for m in host_room.chat(BOARD)))
 
         # The account is deleted from a third tab (a crafted client: it never follows anything).
         settings = ReflexClient(url, gone_token)
@@ -398,6 +404,18 @@ def test_a_deleted_account_s_tabs_get_nothing_more(app_server):
         await settle([settings])
         await settings.call(f"{ACCOUNT}.delete_account")
         assert await eventually(lambda: len(host_room.last(LIVE, "members", [])) == 1)
+        # The account's other tabs are sent to the login page, which says why.
+        for client in (in_room, in_session):
+            assert await eventually(lambda c=client: any("ended%3Ddeleted" in js for js in c.scripts()))
+        # The others' open room drops the task and the message at once, and a fresh load too.
+        assert await eventually(lambda: host_room.last(BOARD, "tasks") == [])
+        assert await eventually(lambda: not any(m.body == f"said by the gone {mark}" for m in host_room.chat(BOARD)))
+        fresh = ReflexClient(url, host_token)
+        await fresh.open(room_path, room_query)
+        assert await eventually(lambda: fresh.last(BOARD, "room_id") == room_id)
+        await settle([fresh])
+        assert fresh.last(BOARD, "tasks") == [] and f"gone {mark}" not in fresh.text()
+        await fresh.close()
         await settle([host_room, host_session, in_room, in_session, settings])
         for client in (in_room, in_session, settings):
             client.frames.clear()

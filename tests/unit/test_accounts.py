@@ -24,7 +24,7 @@ from sessions_app.models import (
     User,
     utcnow,
 )
-from sessions_app.services import account_data, accounts
+from sessions_app.services import account_data, accounts, chat, chat_log
 from sessions_app.services.errors import RateLimited, ServiceError
 from sessions_app.services.tokens import hash_token
 from sessions_app.settings import get_settings
@@ -334,6 +334,36 @@ def test_delete_account_removes_the_user_and_everything_owned(db):
     assert [m.body for m in db.exec(select(ChatMessage)).all()] == ["hi Ada"]
     # The email can sign up again as a brand-new account.
     assert make_user(db, password=PASSWORD).id != user.id
+
+
+def test_delete_account_names_what_open_pages_must_drop(db):
+    """The rooms whose cached task lists showed the user, and a logged deletion (with its
+    channel's next number) for each of their messages an open chat's tail still shows."""
+    user = make_user(db, password=PASSWORD)
+    other = make_user(db, name="Bob", email="bob@example.com", password=PASSWORD)
+    room = _own_everything(db, user, other)
+    before = chat_log.current(db, "lobby")
+    db.add(ChatMessage(channel="lobby", user_id=other.id, body="after Ada"))
+    db.commit()
+    shown = {m.channel: m.id for m in db.exec(select(ChatMessage).where(ChatMessage.user_id == user.id))}
+
+    departure = account_data.delete_account(db, user_id=user.id)
+    db.commit()
+
+    assert departure.rooms == (room.id,)
+    assert sorted((c.channel, c.deleted_id) for c in departure.chat_changes) == sorted(shown.items())
+    lobby_change = next(c for c in departure.chat_changes if c.channel == "lobby")
+    assert lobby_change.seq == before + 1 == chat_log.current(db, "lobby")
+    assert [m.body for m in db.exec(select(ChatMessage)).all()] == ["after Ada"]
+
+
+def test_messages_no_tail_shows_are_not_logged_as_deletions(db):
+    user = make_user(db, password=PASSWORD)
+    other = make_user(db, name="Bob", email="bob@example.com", password=PASSWORD)
+    db.add(ChatMessage(channel="lobby", user_id=user.id, body="long ago"))
+    db.add_all([ChatMessage(channel="lobby", user_id=other.id, body=f"later {i}") for i in range(chat.PAGE)])
+    db.commit()
+    assert chat.author_gone(db, user_id=user.id) == []
 
 
 def test_delete_account_is_one_transaction_of_the_caller(db):

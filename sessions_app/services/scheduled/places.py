@@ -199,10 +199,15 @@ def public_places(db: Session, *, now: datetime | None = None, limit: int = 500)
 
 @dataclass(frozen=True)
 class Departure:
-    """What a user's departure (account deletion) changed, for the live updates."""
+    """What a user's departure (account deletion) changed, for the live updates: sessions
+    cancelled and left; and (``account_data.delete_account``) the open rooms that showed the
+    user's tasks or goals, and the deletions of their messages that open chats still show
+    (``chat.ChatChange``, logged in their channels)."""
 
     cancelled: tuple[int, ...]
     left: tuple[int, ...]
+    rooms: tuple[int, ...] = ()
+    chat_changes: tuple = ()
 
 
 def release_user(db: Session, *, user_id: int, now: datetime | None = None) -> Departure:
