@@ -128,6 +128,7 @@ def settings() -> rx.Component:
                     rx.button("Save", on_click=AccountState.save_timezone, id="timezone-save"),
                     wrap="wrap",
                 ),
+                form_outcome(AccountState.timezone_error, AccountState.timezone_message, prefix="timezone"),
                 spacing="3",
             )
         ),

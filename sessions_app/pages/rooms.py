@@ -126,8 +126,9 @@ def room_body() -> rx.Component:
     """The room once entered."""
     return rx.vstack(
         rx.hstack(
-            rx.vstack(rx.heading(RoomLive.name, size="7", id="room-title"),
-                      rx.badge(RoomLive.discipline, variant="soft"), spacing="1"),
+            # A long name (60 characters, no spaces) wraps instead of running off a phone.
+            rx.vstack(rx.heading(RoomLive.name, size="7", id="room-title", style={"overflow_wrap": "anywhere"}),
+                      rx.badge(RoomLive.discipline, variant="soft"), spacing="1", min_width="0", max_width="100%"),
             rx.spacer(),
             rx.button(rx.icon("log-out", size=16), "Leave room", id="leave-room", variant="outline",
                       color_scheme="gray", on_click=RoomLive.leave_room),

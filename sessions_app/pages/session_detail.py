@@ -271,9 +271,11 @@ def _notes() -> rx.Component:
                     rx.hstack(
                         rx.hstack(
                             rx.switch(id="session-note-public", checked=S.note_public, on_change=S.set_note_public),
-                            rx.text(rx.cond(S.note_public, "Public: shown on this page",
-                                            "Private: only you see it"), as_="label",
-                                    html_for="session-note-public", size="2"),
+                            # One label whatever the switch says (a label that flips with it
+                            # read as the choice's opposite); the hint says what it means now.
+                            rx.text("Show on this page", as_="label", html_for="session-note-public", size="2"),
+                            rx.text(rx.cond(S.note_public, "(everyone who opens it sees it)", "(only you see it)"),
+                                    size="1", color_scheme="gray", id="session-note-visibility"),
                             align="center", spacing="2",
                         ),
                         rx.spacer(),

@@ -20,7 +20,7 @@ from sessions_app.services.recovery import RESET
 from sessions_app.services.tokens import hash_token
 from sessions_app.settings import get_settings
 
-SIGNUP_LIMITED = "Too many sign-ups from here. Wait a while, then try again."
+SIGNUP_LIMITED = "Too many sign-ups from here. Try again in {wait}."
 SIGNUP_BUSY = "Too many people are signing up right now. Wait a minute, then try again."
 NO_PASSWORD = ("This account has no password yet (it signs in with another provider). "
                "To add one, use “Forgot password?” on the login page.")

@@ -6,6 +6,7 @@ running several workers so every worker counts the same hits.
 
 from __future__ import annotations
 
+import math
 import time
 from functools import lru_cache
 
@@ -53,16 +54,32 @@ def hit(rule: str, *keys: str, message: str) -> None:
     Args:
         rule: A limit such as ``"5/5second"``.
         *keys: Identities to count against (an email, a client, a user id...).
-        message: What to tell the student when refused.
+        message: What to tell the student when refused; ``{wait}`` in it becomes how long
+            until the window lets the next attempt through ("12 minutes").
     """
     limit = _parsed(rule)
     limiter = _limiter()
-    allowed = True
+    over = []
     for key in keys:
         # Count every key even once one is over, so a burst is charged to all of them.
-        allowed = limiter.hit(limit, key) and allowed
-    if not allowed:
+        if not limiter.hit(limit, key):
+            over.append(key)
+    if over:
+        if "{wait}" in message:
+            reset_at = max(limiter.get_window_stats(limit, key).reset_time for key in over)
+            message = message.replace("{wait}", wait_text(reset_at - time.time()))
         raise RateLimited(message)
+
+
+def wait_text(seconds: float) -> str:
+    """A wait as a student reads it, rounded up: "a minute", "12 minutes", "an hour", "3 hours"."""
+    minutes = max(1, math.ceil(seconds / 60))
+    if minutes == 1:
+        return "a minute"
+    if minutes < 60:
+        return f"{minutes} minutes"
+    hours = math.ceil(minutes / 60)
+    return "an hour" if hours == 1 else f"{hours} hours"
 
 
 def storage():

@@ -41,6 +41,10 @@ class AccountState(Handler, rx.State):
     message: str = ""
     error: str = ""
     confirm_open: bool = False
+    # The time zone form's outcome, shown inside its panel (on a phone the page's messages at
+    # the top are a screen away from the Save button).
+    timezone_error: str = ""
+    timezone_message: str = ""
     # The password form's own outcome, shown inside its panel (the passwords themselves never
     # sit in a var: they arrive in the submitted form and go straight to the service).
     password_error: str = ""
@@ -50,6 +54,7 @@ class AccountState(Handler, rx.State):
     async def load(self):
         """on_load of /profile and /settings."""
         self.message = self.error = self.password_error = self.password_message = ""
+        self.timezone_error = self.timezone_message = ""
         self.confirm_open = False
         uid = await self._caller_id(view=True)
         auth = await self.get_state(AuthState)
@@ -68,14 +73,15 @@ class AccountState(Handler, rx.State):
         """Choosing a time zone."""
         self.timezone_draft = text.draft(value, 64)
 
-    async def _save(self, change, **fields) -> bool | None:
+    async def _save(self, change, *, outcome: str = "", **fields) -> bool | None:
         """Store one own-view change for the caller and show the view after it: True; False
-        when the service refused (its message is shown); None when nobody is logged in."""
+        when the service refused (its message is shown in ``<outcome>error``, beside the form);
+        None when nobody is logged in."""
         uid = await self._caller_id()
         if uid is None:
             return None
-        self.message = self.error = ""
-        view = await self._attempt(in_db, change, user_id=uid, **fields)
+        self.message = self.error = self.timezone_message = self.timezone_error = ""
+        view = await self._attempt(in_db, change, user_id=uid, errors=(self, f"{outcome}error"), **fields)
         if view is REFUSED:
             return False
         (await self.get_state(AuthState))._show_view(view)
@@ -94,11 +100,11 @@ class AccountState(Handler, rx.State):
     @rx.event
     async def save_timezone(self):
         """Save the time zone."""
-        saved = await self._save(_rezoned, timezone=self.timezone_draft)
+        saved = await self._save(_rezoned, outcome="timezone_", timezone=self.timezone_draft)
         if saved is None:
             return rx.redirect(routes.LOGIN)
         if saved:
-            self.message = "Time zone saved."
+            self.timezone_message = "Time zone saved."
 
     @rx.event
     async def change_password(self, form: dict):

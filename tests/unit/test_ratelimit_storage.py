@@ -34,3 +34,25 @@ def test_expired_entries_are_swept(monkeypatch):
     clock[0] += 5  # the window has moved on, and a sweep is due
     assert limiter.hit(rule, "k")
     assert sum(len(v) for v in storage.events.values()) == 1  # the old entries were dropped
+
+
+def test_a_refusal_says_how_long_to_wait(monkeypatch):
+    from sessions_app.services import ratelimit
+    from sessions_app.services.errors import RateLimited
+
+    ratelimit.reset()
+    ratelimit.hit("1/10minute", "wait-test", message="Slow down. Try again in {wait}.")
+    try:
+        ratelimit.hit("1/10minute", "wait-test", message="Slow down. Try again in {wait}.")
+    except RateLimited as err:
+        assert err.message == "Slow down. Try again in 10 minutes."
+    else:
+        raise AssertionError("the second hit was allowed")
+    ratelimit.reset()
+
+
+def test_wait_text_rounds_up_in_words():
+    from sessions_app.services.ratelimit import wait_text
+
+    assert [wait_text(s) for s in (0, 59, 61, 600, 3599, 3600, 3601, 7300)] == [
+        "a minute", "a minute", "2 minutes", "10 minutes", "an hour", "an hour", "2 hours", "3 hours"]

@@ -37,7 +37,7 @@ def create_session(
     now = now or utcnow()
     clean = check_session_fields(SessionForm(**fields), now=now)
     ratelimit.hit(CREATE_RATE_LIMIT, f"sessions:create:{creator_id}",
-                  message="You planned many sessions in a short time. Wait a while, then try again.")
+                  message="You planned many sessions in a short time. Try again in {wait}.")
     session = StudySession(creator_id=creator_id, title=clean.title, description=clean.description,
                            meeting_link=clean.meeting_link, starts_at=clean.starts_at, ends_at=clean.ends_at,
                            timezone=clean.timezone, capacity=clean.capacity, created_at=now, updated_at=now)
