@@ -1,6 +1,6 @@
 """Scheduled sessions in real Chromium and over the raw WebSocket protocol.
 
-Browsers: a host plans a session (in the browser's own time zone), a second student joins and
+Browsers: a host plans a session (in the account's time zone, the browser's at sign-up), a second student joins and
 sees the meeting link, the participants and the chat, and chats live with the host; a third
 sees none of that but watches the places left change live (detail page and list); the .ics
 downloads and parses; the Google link carries the right dates; edits and a cancel reach the
@@ -29,8 +29,8 @@ from sessions_app.models import Room, SessionParticipant, StudySession, utcnow
 from sessions_app.services import chat, scheduled
 from sessions_app.state.scheduled import SessionDetailState
 from sessions_app.state.session_chat import SessionChatState
-from tests.e2e.conftest import goto
-from tests.support.factories import app_db, pick_zone, plan_session, plan_session_now
+from tests.e2e.conftest import goto, log_in_as
+from tests.support.factories import app_db, new_login, pick_zone, plan_session, plan_session_now
 from tests.support.protocol import ReflexClient, eventually, protocol_user, run, settle
 
 DETAIL = SessionDetailState.get_full_name()
@@ -40,9 +40,9 @@ XSS = '<img src=x onerror="window.__pwned=1"> <b>bold?</b>'
 
 def plan_in_browser(page: Page, zone: str, title: str, start: datetime, end: datetime, *, capacity: str = "",
                     link: str = "", description: str = "") -> int:
-    """Fill /sessions/new in the browser's local time and submit; returns the new id."""
+    """Fill /sessions/new in the account's zone (the student's browser zone) and submit;
+    returns the new id."""
     goto(page, "/sessions/new")
-    # The form first shows the account's zone, then the browser's: wait for it (it resets times).
     expect(page.locator("#session-form-timezone")).to_have_text(zone)
     page.fill("#session-title", title)
     page.fill("#session-description", description)
@@ -415,3 +415,28 @@ def test_outsiders_receive_nothing_private_and_crafted_events_are_refused(app_se
             await c.close()
 
     run(scenario())
+
+
+def test_session_times_follow_the_account_zone_and_a_visitors_browser(new_context, app_server):
+    """A logged-in viewer sees a session's time in the account's zone (what Settings says, as
+    the chat and streak days use it), whatever the browser's; a visitor sees the browser's."""
+    dburl = app_server.database_url
+    uid, _, token = new_login(dburl, "Zoned Zoe", tz="Asia/Tokyo")
+    day = (utcnow() + timedelta(days=3)).astimezone(ZoneInfo("Europe/Berlin")).date()
+    with app_db(dburl) as db:
+        sid = plan_session(db, uid, now=utcnow(), date=day.isoformat(), start="12:00", end="12:47",
+                           timezone="Europe/Berlin").id
+    start = datetime.combine(day, datetime.min.time().replace(hour=12), tzinfo=ZoneInfo("Europe/Berlin"))
+
+    def shown(zone: str) -> str:
+        return start.astimezone(ZoneInfo(zone)).strftime("%H:%M")
+
+    ctx, member, _ = new_context(timezone_id="America/New_York")
+    log_in_as(ctx, app_server.url, token)
+    goto(member, f"/sessions/{sid}")
+    expect(member.locator("#session-time")).to_contain_text("Asia/Tokyo")
+    expect(member.locator("#session-time")).to_contain_text(shown("Asia/Tokyo"))
+    _, visitor, _ = new_context(timezone_id="America/New_York")
+    goto(visitor, f"/sessions/{sid}")
+    expect(visitor.locator("#session-time")).to_contain_text("America/New_York")
+    expect(visitor.locator("#session-time")).to_contain_text(shown("America/New_York"))

@@ -8,8 +8,9 @@ caller from the login cookie on the server and lets the service decide. Vars are
 browser, so they hold only the shape the service returns for *this* viewer (participants'
 names and the meeting link are empty for anyone not holding a place).
 
-Times are shown in the viewer's zone: the browser's (read once per page via
-``Intl.DateTimeFormat``), else the account's saved zone, else UTC.
+Times are shown in the viewer's zone: a logged-in viewer's account zone (Settings; the
+browser's at sign-up), as the chat, streak days and the block log use it; a visitor's
+browser zone (read once per page via ``Intl.DateTimeFormat``), else UTC.
 
 Live updates, one broadcast per change (docs/architecture.md "Real time"):
 

@@ -168,7 +168,8 @@ class SessionDetailState(Handler, rx.State):
         self.message = self.error = self.note_draft = self.live_rev = ""
         self.note_public = self.confirm_cancel = False
         self.loaded = False
-        if not self._tz_from_browser:
+        # A logged-in viewer's account zone; a visitor's browser zone, once it has said it.
+        if uid is not None or not self._tz_from_browser:
             self.tz = (valid_zone(auth.timezone) if uid else None) or "UTC"
         session_id = session_id_from_path(self.router.url.path)
         self.viewing_id = session_id or 0
@@ -188,7 +189,7 @@ class SessionDetailState(Handler, rx.State):
                 if self.is_creator:  # just back from the form: say it worked
                     self.message = SAVED_MESSAGES.get(self.router.url.query_parameters.get("saved", ""), "")
         self.loaded = True
-        if not self._tz_from_browser:
+        if uid is None and not self._tz_from_browser:
             return rx.call_script(BROWSER_TZ_SCRIPT, callback=SessionDetailState.set_browser_tz)
 
     @rx.event
@@ -230,9 +231,9 @@ class SessionDetailState(Handler, rx.State):
 
     @rx.event
     async def set_browser_tz(self, tz: str):
-        """Show the time in the browser's zone."""
+        """A visitor's browser zone (a logged-in viewer sees their account's)."""
         zone = valid_zone(tz)
-        if zone is None:
+        if zone is None or await self._uid() is not None:
             return
         self._tz_from_browser = True
         if zone != self.tz:

@@ -14,7 +14,6 @@ from sessions_app.services import scheduled, text
 from sessions_app.state.auth import AuthState
 from sessions_app.state.base import REFUSED, Handler, in_db
 from sessions_app.state.scheduled.common import (
-    BROWSER_TZ_SCRIPT,
     EDIT,
     session_id_from_path,
     valid_zone,
@@ -52,7 +51,6 @@ class SessionFormState(Handler, rx.State):
     busy: bool = False
     # The edit form was refused (not the creator, ended, unknown): show the error, not the form.
     blocked: bool = False
-    _tz_from_browser: bool = False
 
     def _refused(self, err, errors) -> None:
         """A refusal names the field it is about: both go to the form (``Handler._attempt``)."""
@@ -92,8 +90,7 @@ class SessionFormState(Handler, rx.State):
         return True
 
     async def _start(self, auth: AuthState) -> None:
-        if not self._tz_from_browser:
-            self.tz = valid_zone(auth.timezone) or "UTC"
+        self.tz = valid_zone(auth.timezone) or "UTC"  # the account's zone (``scheduled`` doc)
 
     @rx.event
     async def load_new(self):
@@ -103,7 +100,6 @@ class SessionFormState(Handler, rx.State):
         self._clear()
         await self._start(await self.get_state(AuthState))
         self._default_times()
-        return rx.call_script(BROWSER_TZ_SCRIPT, callback=SessionFormState.set_browser_tz)
 
     @rx.event
     async def load_edit(self):
@@ -120,25 +116,6 @@ class SessionFormState(Handler, rx.State):
         self.editing_id = session_id
         if not await self._prefill(uid):
             self.blocked = True
-            return
-        return rx.call_script(BROWSER_TZ_SCRIPT, callback=SessionFormState.set_browser_tz)
-
-    @rx.event
-    async def set_browser_tz(self, tz: str):
-        """Plan in the browser's zone; an edit form re-shows the stored times in it."""
-        zone = valid_zone(tz)
-        if zone is None or zone == self.tz:
-            self._tz_from_browser = zone is not None
-            return
-        self._tz_from_browser = True
-        self.tz = zone
-        uid = await self._caller_id()
-        if self.editing_id and uid is not None:
-            shown = self.form_error, self.error_field
-            if not await self._prefill(uid):  # not editable any more: the submit will say why
-                self.form_error, self.error_field = shown
-        elif not self.editing_id:
-            self._default_times()
 
     @rx.event
     def set_field(self, name: str, value: str):

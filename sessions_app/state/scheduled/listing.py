@@ -18,7 +18,6 @@ from sessions_app.services.scheduled import SessionListing, SessionSummary
 from sessions_app.state.auth import AuthState
 from sessions_app.state.base import REFUSED, Handler, in_db
 from sessions_app.state.scheduled.common import (
-    BROWSER_TZ_SCRIPT,
     places_text,
     valid_zone,
 )
@@ -76,7 +75,6 @@ class SessionsListState(Handler, rx.State):
     feed_error: str = ""
     # Pushed to everyone on /sessions after any change: session id → places text (public).
     live_places: dict[str, str] = {}
-    _tz_from_browser: bool = False
 
     async def _refresh(self, uid: int | None) -> None:
         read = await self._attempt(in_db, _listing, viewer_id=uid, search=self.search,
@@ -98,25 +96,11 @@ class SessionsListState(Handler, rx.State):
         if uid is None:
             return rx.redirect(routes.login_then(routes.SESSIONS))
         self.feed_url_once = self.feed_error = ""
-        if not self._tz_from_browser:
-            self.tz = valid_zone((await self.get_state(AuthState)).timezone) or "UTC"
+        self.tz = valid_zone((await self.get_state(AuthState)).timezone) or "UTC"  # (``scheduled`` doc)
         await self._refresh(uid)
         # The list just read is current: earlier live numbers would only shadow it.
         self.live_places = {}
         await realtime.join(self.router.session.session_id, channels.sessions_list())
-        if not self._tz_from_browser:
-            return rx.call_script(BROWSER_TZ_SCRIPT, callback=SessionsListState.set_browser_tz)
-
-    @rx.event
-    async def set_browser_tz(self, tz: str):
-        """Show times in the browser's zone (ignored if the browser sends nonsense)."""
-        zone = valid_zone(tz)
-        if zone is None:
-            return
-        self._tz_from_browser = True
-        if zone != self.tz:
-            self.tz = zone
-            await self._refresh(await self._uid())
 
     @rx.event
     async def set_search(self, value: str):
