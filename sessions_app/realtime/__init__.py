@@ -235,9 +235,9 @@ async def end_logins(user_id: int, script: str, *, keep: str = "", only: str = "
     that presented an ended login cookie at its handshake leaves every channel now and runs
     ``script`` (the logout route), except ``skip_sid`` (the caller: it gets its own answer).
 
-    The sockets are found through the user's channel (``channels.user``), which every page that
-    receives pushes for a login joins (the lobby, a room, a session's chat), so a tab whose
-    cookie died gets nothing more even if it ignores the script. Cookies travel between
+    The sockets are found through the user's channel (``channels.user``), which every page
+    load of a logged-in tab joins, so a tab whose cookie died gets nothing more even if it
+    ignores the script. Cookies travel between
     workers as digests only (``guards.cookie_digest``)."""
     manager, namespace = _app.sio.manager, _namespace()
     ended = {"keep": cookie_digest(keep), "only": cookie_digest(only), "skip": skip_sid}

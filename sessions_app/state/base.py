@@ -27,6 +27,7 @@ from typing import Any, TypeVar
 
 from sessions_app import realtime
 from sessions_app.db import act_as_user, become_user, session_scope, system_scope
+from sessions_app.live import channels
 from sessions_app.live.users import own_view_vars
 from sessions_app.services import accounts, callers
 from sessions_app.services.errors import ServiceError
@@ -132,6 +133,10 @@ class Handler:
             return known[1]
         uid, values = await off_loop(_resolve, token, view)
         await self._note_caller(token, uid, values)
+        if view and uid is not None:
+            # A page load: the tab is in its user's channel, so their own-view pushes and a
+            # login that ends elsewhere (``realtime.end_logins``) reach it on any page.
+            await realtime.join(self.router.session.session_id, channels.user(uid))
         return uid
 
     async def _note_caller(self, token: str, uid: int | None, values: dict | None) -> None:

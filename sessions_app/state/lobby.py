@@ -65,10 +65,8 @@ class LobbyState(Handler, rx.State):
         uid = await self._caller_id(view=True)
         if uid is None:
             return rx.redirect(routes.login_then(routes.LOBBY))
-        # Join before reading, so no push between the read and the join is missed. The user's
-        # channel too: their EXP pushes, and a login that ends elsewhere reaches this tab.
+        # Join before reading, so no push between the read and the join is missed.
         await realtime.join(self.router.session.session_id, channels.lobby())
-        await realtime.join(self.router.session.session_id, channels.user(uid))
         cards = await self._attempt(_cards)
         if cards is not REFUSED:
             self.rooms = one_copy("lobby-cards", cards)  # every tab shares one equal list

@@ -274,6 +274,9 @@ def test_a_password_change_logs_out_the_other_devices_open_tabs_at_once(app_serv
             await tab.open(path, query)
             assert await eventually(lambda t=tab: t.last(BOARD, "room_id") == room_id)
         await host.call(f"{QUIET}.set_focus_chat", open_=True)  # posts are refused in quiet focus
+        stolen_settings = ReflexClient(url, stolen_login)  # a page with nothing live on it
+        await stolen_settings.open("/settings")
+        assert await eventually(lambda: stolen_settings.frames)
 
         settings = ReflexClient(url, kept_login)
         await settings.open("/settings")
@@ -281,15 +284,16 @@ def test_a_password_change_logs_out_the_other_devices_open_tabs_at_once(app_serv
         await settings.call(f"{ACCOUNT}.change_password",
                             form={"current": PASSWORD, "password": new, "confirm": new})
         assert await eventually(lambda: "Password changed" in (settings.last(ACCOUNT, "password_message") or ""))
-        assert await eventually(lambda: any("/auth/logout" in js and "ended%3Dpassword" in js
-                                            for js in stolen_tab.scripts()))
+        for tab in (stolen_tab, stolen_settings):
+            assert await eventually(lambda t=tab: any("/auth/logout" in js and "ended%3Dpassword" in js
+                                                      for js in t.scripts()))
         assert not any("/auth/logout" in js for js in kept_tab.scripts() + settings.scripts())
         stolen_tab.frames.clear()
         await host.call(POST, form={"body": f"after the change {mark}"})
         assert await eventually(lambda: any(f"after the change {mark}" in m.body for m in kept_tab.chat(BOARD)))
         await settle([host, kept_tab, stolen_tab])
         assert f"after the change {mark}" not in stolen_tab.text()
-        for tab in (host, kept_tab, stolen_tab, settings):
+        for tab in (host, kept_tab, stolen_tab, settings, stolen_settings):
             await tab.close()
 
     run(scenario())
